@@ -1,0 +1,191 @@
+/**
+ * `deno task train`: one run of the chapter (d2l `train_ch8`) with any config
+ * key as a flag, progress like the book's, and an optional JSON record.
+ *
+ * Exit status: 0 when the run finished, 1 when it diverged or failed, 2 on
+ * bad input.
+ *
+ * @module
+ */
+import { Command, CommanderError } from "commander";
+import { UserError } from "../errors.ts";
+import { readCorpus } from "../data/source.ts";
+import { loadCorpus } from "../data/vocab.ts";
+import { setBackend } from "../model/backend.ts";
+import {
+  CONFIG_KEYS,
+  parseFlagValue,
+  resolveConfig,
+  type TrainConfig,
+} from "../train/config.ts";
+import { type EpochLog, train_ch8 } from "../train/train.ts";
+import { collectEnv } from "../env.ts";
+import { runMain, sourceOptions, writeJsonAtomic } from "./common.ts";
+
+const HELP: Record<keyof TrainConfig, string> = {
+  num_hiddens: "hidden units (default 512)",
+  num_steps: "time steps per subsequence (default 35)",
+  batch_size: "subsequences per minibatch (default 32)",
+  lr: "SGD learning rate (default 1)",
+  num_epochs: "epochs (default 500)",
+  max_tokens: "training tokens, the corpus's first (default 10000; 0 = all)",
+  val_tokens: "held-out tokens after the training slice (default 5000)",
+  clip: "gradient clipping threshold θ, or off (default 1)",
+  activation: "tanh | relu (default tanh)",
+  sampling: "sequential | random (default sequential)",
+  detach: "detach the state between minibatches: true | false (default true)",
+  input: "one_hot | embedding (default one_hot)",
+  embed_size: "embedding width for --input embedding (default 32)",
+  corpus: "timemachine | war-of-the-worlds | PATH (default timemachine)",
+  seed: "seed of init, iterators and sampling (default 0)",
+  backend: "webgpu | wasm | cpu (default webgpu)",
+  eval_every: "validation perplexity every N epochs (default 10)",
+  num_preds: "characters to predict after each prefix (default 50)",
+};
+
+function progressLine(log: EpochLog, num_epochs: number): string {
+  const parts = [
+    `epoch ${
+      String(log.epoch).padStart(String(num_epochs).length)
+    }/${num_epochs}`,
+    `perplexity ${log.train_ppl.toFixed(2)}`,
+    log.val_ppl != null ? `val ${log.val_ppl.toFixed(2)}` : "",
+    `${Math.round(log.tokens_per_sec)} tokens/sec`,
+    `clipped ${(100 * log.clipped_fraction).toFixed(0)}%`,
+  ].filter(Boolean);
+  return parts.join("  ") + (log.sample ? `  | ${log.sample}` : "");
+}
+
+async function main(): Promise<number> {
+  const program = new Command()
+    .name("deno task train")
+    .description(
+      "Train the chapter's RNN from scratch (d2l sec_rnn_scratch) once.",
+    )
+    .exitOverride()
+    .allowExcessArguments(false);
+  for (const key of CONFIG_KEYS) program.option(`--${key} <value>`, HELP[key]);
+  program
+    .option(
+      "--alpha <list>",
+      "also sample after training at these α, e.g. 1,2,4",
+    )
+    .option(
+      "--data-dir <dir>",
+      "directory holding the corpus files (env RNNLAB_DATA_DIR)",
+    )
+    .option("--json <path>", "write the run record as JSON to this file")
+    .option("--quiet", "print only the final lines");
+  try {
+    program.parse(Deno.args, { from: "user" });
+  } catch (e) {
+    // Commander has printed its message (or the help) already.
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    throw e;
+  }
+  const opts = program.opts<Record<string, string | boolean>>();
+  const partial: Record<string, unknown> = {};
+  for (const key of CONFIG_KEYS) {
+    if (typeof opts[key] === "string") {
+      partial[key] = parseFlagValue(key, opts[key] as string);
+    }
+  }
+  const config = resolveConfig(partial, "flags");
+  const alphas = typeof opts.alpha === "string"
+    ? opts.alpha.split(",").map((s) => {
+      const a = Number(s);
+      if (s.trim() === "" || !(a > 0) || !Number.isFinite(a)) {
+        throw new UserError(
+          `flags: --alpha: expected numbers > 0, got ${JSON.stringify(s)}`,
+        );
+      }
+      return a;
+    })
+    : [];
+  const jsonPath = typeof opts.json === "string" ? opts.json : undefined;
+  if (jsonPath) {
+    const dir = jsonPath.includes("/")
+      ? jsonPath.slice(0, jsonPath.lastIndexOf("/")) || "/"
+      : ".";
+    const info = await Deno.stat(dir).catch(() => null);
+    if (!info?.isDirectory) {
+      throw new UserError(
+        `flags: --json: directory ${JSON.stringify(dir)} does not exist`,
+      );
+    }
+  }
+  const source = await readCorpus(
+    config.corpus,
+    sourceOptions(typeof opts.dataDir === "string" ? opts.dataDir : undefined),
+  );
+  const corpus = loadCorpus(source.text, config.max_tokens, config.val_tokens);
+  const minimum = config.batch_size * config.num_steps + 1;
+  if (corpus.train.length < minimum) {
+    throw new UserError(
+      `corpus ${source.source}: ${corpus.train.length} training tokens, but one minibatch of ` +
+        `batch_size × num_steps needs at least ${minimum}`,
+    );
+  }
+  const backend = await setBackend(config.backend);
+  const quiet = opts.quiet === true;
+  if (!quiet) {
+    console.log(
+      `training on ${source.name} (${corpus.train.length} tokens, vocab ${corpus.vocab.length}) ` +
+        `with ${backend.backend}${
+          backend.adapter ? ` (${backend.adapter.description})` : ""
+        }`,
+    );
+  }
+  const result = await train_ch8(config, corpus, {
+    sample_alphas: alphas,
+    onEpoch: (log) => {
+      if (!quiet && (log.epoch === 1 || log.val_ppl !== undefined)) {
+        console.log(progressLine(log, config.num_epochs));
+      }
+    },
+  });
+  const final = result.final.train_ppl;
+  if (result.status === "done") {
+    console.log(
+      `perplexity ${final?.toFixed(1)}, ${
+        result.tokens_per_sec.toFixed(1)
+      } tokens/sec on ${backend.backend}` +
+        (result.final.val_ppl != null
+          ? ` (validation perplexity ${result.final.val_ppl.toFixed(1)})`
+          : ""),
+    );
+    for (const s of result.samples) {
+      console.log(
+        s.decoding === "greedy" ? s.text : `[α=${s.alpha}] ${s.text}`,
+      );
+    }
+  } else if (result.status === "diverged") {
+    console.log(
+      `diverged: the loss was not finite in epoch ${result.diverged_epoch}`,
+    );
+  } else {
+    console.log(`failed: ${result.error}`);
+  }
+  if (jsonPath) {
+    const record = {
+      schema: "rnnlab.train/1",
+      config,
+      ...result,
+      corpus: {
+        name: source.name,
+        source: source.source,
+        sha1: source.sha1,
+        corpus_length: corpus.corpus_length,
+        train_tokens: corpus.train.length,
+        val_tokens: corpus.val.length,
+        vocab: corpus.vocab.idx_to_token,
+      },
+      env: { ...(await collectEnv()), ...backend },
+    };
+    await writeJsonAtomic(jsonPath, record);
+    if (!quiet) console.log(`wrote ${jsonPath}`);
+  }
+  return result.status === "done" ? 0 : 1;
+}
+
+if (import.meta.main) await runMain(main);

@@ -1,0 +1,72 @@
+/**
+ * The environment a run executed in (Deno, OS, CPU, git commit), recorded
+ * with every result so numbers can be traced to what produced them.
+ *
+ * @module
+ */
+import { cpus } from "node:os";
+
+/** Where a run executed. */
+export interface RunEnv {
+  deno: string;
+  v8: string;
+  typescript: string;
+  os: string;
+  arch: string;
+  cpu: string;
+  cpu_count: number;
+  /** `git rev-parse HEAD` of the working tree, or null outside git. */
+  git_commit: string | null;
+  /** Whether the working tree had uncommitted changes. */
+  git_dirty: boolean | null;
+}
+
+async function git(args: string[]): Promise<string | null> {
+  try {
+    const out = await new Deno.Command("git", { args, stderr: "null" })
+      .output();
+    return out.success ? new TextDecoder().decode(out.stdout).trim() : null;
+  } catch {
+    // No git, or no permission to run it: the record says null.
+    return null;
+  }
+}
+
+/**
+ * Collects the run environment. Fields that need a permission that was not
+ * granted come back as "unknown" or null rather than failing the run.
+ *
+ * @example
+ * ```ts
+ * const env = await collectEnv();
+ * env.deno; // "2.9.6"
+ * ```
+ */
+export async function collectEnv(): Promise<RunEnv> {
+  let os = Deno.build.os as string;
+  let cpu = "unknown";
+  let cpu_count = navigator.hardwareConcurrency;
+  try {
+    os = `${Deno.build.os} ${Deno.osRelease()}`;
+    const list = cpus();
+    cpu = list[0]?.model ?? cpu;
+    cpu_count = list.length || cpu_count;
+  } catch {
+    // --allow-sys not granted.
+  }
+  const commit = await git(["rev-parse", "HEAD"]);
+  const status = commit === null
+    ? null
+    : await git(["status", "--porcelain", "--untracked-files=no"]);
+  return {
+    deno: Deno.version.deno,
+    v8: Deno.version.v8,
+    typescript: Deno.version.typescript,
+    os,
+    arch: Deno.build.arch,
+    cpu,
+    cpu_count,
+    git_commit: commit,
+    git_dirty: status === null ? null : status.length > 0,
+  };
+}

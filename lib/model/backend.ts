@@ -1,0 +1,63 @@
+/**
+ * Chooses the tfjs backend (`webgpu` by default, `wasm`, `cpu`) and describes
+ * the adapter it runs on, so every record says what computed it.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-webgpu";
+import "@tensorflow/tfjs-backend-wasm";
+import { UserError } from "../errors.ts";
+
+/** The tfjs backends rnnlab runs on. */
+export const BACKENDS = ["webgpu", "wasm", "cpu"] as const;
+/** One of {@linkcode BACKENDS}. */
+export type BackendName = typeof BACKENDS[number];
+
+/** What a run computed on. */
+export interface BackendInfo {
+  backend: BackendName;
+  /** tfjs version. */
+  tfjs: string;
+  /** WebGPU adapter (vendor, architecture, device, description), or null off WebGPU. */
+  adapter: Record<string, string | boolean> | null;
+}
+
+async function webgpuAdapter(): Promise<Record<string, string | boolean>> {
+  const adapter = await navigator.gpu?.requestAdapter();
+  if (!adapter) {
+    throw new UserError(
+      "backend webgpu: no WebGPU adapter found (on Linux without a GPU, install " +
+        "Mesa's Vulkan driver, Debian package mesa-vulkan-drivers); " +
+        "run with --backend wasm or --backend cpu instead",
+    );
+  }
+  const { vendor, architecture, device, description } = adapter.info;
+  return {
+    vendor,
+    architecture,
+    device,
+    description,
+    isFallbackAdapter: adapter.info.isFallbackAdapter ?? false,
+  };
+}
+
+/**
+ * Makes `name` the active tfjs backend and returns what it runs on.
+ *
+ * @example
+ * ```ts
+ * const info = await setBackend("cpu");
+ * info.backend; // "cpu"
+ * ```
+ */
+export async function setBackend(name: BackendName): Promise<BackendInfo> {
+  // Production mode skips tfjs's debug checks and its Node.js banner.
+  tf.enableProdMode();
+  const adapter = name === "webgpu" ? await webgpuAdapter() : null;
+  if (!(await tf.setBackend(name))) {
+    throw new UserError(`backend ${name}: tfjs could not initialise it`);
+  }
+  await tf.ready();
+  return { backend: name, tfjs: tf.version.tfjs, adapter };
+}

@@ -1,0 +1,200 @@
+/**
+ * The chapter's RNN from scratch (d2l `get_params`, `init_rnn_state`, `rnn`,
+ * `RNNModelScratch`) on tfjs, plus the exercises' variants: ReLU instead of
+ * tanh, and a learnable embedding instead of one-hot inputs.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { Rng } from "../data/prng.ts";
+
+/** Hidden-layer nonlinearity φ in H_t = φ(X_t W_xh + H_{t−1} W_hh + b_h). */
+export type Activation = "tanh" | "relu";
+/** How a token enters the network: the chapter's one-hot vector, or a learnable embedding (exercise 2). */
+export type InputMode = "one_hot" | "embedding";
+
+/** The model's shape and variant. */
+export interface RnnSpec {
+  vocab_size: number;
+  num_hiddens: number;
+  activation: Activation;
+  input: InputMode;
+  /** Embedding width; used only when `input` is `"embedding"`. */
+  embed_size: number;
+}
+
+/** Parameter values by d2l name, with their shapes. */
+export type ParamValues = Record<
+  string,
+  { shape: number[]; values: Float32Array }
+>;
+
+/**
+ * d2l's `get_params`: W_xh (V×H), W_hh (H×H), W_hq (H×V) drawn from
+ * N(0, 0.01²), b_h and b_q zero. With `input: "embedding"`, W_embed (V×E)
+ * comes first, drawn from N(0, 1) like PyTorch's `nn.Embedding`, and W_xh is
+ * E×H. Values come from `rng`, so they do not depend on the backend.
+ *
+ * @example
+ * ```ts
+ * const p = get_params({ vocab_size: 28, num_hiddens: 512, activation: "tanh", input: "one_hot", embed_size: 0 }, makeRng(0));
+ * p.W_xh.shape; // [28, 512]
+ * ```
+ */
+export function get_params(spec: RnnSpec, rng: Rng): ParamValues {
+  const { vocab_size: V, num_hiddens: H, embed_size: E } = spec;
+  const normal = (rows: number, cols: number, std: number) => ({
+    shape: [rows, cols],
+    values: Float32Array.from(
+      { length: rows * cols },
+      () => rng.normal() * std,
+    ),
+  });
+  const zeros = (cols: number) => ({
+    shape: [cols],
+    values: new Float32Array(cols),
+  });
+  const embedding = spec.input === "embedding";
+  return {
+    ...(embedding ? { W_embed: normal(V, E, 1) } : {}),
+    W_xh: normal(embedding ? E : V, H, 0.01),
+    W_hh: normal(H, H, 0.01),
+    b_h: zeros(H),
+    W_hq: normal(H, V, 0.01),
+    b_q: zeros(V),
+  };
+}
+
+/**
+ * The chapter's one-hot inputs: a (batch, num_steps) token batch becomes
+ * (num_steps, batch, vocab), time first, so step t is `inputs[t]`.
+ *
+ * @example
+ * ```ts
+ * one_hot(tf.tensor2d([[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]], undefined, "int32"), 28).shape; // [5, 2, 28]
+ * ```
+ */
+export function one_hot(X: tf.Tensor2D, vocab_size: number): tf.Tensor3D {
+  return tf.cast(
+    tf.oneHot(tf.transpose(X), vocab_size),
+    "float32",
+  ) as tf.Tensor3D;
+}
+
+/**
+ * Matrix product a·b whose gradient uses plain products with explicitly
+ * transposed operands: dA = dy·bᵀ, dB = aᵀ·dy. tfjs's own gradient passes
+ * transpose flags instead, which its wasm kernel runs over 10× slower than
+ * a plain product; the numbers are the same. `bT`, when given, is bᵀ
+ * computed once by the caller (W_hh is used at every time step).
+ */
+export function matmul(
+  a: tf.Tensor,
+  b: tf.Tensor,
+  bT?: tf.Tensor,
+): tf.Tensor2D {
+  const f = tf.customGrad((...args) => {
+    const [a, b, save] = args as unknown as [
+      tf.Tensor2D,
+      tf.Tensor2D,
+      tf.GradSaveFunc,
+    ];
+    // Saved tensors outlive the forward pass; a closure alone would not.
+    save(bT ? [a, b, bT] : [a, b]);
+    return {
+      value: tf.matMul(a, b),
+      gradFunc: (dy, saved) => {
+        const [a, b, bT] = saved as tf.Tensor2D[];
+        return [
+          tf.matMul(dy as tf.Tensor2D, bT ?? tf.transpose(b)),
+          tf.matMul(tf.transpose(a), dy as tf.Tensor2D),
+        ];
+      },
+    };
+  });
+  return f(a, b) as tf.Tensor2D;
+}
+
+/**
+ * d2l's `RNNModelScratch`: parameters as tfjs variables, `forward` the
+ * recurrence, `begin_state` the zero state.
+ */
+export class RNNModelScratch {
+  readonly spec: RnnSpec;
+  /** Trainable parameters by d2l name. */
+  readonly params: Record<string, tf.Variable>;
+
+  constructor(spec: RnnSpec, values: ParamValues) {
+    this.spec = spec;
+    this.params = Object.fromEntries(
+      Object.entries(values).map((
+        [name, { shape, values }],
+      ) => [name, tf.variable(tf.tensor(values, shape), true, name)]),
+    );
+  }
+
+  /** d2l's `init_rnn_state`: zeros of shape (batch_size, num_hiddens). */
+  begin_state(batch_size: number): tf.Tensor2D {
+    return tf.zeros([batch_size, this.spec.num_hiddens]);
+  }
+
+  /**
+   * d2l's `rnn`: runs the recurrence over a (batch, num_steps) token batch
+   * from `state`. Returns the logits, (num_steps·batch, vocab) in time-major
+   * order like the chapter's `torch.cat(outputs)`, and the last state.
+   *
+   * The input and output projections do not depend on H, so they run as one
+   * matrix product over all steps instead of one per step: the same numbers,
+   * far fewer kernel launches. Only the H W_hh chain is sequential.
+   */
+  forward(X: tf.Tensor2D, state: tf.Tensor2D): [tf.Tensor2D, tf.Tensor2D] {
+    const { W_embed, W_xh, W_hh, b_h, W_hq, b_q } = this.params;
+    const [batch, num_steps] = X.shape;
+    const inputs = tf.reshape(one_hot(X, this.spec.vocab_size), [
+      num_steps * batch,
+      this.spec.vocab_size,
+    ]) as tf.Tensor2D;
+    // inputs · W_xh selects rows of W_xh (exercise 1: one-hot ≡ embedding).
+    const x = matmul(W_embed ? matmul(inputs, W_embed) : inputs, W_xh);
+    const xW_xh = tf.split(x, num_steps, 0);
+    const phi = this.spec.activation === "relu" ? tf.relu : tf.tanh;
+    // Constant for the gradient only (see matmul), so it needs no gradient itself.
+    const W_hh_T = tf.transpose(W_hh);
+    let H = state;
+    const outputs: tf.Tensor2D[] = [];
+    for (let t = 0; t < num_steps; t++) {
+      H = phi(tf.add(tf.add(xW_xh[t], matmul(H, W_hh, W_hh_T)), b_h));
+      outputs.push(H);
+    }
+    const Y = tf.add(matmul(tf.concat(outputs, 0), W_hq), b_q) as tf.Tensor2D;
+    return [Y, H];
+  }
+
+  /** Current parameter values, read back from the device. */
+  async values(): Promise<ParamValues> {
+    const out: ParamValues = {};
+    for (const [name, v] of Object.entries(this.params)) {
+      out[name] = {
+        shape: v.shape,
+        values: (await v.data()) as Float32Array,
+      };
+    }
+    return out;
+  }
+
+  /** Frees the parameters' device memory. */
+  dispose(): void {
+    for (const v of Object.values(this.params)) v.dispose();
+  }
+}
+
+/**
+ * Mean cross-entropy of logits (N, vocab) against token indices (N), the
+ * chapter's `nn.CrossEntropyLoss` followed by `.mean()`.
+ */
+export function cross_entropy(logits: tf.Tensor2D, y: tf.Tensor1D): tf.Scalar {
+  const logp = tf.logSoftmax(logits);
+  return tf.neg(
+    tf.mean(tf.sum(tf.mul(tf.oneHot(y, logits.shape[1]), logp), 1)),
+  );
+}

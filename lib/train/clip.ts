@@ -1,0 +1,30 @@
+/**
+ * d2l's `grad_clipping`: rescale all gradients together when their global L2
+ * norm exceeds θ, g ← min(1, θ/‖g‖)·g, so the update keeps its direction.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/**
+ * Clips `grads` to global norm `theta` ("off" leaves them alone) and returns
+ * them with the norm measured before clipping. The decision stays on the
+ * device (no read-back), so it costs no synchronisation.
+ *
+ * @example
+ * ```ts
+ * const { grads, norm } = grad_clipping([tf.tensor([3, 4])], 1);
+ * // norm = 5; grads[0] = [0.6, 0.8]
+ * ```
+ */
+export function grad_clipping(
+  grads: tf.Tensor[],
+  theta: number | "off",
+): { grads: tf.Tensor[]; norm: tf.Scalar } {
+  const norm: tf.Scalar = tf.sqrt(
+    tf.addN(grads.map((g) => tf.sum(tf.square(g)))),
+  );
+  if (theta === "off") return { grads, norm };
+  const scale = tf.minimum(1, tf.div(theta, norm));
+  return { grads: grads.map((g) => tf.mul(g, scale)), norm };
+}

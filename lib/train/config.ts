@@ -1,0 +1,138 @@
+/**
+ * The run configuration: d2l's hyperparameter names as plain data, their
+ * defaults (the chapter's), and validation that names the key and value at
+ * fault.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { UserError } from "../errors.ts";
+import { BACKENDS } from "../model/backend.ts";
+
+const positiveInt = z.number().int().positive();
+
+/** Schema of a run's configuration; every key can be given as a `deno task train` flag. */
+export const TrainConfigSchema = z.object({
+  /** Hidden units H. */
+  num_hiddens: positiveInt.default(512),
+  /** Time steps T per subsequence (truncated BPTT length). */
+  num_steps: positiveInt.default(35),
+  batch_size: positiveInt.default(32),
+  /** SGD learning rate. */
+  lr: z.number().positive().finite().default(1),
+  num_epochs: positiveInt.default(500),
+  /** Training tokens (the first `max_tokens` of the corpus); 0 keeps all. */
+  max_tokens: z.number().int().nonnegative().default(10_000),
+  /** Held-out tokens after the training slice, for validation perplexity. */
+  val_tokens: z.number().int().nonnegative().default(5_000),
+  /** Gradient clipping threshold θ on the global norm, or "off". */
+  clip: z.union([z.number().positive().finite(), z.literal("off")], {
+    error: 'expected a number > 0 or "off"',
+  }).default(1),
+  activation: z.enum(["tanh", "relu"]).default("tanh"),
+  sampling: z.enum(["sequential", "random"]).default("sequential"),
+  /** Detach the state between minibatches (sequential sampling). */
+  detach: z.boolean().default(true),
+  input: z.enum(["one_hot", "embedding"]).default("one_hot"),
+  /** Embedding width for `input: "embedding"`. */
+  embed_size: positiveInt.default(32),
+  /** `timemachine`, `war-of-the-worlds`, or a path to a UTF-8 text file. */
+  corpus: z.string().min(1).default("timemachine"),
+  /** Seed of every random choice: init, iterators, sampling. */
+  seed: z.number().int().nonnegative().max(2 ** 32 - 1).default(0),
+  backend: z.enum(BACKENDS).default("webgpu"),
+  /** Evaluate validation perplexity every this many epochs (and at the end). */
+  eval_every: positiveInt.default(10),
+  /** Characters generated after each prefix. */
+  num_preds: z.number().int().nonnegative().default(50),
+}).strict().refine((c) => c.detach || c.sampling === "sequential", {
+  message:
+    "false needs sampling: sequential (random sampling starts every minibatch from a fresh state)",
+  path: ["detach"],
+});
+
+/** A fully resolved run configuration. */
+export type TrainConfig = z.infer<typeof TrainConfigSchema>;
+
+/** The keys of {@linkcode TrainConfig}, in schema order. */
+export const CONFIG_KEYS = Object.keys(
+  TrainConfigSchema.shape,
+) as (keyof TrainConfig)[];
+
+/** Prefixes whose continuations every run reports, as in `train_ch8`. */
+export const PREFIXES = ["time traveller", "traveller"];
+
+/** Turns zod issues into one message: `where: key: problem (got value)`. */
+export function formatIssues(
+  where: string,
+  error: z.ZodError,
+  input: unknown,
+): string {
+  return error.issues.map((issue) => {
+    if (issue.code === "unrecognized_keys") {
+      return `${where}: unknown key ${
+        issue.keys.map((k) => JSON.stringify(k)).join(", ")
+      } (known keys: ${CONFIG_KEYS.join(", ")})`;
+    }
+    const path = issue.path.join(".");
+    let value: unknown = input;
+    for (const k of issue.path) {
+      value = (value as Record<PropertyKey, unknown>)?.[k as PropertyKey];
+    }
+    const got = value === undefined ? "" : ` (got ${JSON.stringify(value)})`;
+    return `${where}: ${path ? `${path}: ` : ""}${issue.message}${got}`;
+  }).join("; ");
+}
+
+/**
+ * Validates a partial config and fills in the chapter's defaults.
+ * `where` names the source (a file or "flags") in the error.
+ *
+ * @example
+ * ```ts
+ * resolveConfig({ num_hiddens: 32 }).lr; // 1
+ * resolveConfig({ lr: -1 }); // throws UserError "config: lr: ... (got -1)"
+ * ```
+ */
+export function resolveConfig(
+  partial: Record<string, unknown>,
+  where = "config",
+): TrainConfig {
+  const parsed = TrainConfigSchema.safeParse(partial);
+  if (!parsed.success) {
+    throw new UserError(formatIssues(where, parsed.error, partial));
+  }
+  return parsed.data;
+}
+
+/**
+ * Parses a flag's string into the JSON value its key expects: numbers for
+ * numeric keys, `true`/`false` for `detach`, `off` or a number for `clip`.
+ * Values that do not parse are passed on as strings, for the schema to reject
+ * with the key's name.
+ */
+export function parseFlagValue(key: string, raw: string): unknown {
+  if (key === "detach") {
+    return raw === "true" ? true : raw === "false" ? false : raw;
+  }
+  if (key === "clip" && raw === "off") return raw;
+  const numeric = [
+    "num_hiddens",
+    "num_steps",
+    "batch_size",
+    "lr",
+    "num_epochs",
+    "max_tokens",
+    "val_tokens",
+    "clip",
+    "embed_size",
+    "seed",
+    "eval_every",
+    "num_preds",
+  ];
+  if (numeric.includes(key)) {
+    const n = Number(raw);
+    return raw.trim() !== "" && Number.isFinite(n) ? n : raw;
+  }
+  return raw;
+}

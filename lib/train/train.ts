@@ -1,0 +1,400 @@
+/**
+ * The chapter's training loop (d2l `train_epoch_ch8`, `train_ch8`): SGD on
+ * the mean cross-entropy, gradient clipping, state handling per sampling
+ * strategy, perplexity per epoch, and held-out validation perplexity.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { makeRng, type Rng } from "../data/prng.ts";
+import {
+  dataIter,
+  type Minibatch,
+  type Sampling,
+  seqDataIterSequential,
+} from "../data/iterators.ts";
+import type { Corpus } from "../data/vocab.ts";
+import { get_params, RNNModelScratch } from "../model/rnn.ts";
+import { cross_entropy } from "../model/rnn.ts";
+import { predict } from "../model/predict.ts";
+import { grad_clipping } from "./clip.ts";
+import { PREFIXES, type TrainConfig } from "./config.ts";
+
+/** Options of one epoch. */
+export interface EpochOptions {
+  lr: number;
+  clip: number | "off";
+  sampling: Sampling;
+  detach: boolean;
+}
+
+/** What one epoch measured. */
+export interface EpochResult {
+  /** exp(mean cross-entropy) over the epoch's minibatches. */
+  ppl: number;
+  /** Tokens trained on. */
+  tokens: number;
+  /** Wall time of the epoch, read-back included. */
+  seconds: number;
+  /** Global gradient norm of each minibatch, before clipping. */
+  grad_norms: number[];
+}
+
+/** Minibatch tensors: X as (batch, num_steps) and the targets in the logits' time-major order. */
+function toTensors(batch: Minibatch): { X: tf.Tensor2D; y: tf.Tensor1D } {
+  const { X, Y, batch_size: B, num_steps: T } = batch;
+  // d2l's Y.T.reshape(-1): target of step t, row b sits at t·B + b.
+  const y = new Int32Array(B * T);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) y[t * B + b] = Y[b * T + t];
+  }
+  return { X: tf.tensor2d(X, [B, T], "int32"), y: tf.tensor1d(y, "int32") };
+}
+
+/**
+ * d2l's `train_epoch_ch8`: one pass over the minibatches with SGD.
+ *
+ * State: random sampling starts every minibatch from zeros; sequential
+ * sampling starts from zeros once and carries the state on, detached, so
+ * gradients stop at the minibatch boundary (truncated BPTT).
+ *
+ * With `detach: false` (exercise 5) gradients flow back to the start of the
+ * epoch: minibatch i's loss is differentiated through minibatches 0…i, all
+ * recomputed from the epoch's first state with the current parameters (the
+ * stored graph of an earlier minibatch used old parameters, and PyTorch would
+ * refuse to backpropagate through it twice). Minibatch i thus costs i + 1
+ * forward and backward passes: an epoch of n minibatches costs n(n+1)/2, and
+ * activation memory grows with i.
+ *
+ * Losses and gradient norms stay on the device until the epoch ends, then
+ * are read back once.
+ *
+ * @example
+ * ```ts
+ * const r = await train_epoch(net, dataIter("sequential", corpus, 32, 35, rng), { lr: 1, clip: 1, sampling: "sequential", detach: true });
+ * r.ppl;
+ * ```
+ */
+export async function train_epoch(
+  net: RNNModelScratch,
+  batches: Iterable<Minibatch>,
+  options: EpochOptions,
+): Promise<EpochResult> {
+  const { lr, clip, sampling, detach } = options;
+  const vars = Object.values(net.params);
+  const start = performance.now();
+  const losses: tf.Scalar[] = [];
+  const norms: tf.Scalar[] = [];
+  const seen: tf.Tensor2D[] = [];
+  let state: tf.Tensor2D | null = null;
+  let epochState: tf.Tensor2D | null = null;
+  let tokens = 0;
+  for (const batch of batches) {
+    const { X, y } = toTensors(batch);
+    tokens += batch.batch_size * batch.num_steps;
+    if (state === null || sampling === "random") {
+      state?.dispose();
+      state = net.begin_state(batch.batch_size);
+      epochState ??= tf.keep(state.clone());
+    }
+    const H0 = state;
+    const result: { loss: tf.Scalar; norm: tf.Scalar; H: tf.Tensor2D } = tf
+      .tidy(() => {
+        let H!: tf.Tensor2D;
+        const { value, grads } = tf.variableGrads(() => {
+          let h = H0;
+          if (!detach) {
+            // Recompute the epoch so far, so gradients reach its start.
+            h = epochState!;
+            for (const Xi of seen) h = net.forward(Xi, h)[1];
+          }
+          const [logits, Hn] = net.forward(X, h);
+          H = tf.keep(Hn);
+          return cross_entropy(logits, y);
+        }, vars);
+        const clipped = grad_clipping(vars.map((v) => grads[v.name]), clip);
+        vars.forEach((v, i) =>
+          v.assign(tf.sub(v, tf.mul(lr, clipped.grads[i])))
+        );
+        return { loss: value, norm: clipped.norm, H };
+      });
+    state.dispose();
+    state = result.H;
+    losses.push(result.loss);
+    norms.push(result.norm);
+    y.dispose();
+    if (detach) X.dispose();
+    else seen.push(X);
+  }
+  const [loss, grad_norms] = await Promise.all(
+    [losses, norms].map(async (xs) => {
+      if (xs.length === 0) return [];
+      const stacked = tf.stack(xs);
+      const values = Array.from(await stacked.data());
+      stacked.dispose();
+      return values;
+    }),
+  );
+  tf.dispose([...losses, ...norms, ...seen]);
+  state?.dispose();
+  epochState?.dispose();
+  const meanLoss = loss.reduce((a, b) => a + b, 0) / Math.max(1, loss.length);
+  return {
+    ppl: Math.exp(meanLoss),
+    tokens,
+    seconds: (performance.now() - start) / 1000,
+    grad_norms,
+  };
+}
+
+/**
+ * Perplexity of the model on held-out tokens: `batch_size` contiguous streams
+ * walked `num_steps` at a time from offset 0, the state carried on for
+ * sequential sampling and reset per chunk for random (as in training).
+ * Returns null when the text is too short for one chunk.
+ */
+export async function evaluate(
+  net: RNNModelScratch,
+  tokens: Int32Array,
+  options: { batch_size: number; num_steps: number; sampling: Sampling },
+): Promise<number | null> {
+  const { num_steps, sampling } = options;
+  const B = Math.min(
+    options.batch_size,
+    Math.floor((tokens.length - 1) / num_steps),
+  );
+  if (B < 1) return null;
+  const losses: tf.Scalar[] = [];
+  let state = net.begin_state(B);
+  for (
+    const batch of seqDataIterSequential(tokens, B, num_steps, makeRng(0), 0)
+  ) {
+    const { X, y } = toTensors(batch);
+    const H0 = sampling === "random" ? net.begin_state(B) : state;
+    const [loss, H] = tf.tidy(() => {
+      const [logits, H] = net.forward(X, H0);
+      return [cross_entropy(logits, y), H];
+    });
+    if (H0 !== state) H0.dispose();
+    state.dispose();
+    state = H as tf.Tensor2D;
+    losses.push(loss as tf.Scalar);
+    tf.dispose([X, y]);
+  }
+  state.dispose();
+  const mean = tf.mean(tf.stack(losses));
+  const value = (await mean.data())[0];
+  tf.dispose([mean, ...losses]);
+  return Math.exp(value);
+}
+
+/** One epoch's line in the record. */
+export interface EpochLog {
+  epoch: number;
+  train_ppl: number;
+  /** Set on evaluation epochs. */
+  val_ppl?: number | null;
+  tokens_per_sec: number;
+  seconds: number;
+  grad_norm_mean: number;
+  grad_norm_max: number;
+  /** Fraction of minibatches whose norm exceeded θ (0 with clipping off). */
+  clipped_fraction: number;
+  /** Greedy continuation of the first prefix, on evaluation epochs. */
+  sample?: string;
+}
+
+/** A generated text. */
+export interface Sample {
+  prefix: string;
+  decoding: "greedy" | "sample";
+  /** Sharpening exponent for `decoding: "sample"`. */
+  alpha?: number;
+  text: string;
+}
+
+/** The outcome of {@linkcode train_ch8}. */
+export interface TrainResult {
+  status: "done" | "diverged" | "failed";
+  /** Epoch whose loss was not finite, for `diverged`. */
+  diverged_epoch: number | null;
+  /** Error message, for `failed`. */
+  error: string | null;
+  /** Training perplexity, one number per completed epoch. */
+  train_ppl: number[];
+  /** Validation perplexity at each evaluation epoch. */
+  val_ppl: { epoch: number; ppl: number }[];
+  /** Training tokens per second over all epochs (evaluation excluded). */
+  tokens_per_sec: number;
+  epochs: EpochLog[];
+  final: {
+    train_ppl: number | null;
+    val_ppl: number | null;
+    best_val_ppl: number | null;
+  };
+  grad_norm: { mean: number; max: number; clipped_fraction: number };
+  samples: Sample[];
+  /** Wall time of the whole run, in seconds. */
+  wall_seconds: number;
+}
+
+/** Hooks that let a caller watch training (progress output), never change it. */
+export interface TrainHooks {
+  onEpoch?: (log: EpochLog) => void;
+  /** Sharpening exponents α to sample at after training (exercise 3). */
+  sample_alphas?: number[];
+}
+
+const stats = (xs: number[]) => ({
+  mean: xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0,
+  max: xs.length ? Math.max(...xs) : 0,
+});
+
+/**
+ * d2l's `train_ch8`: builds the model from `config`, trains it on
+ * `corpus.train` for `num_epochs`, evaluates on `corpus.val` every
+ * `eval_every` epochs and at the end, and predicts after each prefix.
+ * A non-finite loss stops the run as `diverged`; an exception as `failed`.
+ * The tfjs backend must already be set.
+ *
+ * @example
+ * ```ts
+ * const result = await train_ch8(resolveConfig({ num_epochs: 5 }), loadCorpus(text));
+ * result.train_ppl; // five numbers, falling
+ * ```
+ */
+export async function train_ch8(
+  config: TrainConfig,
+  corpus: Corpus,
+  hooks: TrainHooks = {},
+): Promise<TrainResult> {
+  const t0 = performance.now();
+  const seedRng = (salt: number): Rng => makeRng((config.seed ^ salt) >>> 0);
+  const dataRng = seedRng(0x5bd1e995);
+  const net = new RNNModelScratch(
+    {
+      vocab_size: corpus.vocab.length,
+      num_hiddens: config.num_hiddens,
+      activation: config.activation,
+      input: config.input,
+      embed_size: config.embed_size,
+    },
+    get_params({
+      vocab_size: corpus.vocab.length,
+      num_hiddens: config.num_hiddens,
+      activation: config.activation,
+      input: config.input,
+      embed_size: config.embed_size,
+    }, seedRng(0)),
+  );
+  const result: TrainResult = {
+    status: "done",
+    diverged_epoch: null,
+    error: null,
+    train_ppl: [],
+    val_ppl: [],
+    tokens_per_sec: 0,
+    epochs: [],
+    final: { train_ppl: null, val_ppl: null, best_val_ppl: null },
+    grad_norm: { mean: 0, max: 0, clipped_fraction: 0 },
+    samples: [],
+    wall_seconds: 0,
+  };
+  const allNorms: number[] = [];
+  let tokens = 0;
+  let seconds = 0;
+  const theta = config.clip === "off" ? Infinity : config.clip;
+  try {
+    for (let epoch = 1; epoch <= config.num_epochs; epoch++) {
+      const r = await train_epoch(
+        net,
+        dataIter(
+          config.sampling,
+          corpus.train,
+          config.batch_size,
+          config.num_steps,
+          dataRng,
+        ),
+        config,
+      );
+      if (!Number.isFinite(r.ppl)) {
+        result.status = "diverged";
+        result.diverged_epoch = epoch;
+        break;
+      }
+      tokens += r.tokens;
+      seconds += r.seconds;
+      allNorms.push(...r.grad_norms);
+      const norm = stats(r.grad_norms);
+      const log: EpochLog = {
+        epoch,
+        train_ppl: r.ppl,
+        tokens_per_sec: r.tokens / r.seconds,
+        seconds: r.seconds,
+        grad_norm_mean: norm.mean,
+        grad_norm_max: norm.max,
+        clipped_fraction: r.grad_norms.filter((n) => n > theta).length /
+          Math.max(1, r.grad_norms.length),
+      };
+      result.train_ppl.push(r.ppl);
+      if (epoch % config.eval_every === 0 || epoch === config.num_epochs) {
+        log.val_ppl = await evaluate(net, corpus.val, config);
+        if (log.val_ppl !== null) {
+          result.val_ppl.push({ epoch, ppl: log.val_ppl });
+        }
+        log.sample = await predict(
+          PREFIXES[0],
+          config.num_preds,
+          net,
+          corpus.vocab,
+        );
+      }
+      result.epochs.push(log);
+      hooks.onEpoch?.(log);
+    }
+    if (result.status === "done") {
+      for (const prefix of PREFIXES) {
+        result.samples.push({
+          prefix,
+          decoding: "greedy",
+          text: await predict(prefix, config.num_preds, net, corpus.vocab),
+        });
+      }
+      const sampleRng = seedRng(0x27d4eb2f);
+      for (const alpha of hooks.sample_alphas ?? []) {
+        for (const prefix of PREFIXES) {
+          result.samples.push({
+            prefix,
+            decoding: "sample",
+            alpha,
+            text: await predict(prefix, config.num_preds, net, corpus.vocab, {
+              kind: "sample",
+              alpha,
+              rng: sampleRng,
+            }),
+          });
+        }
+      }
+    }
+  } catch (e) {
+    result.status = "failed";
+    result.error = e instanceof Error ? e.message : String(e);
+  } finally {
+    net.dispose();
+  }
+  const norm = stats(allNorms);
+  result.grad_norm = {
+    ...norm,
+    clipped_fraction: allNorms.filter((n) => n > theta).length /
+      Math.max(1, allNorms.length),
+  };
+  result.tokens_per_sec = seconds > 0 ? tokens / seconds : 0;
+  const vals = result.val_ppl.map((v) => v.ppl);
+  result.final = {
+    train_ppl: result.train_ppl.at(-1) ?? null,
+    val_ppl: vals.at(-1) ?? null,
+    best_val_ppl: vals.length ? Math.min(...vals) : null,
+  };
+  result.wall_seconds = (performance.now() - t0) / 1000;
+  return result;
+}
