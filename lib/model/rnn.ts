@@ -126,10 +126,15 @@ export class RNNModelScratch {
 
   constructor(spec: RnnSpec, values: ParamValues) {
     this.spec = spec;
+    // tfjs variable names are global, so they stay auto-generated; the d2l
+    // names are the keys, and two models can live side by side.
     this.params = Object.fromEntries(
-      Object.entries(values).map((
-        [name, { shape, values }],
-      ) => [name, tf.variable(tf.tensor(values, shape), true, name)]),
+      Object.entries(values).map(([name, { shape, values }]) => {
+        const initial = tf.tensor(values, shape);
+        const variable = tf.variable(initial, true);
+        initial.dispose();
+        return [name, variable];
+      }),
     );
   }
 

@@ -1,0 +1,43 @@
+/**
+ * Runs a command-line entry point in a child process, with the permissions
+ * its `deno.json` task grants, for end-to-end tests.
+ *
+ * @module
+ */
+
+/** Permissions of each task, as in deno.json. */
+const TASKS = JSON.parse(
+  Deno.readTextFileSync(new URL("../../deno.json", import.meta.url)),
+).tasks as Record<string, string>;
+
+/** Output of a finished child process. */
+export interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `deno task <task> <args>` the way the task does, via `deno run` with
+ * the task's own flags, so a test also proves the task's permissions suffice.
+ */
+export async function runTask(
+  task: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<Ran> {
+  const words = TASKS[task].split(/\s+/);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [...words.slice(1), ...args],
+    cwd: new URL("../..", import.meta.url).pathname,
+    env: { NO_COLOR: "1", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return {
+    code: out.code,
+    stdout: decode(out.stdout),
+    stderr: decode(out.stderr),
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * `deno task data`: what the chapter's data pipeline makes of a corpus —
+ * vocabulary, lengths, SHA-1, source — as text or one JSON object.
+ *
+ * @module
+ */
+import { Command, CommanderError } from "commander";
+import { readCorpus } from "../data/source.ts";
+import { loadCorpus } from "../data/vocab.ts";
+import { parseFlagValue, resolveConfig } from "../train/config.ts";
+import { runMain, sourceOptions } from "./common.ts";
+
+async function main(): Promise<number> {
+  const program = new Command()
+    .name("deno task data")
+    .description("Show the corpus, vocabulary and splits a run would use.")
+    .exitOverride()
+    .allowExcessArguments(false)
+    .option(
+      "--corpus <name>",
+      "timemachine | war-of-the-worlds | PATH (default timemachine)",
+    )
+    .option("--max_tokens <n>", "training tokens (default 10000; 0 = all)")
+    .option(
+      "--val_tokens <n>",
+      "held-out tokens after the training slice (default 5000)",
+    )
+    .option(
+      "--data-dir <dir>",
+      "directory holding the corpus files (env RNNLAB_DATA_DIR)",
+    )
+    .option("--json", "print one JSON object");
+  try {
+    program.parse(Deno.args, { from: "user" });
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    throw e;
+  }
+  const opts = program.opts<Record<string, string | boolean | undefined>>();
+  const partial: Record<string, unknown> = {};
+  for (const key of ["corpus", "max_tokens", "val_tokens"]) {
+    if (typeof opts[key] === "string") {
+      partial[key] = parseFlagValue(key, opts[key] as string);
+    }
+  }
+  const config = resolveConfig(partial, "flags");
+  const source = await readCorpus(
+    config.corpus,
+    sourceOptions(typeof opts.dataDir === "string" ? opts.dataDir : undefined),
+  );
+  const corpus = loadCorpus(source.text, config.max_tokens, config.val_tokens);
+  const info = {
+    corpus: source.name,
+    source: source.source,
+    sha1: source.sha1,
+    corpus_length: corpus.corpus_length,
+    train_tokens: corpus.train.length,
+    val_tokens: corpus.val.length,
+    vocab_size: corpus.vocab.length,
+    vocab: corpus.vocab.idx_to_token,
+    token_freqs: corpus.vocab.token_freqs,
+  };
+  if (opts.json) {
+    console.log(JSON.stringify(info));
+    return 0;
+  }
+  const show = (t: string) => t === " " ? "' '" : t;
+  console.log(`corpus         ${info.corpus} (${info.source})`);
+  console.log(`sha1           ${info.sha1}`);
+  console.log(`corpus_length  ${info.corpus_length} tokens (characters)`);
+  console.log(
+    `training       ${info.train_tokens} tokens (max_tokens ${config.max_tokens})`,
+  );
+  console.log(
+    `validation     ${info.val_tokens} tokens (val_tokens ${config.val_tokens})`,
+  );
+  console.log(
+    `vocab          ${info.vocab_size} tokens: ${
+      info.vocab.map(show).join(" ")
+    }`,
+  );
+  console.log(
+    `top tokens     ${
+      info.token_freqs.slice(0, 10).map(([t, n]) => `${show(t)}:${n}`).join(" ")
+    }`,
+  );
+  return 0;
+}
+
+if (import.meta.main) await runMain(main);

@@ -1,0 +1,38 @@
+import assert from "node:assert/strict";
+import { runTask } from "./cli_testing.ts";
+import { HAVE_TIME_MACHINE, TEST_DATA_DIR } from "../data/testdata.ts";
+
+Deno.test({
+  name:
+    "deno task data --json: the Time Machine's vocab, length and SHA-1 from the data directory",
+  ignore: !HAVE_TIME_MACHINE,
+  async fn() {
+    const r = await runTask("data", ["--json", "--data-dir", TEST_DATA_DIR], {
+      RNNLAB_OFFLINE: "1",
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const info = JSON.parse(r.stdout);
+    assert.equal(info.vocab.length, 28);
+    assert.equal(info.vocab.join(""), "<unk> etainoshrdlmucfwgypbvkxzjq");
+    assert.equal(info.corpus_length, 170_580);
+    assert.equal(info.sha1, "090b5e7e70c295757f55df93cb0a180b9691891a");
+    assert.equal(info.train_tokens, 10_000);
+  },
+});
+
+Deno.test("deno task data: offline without the file names what to download and where", async () => {
+  const empty = await Deno.makeTempDir();
+  try {
+    const r = await runTask("data", ["--data-dir", empty], {
+      RNNLAB_OFFLINE: "1",
+      RNNLAB_CACHE_DIR: empty,
+    });
+    assert.equal(r.code, 2);
+    assert.match(
+      r.stderr,
+      /^error: corpus "timemachine": not found in the data directory .* download http:\/\/d2l-data/,
+    );
+  } finally {
+    await Deno.remove(empty);
+  }
+});

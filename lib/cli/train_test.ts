@@ -1,0 +1,149 @@
+import assert from "node:assert/strict";
+import { runTask } from "./cli_testing.ts";
+
+const BOOK = `The Time Traveller (for so it will be convenient to speak of him)
+was expounding a recondite matter to us. His grey eyes shone and
+twinkled, and his usually pale face was flushed and animated.\n`.repeat(4);
+
+async function withBook(fn: (dir: string) => Promise<void>) {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/book.txt`, BOOK);
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const TINY = [
+  "--num_hiddens",
+  "8",
+  "--num_steps",
+  "5",
+  "--batch_size",
+  "4",
+  "--num_epochs",
+  "2",
+  "--max_tokens",
+  "300",
+];
+
+Deno.test("deno task train writes the JSON record with config, status, curves, samples and env", async () => {
+  await withBook(async (dir) => {
+    const json = `${dir}/run.json`;
+    const r = await runTask("train", [
+      ...TINY,
+      "--corpus",
+      `${dir}/book.txt`,
+      "--json",
+      json,
+      "--alpha",
+      "1,4",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^perplexity [\d.]+, [\d.]+ tokens\/sec on webgpu/m);
+    assert.match(r.stdout, /^time traveller/m);
+    const record = JSON.parse(await Deno.readTextFile(json));
+    for (
+      const key of [
+        "config",
+        "status",
+        "train_ppl",
+        "val_ppl",
+        "tokens_per_sec",
+        "samples",
+        "env",
+      ]
+    ) {
+      assert.ok(key in record, key);
+    }
+    assert.equal(record.status, "done");
+    assert.equal(record.config.num_hiddens, 8);
+    assert.equal(record.config.backend, "webgpu");
+    assert.equal(record.train_ppl.length, 2);
+    assert.equal(record.samples.length, 2 + 2 * 2);
+    assert.equal(record.env.backend, "webgpu");
+    assert.ok(record.env.adapter.description);
+    assert.equal(record.env.tfjs, "4.22.0");
+    assert.match(record.env.deno, /^\d+\.\d+\.\d+/);
+    assert.match(record.corpus.sha1, /^[0-9a-f]{40}$/);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), [
+      "book.txt",
+      "run.json",
+    ]);
+  });
+});
+
+Deno.test("deno task train: bad input is one clear error with exit status 2 and nothing written", async () => {
+  await withBook(async (dir) => {
+    const json = `${dir}/out.json`;
+    const cases: [string[], RegExp][] = [
+      [["--hidden", "3"], /error: unknown option '--hidden'/],
+      [["--lr", "fast"], /^error: flags: lr: .*\(got "fast"\)/m],
+      [["--clip", "-1"], /^error: flags: clip: .*\(got -1\)/m],
+      [
+        ["--clip", "never"],
+        /^error: flags: clip: expected a number > 0 or "off" \(got "never"\)/m,
+      ],
+      [["--backend", "cuda"], /^error: flags: backend: .*\(got "cuda"\)/m],
+      [
+        ["--corpus", `${dir}/missing.txt`],
+        /^error: corpus: ".*missing.txt" is neither a known corpus/m,
+      ],
+      [
+        ["--corpus", `${dir}/book.txt`, "--max_tokens", "15"],
+        /^error: corpus .*book.txt: 15 training tokens, .* needs at least 21/m,
+      ],
+      [
+        ["--alpha", "1,x"],
+        /^error: flags: --alpha: expected numbers > 0, got "x"/m,
+      ],
+      [
+        ["--json", `${dir}/no/such/dir/out.json`],
+        /^error: flags: --json: directory .* does not exist/m,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const r = await runTask("train", [
+        ...TINY,
+        "--corpus",
+        `${dir}/book.txt`,
+        "--json",
+        json,
+        ...args,
+      ]);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    }
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), [
+      "book.txt",
+    ]);
+  });
+});
+
+Deno.test("deno task train: a diverged run exits 1 and its record says so", async () => {
+  await withBook(async (dir) => {
+    const json = `${dir}/run.json`;
+    const r = await runTask("train", [
+      ...TINY,
+      "--corpus",
+      `${dir}/book.txt`,
+      "--lr",
+      "1e6",
+      "--clip",
+      "off",
+      "--activation",
+      "relu",
+      "--backend",
+      "cpu",
+      "--json",
+      json,
+    ]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stdout, /diverged: the loss was not finite in epoch \d/);
+    const record = JSON.parse(await Deno.readTextFile(json));
+    assert.equal(record.status, "diverged");
+    assert.ok(record.diverged_epoch >= 1);
+  });
+});

@@ -1,0 +1,23 @@
+/**
+ * Where tests find the real corpora: `RNNLAB_DATA_DIR`, else `../shared/data`
+ * beside the checkout. Tests that need a book are skipped only when neither
+ * is set up; CI sets `RNNLAB_DATA_DIR`, so there they always run.
+ *
+ * @module
+ */
+export const TEST_DATA_DIR = Deno.env.get("RNNLAB_DATA_DIR") ??
+  new URL("../../../shared/data", import.meta.url).pathname;
+
+/** Whether the Time Machine text is available to tests. */
+export const HAVE_TIME_MACHINE = (() => {
+  try {
+    return Deno.statSync(`${TEST_DATA_DIR}/timemachine.txt`).isFile;
+  } catch {
+    if (Deno.env.get("RNNLAB_DATA_DIR")) {
+      throw new Error(
+        `RNNLAB_DATA_DIR=${TEST_DATA_DIR} has no timemachine.txt`,
+      );
+    }
+    return false;
+  }
+})();

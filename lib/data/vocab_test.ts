@@ -1,0 +1,94 @@
+import assert from "node:assert/strict";
+import { loadCorpus, preprocessLines, tokenize, Vocab } from "./vocab.ts";
+import { readCorpus } from "./source.ts";
+import { HAVE_TIME_MACHINE, TEST_DATA_DIR } from "./testdata.ts";
+
+Deno.test("preprocessLines: non-letters become one space, trimmed, lowercased; CRLF and CR split lines", () => {
+  assert.deepEqual(
+    preprocessLines(
+      "The Time-Machine, by  H. G. Wells [1898]\r\n\r\n  I.\rit's",
+    ),
+    ["the time machine by h g wells", "", "i", "it s"],
+  );
+});
+
+Deno.test("Vocab: <unk> first, then reserved, then by frequency with ties in first-seen order", () => {
+  const vocab = new Vocab(tokenize(["cab", "bca", "d"]), {
+    reserved_tokens: ["<pad>"],
+  });
+  // counts: c 2, a 2, b 2, d 1; ties keep first-seen order c, a, b.
+  assert.deepEqual(vocab.idx_to_token, ["<unk>", "<pad>", "c", "a", "b", "d"]);
+  assert.equal(vocab.toIndex("a"), 3);
+  assert.equal(vocab.toIndex("z"), 0);
+  assert.equal(vocab.toToken(5), "d");
+  assert.equal(vocab.length, 6);
+});
+
+Deno.test("Vocab: min_freq drops rare tokens to <unk>", () => {
+  const vocab = new Vocab(tokenize(["aab"]), { min_freq: 2 });
+  assert.deepEqual(vocab.idx_to_token, ["<unk>", "a"]);
+  assert.equal(vocab.toIndex("b"), 0);
+});
+
+Deno.test("loadCorpus: lines concatenated without separators, truncated, validation follows", () => {
+  const { vocab, train, val, corpus_length } = loadCorpus("ab\n\nba!\nc", 3, 2);
+  const decode = (xs: Int32Array) =>
+    [...xs].map((i) => vocab.toToken(i)).join("");
+  assert.equal(corpus_length, 5); // "ab" + "ba" + "c"
+  assert.equal(decode(train), "abb");
+  assert.equal(decode(val), "ac");
+  assert.equal(loadCorpus("abc", 0, 0).train.length, 3); // max_tokens 0 keeps all
+});
+
+Deno.test({
+  name:
+    "The Time Machine: 28-token vocab in d2l's order and 170,580 tokens, derived independently",
+  ignore: !HAVE_TIME_MACHINE,
+  async fn() {
+    const { text } = await readCorpus("timemachine", {
+      dataDir: TEST_DATA_DIR,
+      offline: true,
+    });
+    const corpus = loadCorpus(text);
+    // Independent derivation: a character state machine instead of regexes.
+    const counts = new Map<string, number>();
+    let length = 0;
+    for (const line of text.split("\n")) {
+      let pendingSpace = false;
+      let started = false;
+      for (const ch of line.replace(/\r$/, "")) {
+        const lower = ch.toLowerCase();
+        const isLetter = lower >= "a" && lower <= "z" && ch.length === 1;
+        if (!isLetter) {
+          pendingSpace = started;
+          continue;
+        }
+        if (pendingSpace) {
+          counts.set(" ", (counts.get(" ") ?? 0) + 1);
+          length++;
+          pendingSpace = false;
+        }
+        counts.set(lower, (counts.get(lower) ?? 0) + 1);
+        length++;
+        started = true;
+      }
+    }
+    const firstSeen = [...counts.keys()];
+    const expected = [
+      "<unk>",
+      ...[...counts.entries()].sort((a, b) =>
+        b[1] - a[1] || firstSeen.indexOf(a[0]) - firstSeen.indexOf(b[0])
+      ).map(([t]) => t),
+    ];
+    assert.equal(length, 170_580);
+    assert.equal(corpus.corpus_length, length);
+    assert.equal(corpus.vocab.length, 28);
+    assert.deepEqual(corpus.vocab.idx_to_token, expected);
+    assert.equal(
+      corpus.vocab.idx_to_token.join(""),
+      "<unk> etainoshrdlmucfwgypbvkxzjq",
+    );
+    assert.equal(corpus.train.length, 10_000);
+    assert.equal(corpus.val.length, 5_000);
+  },
+});

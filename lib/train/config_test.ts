@@ -1,0 +1,75 @@
+import assert from "node:assert/strict";
+import { UserError } from "../errors.ts";
+import { CONFIG_KEYS, parseFlagValue, resolveConfig } from "./config.ts";
+
+Deno.test("resolveConfig fills in the chapter's defaults", () => {
+  const c = resolveConfig({});
+  assert.deepEqual(
+    [
+      c.num_hiddens,
+      c.num_steps,
+      c.batch_size,
+      c.lr,
+      c.num_epochs,
+      c.max_tokens,
+      c.clip,
+    ],
+    [512, 35, 32, 1, 500, 10_000, 1],
+  );
+  assert.deepEqual([
+    c.activation,
+    c.sampling,
+    c.detach,
+    c.input,
+    c.corpus,
+    c.backend,
+  ], [
+    "tanh",
+    "sequential",
+    true,
+    "one_hot",
+    "timemachine",
+    "webgpu",
+  ]);
+  assert.ok(
+    CONFIG_KEYS.includes("num_hiddens") && CONFIG_KEYS.includes("clip"),
+  );
+});
+
+Deno.test("bad config values give one error naming where, the key and the value", () => {
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ lr: -1 }, /^flags: lr: .*\(got -1\)/],
+    [{ num_steps: 0 }, /^flags: num_steps: .*\(got 0\)/],
+    [{ num_hiddens: 2.5 }, /^flags: num_hiddens: .*\(got 2\.5\)/],
+    [
+      { clip: "sometimes" },
+      /^flags: clip: expected a number > 0 or "off" \(got "sometimes"\)/,
+    ],
+    [
+      { activation: "sigmoid" },
+      /^flags: activation: .*"tanh".*\(got "sigmoid"\)/,
+    ],
+    [{ hidden: 3 }, /^flags: unknown key "hidden" \(known keys: num_hiddens,/],
+    [
+      { detach: false, sampling: "random" },
+      /^flags: detach: false needs sampling: sequential/,
+    ],
+  ];
+  for (const [partial, message] of cases) {
+    assert.throws(
+      () => resolveConfig(partial, "flags"),
+      (e) => e instanceof UserError && message.test(e.message),
+    );
+  }
+});
+
+Deno.test("parseFlagValue turns flag strings into the values each key expects", () => {
+  assert.equal(parseFlagValue("lr", "0.5"), 0.5);
+  assert.equal(parseFlagValue("lr", "fast"), "fast"); // left for the schema to reject by name
+  assert.equal(parseFlagValue("num_steps", ""), "");
+  assert.equal(parseFlagValue("clip", "off"), "off");
+  assert.equal(parseFlagValue("clip", "2"), 2);
+  assert.equal(parseFlagValue("detach", "false"), false);
+  assert.equal(parseFlagValue("detach", "no"), "no");
+  assert.equal(parseFlagValue("corpus", "123"), "123");
+});

@@ -1,0 +1,85 @@
+/**
+ * rnnlab: the character-level RNN from scratch of *Dive into Deep Learning*
+ * (section "Implementation of RNNs from Scratch") on tfjs in Deno, with the
+ * chapter's names, so each idea is where a reader of the book expects it.
+ *
+ * Data flows one way: data → model → train.
+ *
+ * @example
+ * ```ts
+ * import { loadCorpus, readCorpus, resolveConfig, setBackend, train_ch8 } from "./mod.ts";
+ *
+ * const config = resolveConfig({ num_epochs: 20, num_hiddens: 64 });
+ * await setBackend(config.backend);
+ * const { text } = await readCorpus(config.corpus, { dataDir: "../shared/data" });
+ * const result = await train_ch8(config, loadCorpus(text, config.max_tokens, config.val_tokens));
+ * console.log(result.final.train_ppl, result.samples[0].text);
+ * ```
+ *
+ * @module
+ */
+export { makeRng, type Rng } from "./lib/data/prng.ts";
+export {
+  type Corpus,
+  loadCorpus,
+  preprocessLines,
+  tokenize,
+  Vocab,
+  type VocabOptions,
+} from "./lib/data/vocab.ts";
+export {
+  dataIter,
+  type Minibatch,
+  type Sampling,
+  seqDataIterRandom,
+  seqDataIterSequential,
+} from "./lib/data/iterators.ts";
+export {
+  type CorpusText,
+  decodeCorpus,
+  KNOWN_CORPORA,
+  readCorpus,
+  sha1Hex,
+  type SourceOptions,
+  sourceOptionsFromEnv,
+  stripGutenberg,
+} from "./lib/data/source.ts";
+export {
+  type BackendInfo,
+  type BackendName,
+  BACKENDS,
+  setBackend,
+} from "./lib/model/backend.ts";
+export {
+  type Activation,
+  cross_entropy,
+  get_params,
+  type InputMode,
+  matmul,
+  one_hot,
+  type ParamValues,
+  RNNModelScratch,
+  type RnnSpec,
+} from "./lib/model/rnn.ts";
+export { type Decoding, predict, sampleIndex } from "./lib/model/predict.ts";
+export { grad_clipping } from "./lib/train/clip.ts";
+export {
+  CONFIG_KEYS,
+  PREFIXES,
+  resolveConfig,
+  type TrainConfig,
+  TrainConfigSchema,
+} from "./lib/train/config.ts";
+export {
+  type EpochLog,
+  type EpochOptions,
+  type EpochResult,
+  evaluate,
+  type Sample,
+  train_ch8,
+  train_epoch,
+  type TrainHooks,
+  type TrainResult,
+} from "./lib/train/train.ts";
+export { collectEnv, type RunEnv } from "./lib/env.ts";
+export { UserError } from "./lib/errors.ts";
