@@ -3,7 +3,7 @@
  * (section "Implementation of RNNs from Scratch") on tfjs in Deno, with the
  * chapter's names, so each idea is where a reader of the book expects it.
  *
- * Data flows one way: data → model → train.
+ * Data flows one way: data → model → train → experiment → report.
  *
  * @example
  * ```ts
@@ -83,3 +83,30 @@ export {
 } from "./lib/train/train.ts";
 export { collectEnv, type RunEnv } from "./lib/env.ts";
 export { UserError } from "./lib/errors.ts";
+export {
+  defineExperiment,
+  type ExperimentSpec,
+  MAX_CELLS,
+  type ReportOptions,
+  validateExperiment,
+} from "./lib/experiment/spec.ts";
+export {
+  type Cell,
+  cellId,
+  expandConfigs,
+  filterCells,
+  makeCells,
+  shardCells,
+  varyingKeys,
+} from "./lib/experiment/grid.ts";
+export { type CellRecord, runCell } from "./lib/experiment/cell.ts";
+export { readCells } from "./lib/experiment/store.ts";
+export { stat, summarize, type SummaryRow } from "./lib/report/aggregate.ts";
+export {
+  buildResults,
+  renderMarkdown,
+  type Results,
+  writeReport,
+} from "./lib/report/report.ts";
+export { perplexitySvg } from "./lib/report/plot.ts";
+export { compareCells, type Comparison } from "./lib/report/compare.ts";

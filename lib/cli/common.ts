@@ -5,6 +5,7 @@
  * @module
  */
 import { UserError } from "../errors.ts";
+import { writeJsonAtomic } from "../fsutil.ts";
 import { type SourceOptions, sourceOptionsFromEnv } from "../data/source.ts";
 
 /**
@@ -31,20 +32,14 @@ export function sourceOptions(dataDir?: string): SourceOptions {
   return { ...env, dataDir: dataDir ?? env.dataDir };
 }
 
-/**
- * Writes JSON to `path` atomically (a temporary file renamed into place), so
- * a reader never sees half a file.
- */
-export async function writeJsonAtomic(
+/** Atomic JSON write for `--json`: a missing directory or no permission is a user error. */
+export async function writeJsonOutput(
   path: string,
   value: unknown,
 ): Promise<void> {
-  const tmp = `${path}.${crypto.randomUUID()}.tmp`;
   try {
-    await Deno.writeTextFile(tmp, JSON.stringify(value, null, 2) + "\n");
-    await Deno.rename(tmp, path);
+    await writeJsonAtomic(path, value);
   } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
     if (
       e instanceof Deno.errors.NotFound ||
       e instanceof Deno.errors.PermissionDenied

@@ -20,7 +20,7 @@ import {
 } from "../train/config.ts";
 import { type EpochLog, train_ch8 } from "../train/train.ts";
 import { collectEnv } from "../env.ts";
-import { runMain, sourceOptions, writeJsonAtomic } from "./common.ts";
+import { runMain, sourceOptions, writeJsonOutput } from "./common.ts";
 
 const HELP: Record<keyof TrainConfig, string> = {
   num_hiddens: "hidden units (default 512)",
@@ -182,7 +182,7 @@ async function main(): Promise<number> {
       },
       env: { ...(await collectEnv()), ...backend },
     };
-    await writeJsonAtomic(jsonPath, record);
+    await writeJsonOutput(jsonPath, record);
     if (!quiet) console.log(`wrote ${jsonPath}`);
   }
   return result.status === "done" ? 0 : 1;

@@ -20,6 +20,13 @@ import { predict } from "../model/predict.ts";
 import { grad_clipping } from "./clip.ts";
 import { PREFIXES, type TrainConfig } from "./config.ts";
 
+/**
+ * Version of the code that computes a run's numbers. Experiment cell ids
+ * include it, so stored results are recomputed when it changes; bump it with
+ * any change that alters numbers.
+ */
+export const ENGINE_VERSION = "reference/1";
+
 /** Options of one epoch. */
 export interface EpochOptions {
   lr: number;

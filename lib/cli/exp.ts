@@ -1,0 +1,477 @@
+/**
+ * `deno task exp <name>`: expands an experiment's grid into cells, runs the
+ * ones not stored yet (resumable, locked, optionally in parallel or as one
+ * shard), and regenerates the report. See the README for every flag.
+ *
+ * Exit status: 0 when every cell ran (diverged cells are results), 1 when a
+ * cell failed or `--verify` found differences, 2 on bad input.
+ *
+ * @module
+ */
+import { Command, CommanderError } from "commander";
+import cliProgress from "cli-progress";
+import { UserError } from "../errors.ts";
+import { readCorpus } from "../data/source.ts";
+import {
+  CONFIG_KEYS,
+  parseFlagValue,
+  resolveConfig,
+  type TrainConfig,
+} from "../train/config.ts";
+import {
+  type Cell,
+  expandConfigs,
+  filterCells,
+  makeCells,
+  shardCells,
+} from "../experiment/grid.ts";
+import { listExperiments, loadExperiment } from "../experiment/load.ts";
+import { planCells, runCells } from "../experiment/runner.ts";
+import { acquireLock, readCells } from "../experiment/store.ts";
+import type { CellRecord } from "../experiment/cell.ts";
+import type { ExperimentSpec } from "../experiment/spec.ts";
+import { buildResults, writeReport } from "../report/report.ts";
+import { pointLabel } from "../report/plot.ts";
+import { compareCells, formatComparison } from "../report/compare.ts";
+import { canonicalJson } from "../experiment/grid.ts";
+import { ENGINE_VERSION } from "../train/train.ts";
+import { runMain, sourceOptions } from "./common.ts";
+
+/** Repository root, where `results/` lives. */
+export const ROOT: string = new URL("../..", import.meta.url).pathname.replace(
+  /\/$/,
+  "",
+);
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** Parses `--set key=value` terms into config values, naming a bad one. */
+export function parseSets(sets: string[]): Partial<TrainConfig> {
+  const out: Record<string, unknown> = {};
+  for (const s of sets) {
+    const eq = s.indexOf("=");
+    const key = s.slice(0, eq);
+    if (eq < 1) {
+      throw new UserError(
+        `--set: expected key=value, got ${JSON.stringify(s)}`,
+      );
+    }
+    if (!(CONFIG_KEYS as string[]).includes(key)) {
+      throw new UserError(
+        `--set ${s}: ${key} is not a config key (known keys: ${
+          CONFIG_KEYS.join(", ")
+        })`,
+      );
+    }
+    out[key] = parseFlagValue(key, s.slice(eq + 1));
+  }
+  // Validate each value alone so the error names the --set term.
+  for (const [k, v] of Object.entries(out)) {
+    resolveConfig({ [k]: v }, `--set ${k}=${v}`);
+  }
+  return out as Partial<TrainConfig>;
+}
+
+/** Where a run writes: `--out`, else `results/<name>`, or `results/_local/<name>--<sets>` with overrides. */
+export function outputDir(
+  name: string,
+  overrides: Partial<TrainConfig>,
+  out?: string,
+): string {
+  if (out) return out;
+  const slug = Object.entries(overrides).map(([k, v]) => `${k}=${v}`).join(",");
+  return slug
+    ? `${ROOT}/results/_local/${name}--${slug}`
+    : `${ROOT}/results/${name}`;
+}
+
+/**
+ * Cells stored in `dir` that belong to the current grid (same config, same
+ * engine), in grid order.
+ */
+export async function storedGridCells(
+  dir: string,
+  configs: TrainConfig[],
+): Promise<CellRecord[]> {
+  const rank = new Map(configs.map((c, i) => [canonicalJson(c), i]));
+  return (await readCells(dir))
+    .filter((c) =>
+      c.engine === ENGINE_VERSION && rank.has(canonicalJson(c.config))
+    )
+    .sort((a, b) =>
+      rank.get(canonicalJson(a.config))! - rank.get(canonicalJson(b.config))!
+    );
+}
+
+const TASK_PERMISSIONS = [
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-sys",
+  "--allow-run=git",
+  "--allow-net=d2l-data.s3-accelerate.amazonaws.com,www.gutenberg.org",
+];
+
+function estimateSeconds(configs: TrainConfig[]): number {
+  // Measured on the 2-core dev machine, wasm backend, 512 hidden: about
+  // 3,000 tokens/s, i.e. ~5.3 GFLOP/s at 6·(H² + 2HV) FLOP per token.
+  const flopsPerSecond = 5.3e9;
+  return configs.reduce((total, c) => {
+    const V = 28, H = c.num_hiddens;
+    const tokens = c.num_epochs * Math.min(c.max_tokens || 170_000, 170_000);
+    const passes = c.detach ? 1 : 4.5;
+    return total + tokens * passes * 6 * (H * H + 2 * H * V) / flopsPerSecond;
+  }, 0);
+}
+
+const duration = (s: number) =>
+  s < 90
+    ? `${Math.round(s)} s`
+    : s < 5400
+    ? `${Math.round(s / 60)} min`
+    : `${(s / 3600).toFixed(1)} h`;
+
+async function list(): Promise<number> {
+  for (const name of await listExperiments()) {
+    const { spec } = await loadExperiment(name, { allowLarge: true });
+    const configs = expandConfigs(spec, { allowLarge: true });
+    console.log(
+      `${name}  (${configs.length} cells, ≈ ${
+        duration(estimateSeconds(configs))
+      } on a 2-core CPU with wasm)`,
+    );
+    console.log(`  ${spec.description}`);
+    console.log(`  exercises: ${spec.exercises.join("; ")}`);
+  }
+  return 0;
+}
+
+interface Progress {
+  start(cell: Cell): void;
+  epoch(cell: Cell, epoch: number, ppl: number, tps: number): void;
+  end(cell: Cell, record: CellRecord): void;
+  stop(): void;
+}
+
+function progress(total: number, cached: number, num_epochs: number): Progress {
+  let done = 0;
+  const label = (c: Cell) =>
+    `${c.id.slice(0, 8)} ${pointLabel(c.point)} seed=${c.config.seed}`;
+  if (Deno.stderr.isTerminal()) {
+    const bar = new cliProgress.SingleBar({
+      format:
+        "cells {value}/{total} [{bar}] {percentage}% | ETA {eta_formatted} | {cell} epoch {epoch} ppl {ppl} {tps} tok/s",
+      hideCursor: true,
+      etaBuffer: 4,
+    }, cliProgress.Presets.shades_classic);
+    bar.start(total, 0, { cell: "", epoch: "-", ppl: "-", tps: "-" });
+    return {
+      start: (c) => bar.update({ cell: label(c), epoch: 0 }),
+      epoch: (c, epoch, ppl, tps) =>
+        bar.update({
+          cell: label(c),
+          epoch: `${epoch}/${c.config.num_epochs}`,
+          ppl: ppl.toFixed(2),
+          tps: Math.round(tps),
+        }),
+      end: () => bar.update(++done),
+      stop: () => bar.stop(),
+    };
+  }
+  const log = (s: string) => console.error(s);
+  log(
+    `${total} cells to run (${cached} already stored), ${num_epochs} epochs each`,
+  );
+  return {
+    start: (c) => log(`[${done + 1}/${total}] start ${label(c)}`),
+    epoch: (c, epoch, ppl, tps) => {
+      if (
+        epoch === 1 || epoch % Math.max(1, c.config.eval_every) === 0 ||
+        epoch === c.config.num_epochs
+      ) {
+        log(
+          `[${done + 1}/${total}] ${
+            label(c)
+          } epoch ${epoch}/${c.config.num_epochs} ppl ${ppl.toFixed(2)} ${
+            Math.round(tps)
+          } tokens/s`,
+        );
+      }
+    },
+    end: (c, r) => {
+      done++;
+      const ppl = r.final.train_ppl === null
+        ? ""
+        : ` train ppl ${r.final.train_ppl.toFixed(2)}`;
+      const val = r.final.val_ppl === null
+        ? ""
+        : ` val ppl ${r.final.val_ppl.toFixed(2)}`;
+      log(
+        `[${done}/${total}] ${r.status} ${label(c)}${ppl}${val}${
+          r.error ? `: ${r.error}` : ""
+        }`,
+      );
+    },
+    stop: () => {},
+  };
+}
+
+async function main(): Promise<number> {
+  const program = new Command()
+    .name("deno task exp")
+    .description(
+      "Run an experiment grid from experiments/<name>.ts and write its report under results/.",
+    )
+    .argument(
+      "[name]",
+      "experiment name (file name in experiments/ without .ts)",
+    )
+    .option(
+      "--list",
+      "list the experiments with their cell counts and time estimates",
+    )
+    .option(
+      "--set <key=value>",
+      "override a config key in every cell (repeatable); output goes to results/_local/",
+      collect,
+      [],
+    )
+    .option(
+      "--filter <key=value>",
+      "run only cells whose config has this value (repeatable)",
+      collect,
+      [],
+    )
+    .option("--out <dir>", "results directory (default results/<name>)")
+    .option("--force", "rerun cells that are already stored")
+    .option(
+      "--dry-run",
+      "list the cells and whether they are stored; run nothing, write nothing",
+    )
+    .option("--jobs <n>", "cells to run in parallel processes", "1")
+    .option(
+      "--shard <i/n>",
+      "run only shard i of n (a deterministic slice of the cells)",
+    )
+    .option(
+      "--verify",
+      "rerun the selected cells into a temporary directory and compare with the stored ones",
+    )
+    .option("--tolerance <rel>", "relative tolerance of --verify", "0")
+    .option("--allow-large", "allow grids above the cell limit")
+    .option(
+      "--data-dir <dir>",
+      "directory holding the corpus files (env RNNLAB_DATA_DIR)",
+    )
+    .exitOverride()
+    .allowExcessArguments(false);
+  try {
+    program.parse(Deno.args, { from: "user" });
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    throw e;
+  }
+  const opts = program.opts<{
+    list?: boolean;
+    set: string[];
+    filter: string[];
+    out?: string;
+    force?: boolean;
+    dryRun?: boolean;
+    jobs: string;
+    shard?: string;
+    verify?: boolean;
+    tolerance: string;
+    allowLarge?: boolean;
+    dataDir?: string;
+  }>();
+  if (opts.list) return await list();
+  const name = program.args[0];
+  if (!name) {
+    throw new UserError(
+      "missing experiment name; `deno task exp --list` shows them",
+    );
+  }
+  const jobs = Number(opts.jobs);
+  if (!Number.isInteger(jobs) || jobs < 1) {
+    throw new UserError(
+      `--jobs: expected a whole number ≥ 1, got ${JSON.stringify(opts.jobs)}`,
+    );
+  }
+  const tolerance = Number(opts.tolerance);
+  if (!(tolerance >= 0)) {
+    throw new UserError(
+      `--tolerance: expected a number ≥ 0, got ${
+        JSON.stringify(opts.tolerance)
+      }`,
+    );
+  }
+  if (opts.verify && opts.set.length) {
+    throw new UserError(
+      "--verify compares committed results; it takes no --set",
+    );
+  }
+
+  const { spec, file } = await loadExperiment(name, {
+    allowLarge: opts.allowLarge,
+  });
+  const overrides = parseSets(opts.set);
+  const configs = expandConfigs(spec, {
+    overrides,
+    allowLarge: opts.allowLarge,
+    file,
+  });
+  const source = sourceOptions(opts.dataDir);
+  const sha1s = new Map<string, string>();
+  for (const corpus of new Set(configs.map((c) => c.corpus))) {
+    sha1s.set(corpus, (await readCorpus(corpus, source)).sha1);
+  }
+  const all = await makeCells(
+    configs,
+    (corpus) => sha1s.get(corpus)!,
+    Object.keys(spec.grid ?? {}),
+  );
+  let cells = filterCells(all, opts.filter);
+  if (opts.shard) cells = shardCells(cells, opts.shard);
+  const dir = outputDir(name, overrides, opts.out);
+  const shown = dir.startsWith(ROOT + "/") ? dir.slice(ROOT.length + 1) : dir;
+
+  if (opts.dryRun) {
+    const plan = await planCells(dir, cells, opts.force);
+    const cached = new Set(plan.cached.map((c) => c.id));
+    for (const c of cells) {
+      console.log(
+        `${cached.has(c.id) ? "stored" : "to run"}  ${c.id}  ${
+          pointLabel(c.point)
+        } seed=${c.config.seed}`,
+      );
+    }
+    console.log(
+      `${cells.length} cells: ${plan.run.length} to run, ${plan.cached.length} stored, in ${shown}`,
+    );
+    return 0;
+  }
+
+  // The running Deno when allowed; else `deno` from PATH, which the task's
+  // --allow-run=git,deno grants.
+  const self = Deno.permissions.querySync({
+    name: "run",
+    command: Deno.execPath(),
+  });
+  const command = {
+    program: self.state === "granted" ? Deno.execPath() : "deno",
+    args: [
+      "run",
+      ...TASK_PERMISSIONS,
+      "--config",
+      `${ROOT}/deno.json`,
+      `${ROOT}/lib/cli/cell.ts`,
+    ],
+  };
+  if (opts.verify) {
+    return await verify(spec, dir, cells, {
+      source,
+      jobs,
+      command,
+      tolerance,
+      alphas: spec.report?.alphas ?? [],
+    });
+  }
+
+  const release = await acquireLock(dir);
+  const onSignal = () => {
+    release();
+    Deno.exit(130);
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  try {
+    const plan = await planCells(dir, cells, opts.force);
+    const bar = progress(
+      plan.run.length,
+      plan.cached.length,
+      configs[0]?.num_epochs ?? 0,
+    );
+    const records = await runCells(dir, plan.run, {
+      experiment: name,
+      overrides,
+      alphas: spec.report?.alphas ?? [],
+      source,
+      jobs,
+      command,
+      events: {
+        onStart: (c) => bar.start(c),
+        onEpoch: (c, log) =>
+          bar.epoch(c, log.epoch, log.train_ppl, log.tokens_per_sec),
+        onEnd: (c, r) => bar.end(c, r),
+      },
+    });
+    bar.stop();
+    const stored = await storedGridCells(dir, configs);
+    await writeReport(dir, buildResults(spec, stored, overrides));
+    const count = (s: string) => records.filter((r) => r.status === s).length;
+    console.log(
+      `${name}: ran ${records.length} cells (${count("done")} done, ${
+        count("diverged")
+      } diverged, ` +
+        `${count("failed")} failed), ${plan.cached.length} already stored; ` +
+        `report of ${stored.length}/${all.length} cells in ${shown}/README.md`,
+    );
+    return count("failed") > 0 ? 1 : 0;
+  } finally {
+    release();
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+  }
+}
+
+async function verify(
+  spec: ExperimentSpec,
+  dir: string,
+  cells: Cell[],
+  o: {
+    source: ReturnType<typeof sourceOptions>;
+    jobs: number;
+    command: { program: string; args: string[] };
+    tolerance: number;
+    alphas: number[];
+  },
+): Promise<number> {
+  const committed = (await readCells(dir)).filter((c) =>
+    cells.some((x) => x.id === c.id)
+  );
+  if (committed.length === 0) {
+    throw new UserError(
+      `--verify: no stored cells to compare in ${dir} for the selected cells`,
+    );
+  }
+  const ids = new Set(committed.map((c) => c.id));
+  const tmp = await Deno.makeTempDir({ prefix: `rnnlab-verify-${spec.name}-` });
+  try {
+    const bar = progress(ids.size, 0, cells[0]?.config.num_epochs ?? 0);
+    const fresh = await runCells(tmp, cells.filter((c) => ids.has(c.id)), {
+      experiment: spec.name,
+      overrides: {},
+      alphas: o.alphas,
+      source: o.source,
+      jobs: o.jobs,
+      command: o.command,
+      events: {
+        onStart: (c) => bar.start(c),
+        onEpoch: (c, log) =>
+          bar.epoch(c, log.epoch, log.train_ppl, log.tokens_per_sec),
+        onEnd: (c, r) => bar.end(c, r),
+      },
+    });
+    bar.stop();
+    const comparison = compareCells(committed, fresh, o.tolerance);
+    console.log(
+      formatComparison(comparison, ["committed", "rerun"], o.tolerance),
+    );
+    return comparison.ok ? 0 : 1;
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+}
+
+if (import.meta.main) await runMain(main);

@@ -1,0 +1,133 @@
+/**
+ * Running one cell: read its corpus, train it, and shape the stored record.
+ *
+ * @module
+ */
+import { readCorpus, type SourceOptions } from "../data/source.ts";
+import { loadCorpus } from "../data/vocab.ts";
+import { type BackendInfo, setBackend } from "../model/backend.ts";
+import type { TrainConfig } from "../train/config.ts";
+import {
+  ENGINE_VERSION,
+  type EpochLog,
+  train_ch8,
+  type TrainResult,
+} from "../train/train.ts";
+import { collectEnv, type RunEnv } from "../env.ts";
+import type { Cell } from "./grid.ts";
+
+/** Schema tag of a stored cell; bump on incompatible changes. */
+export const CELL_SCHEMA = "rnnlab.cell/1";
+
+/** A finished cell as stored in `cells/<id>.json`. */
+export interface CellRecord extends TrainResult {
+  schema: typeof CELL_SCHEMA;
+  id: string;
+  experiment: string;
+  engine: string;
+  /** The grid point (varying keys, seed excluded). */
+  point: Cell["point"];
+  config: TrainConfig;
+  /** `--set` values this cell ran with ({} for committed results). */
+  overrides: Partial<TrainConfig>;
+  corpus: {
+    name: string;
+    source: string;
+    sha1: string;
+    corpus_length: number;
+    train_tokens: number;
+    val_tokens: number;
+    vocab: string[];
+  };
+  env: RunEnv & BackendInfo;
+}
+
+/** What the runner hands a cell process. */
+export interface CellJob {
+  experiment: string;
+  cell: Cell;
+  overrides: Partial<TrainConfig>;
+  alphas: number[];
+  source: SourceOptions;
+}
+
+/**
+ * Trains one cell and returns its record; training failures are recorded in
+ * `status`, never thrown.
+ *
+ * @example
+ * ```ts
+ * const record = await runCell(job, (log) => console.log(log.epoch, log.train_ppl));
+ * ```
+ */
+export async function runCell(
+  job: CellJob,
+  onEpoch?: (log: EpochLog) => void,
+): Promise<CellRecord> {
+  const { config } = job.cell;
+  const source = await readCorpus(config.corpus, job.source);
+  const corpus = loadCorpus(source.text, config.max_tokens, config.val_tokens);
+  const backend = await setBackend(config.backend);
+  const result = await train_ch8(config, corpus, {
+    onEpoch,
+    sample_alphas: job.alphas,
+  });
+  return {
+    schema: CELL_SCHEMA,
+    id: job.cell.id,
+    experiment: job.experiment,
+    engine: ENGINE_VERSION,
+    point: job.cell.point,
+    config,
+    overrides: job.overrides,
+    ...result,
+    corpus: {
+      name: source.name,
+      source: source.source,
+      sha1: source.sha1,
+      corpus_length: corpus.corpus_length,
+      train_tokens: corpus.train.length,
+      val_tokens: corpus.val.length,
+      vocab: corpus.vocab.idx_to_token,
+    },
+    env: { ...(await collectEnv()), ...backend },
+  };
+}
+
+/**
+ * The record of a cell that could not run (bad corpus, crash): status
+ * `failed` with the message, no numbers. Failed cells are retried by the next
+ * run; finished and diverged ones are kept.
+ */
+export function failedRecord(job: CellJob, message: string): CellRecord {
+  return {
+    schema: CELL_SCHEMA,
+    id: job.cell.id,
+    experiment: job.experiment,
+    engine: ENGINE_VERSION,
+    point: job.cell.point,
+    config: job.cell.config,
+    overrides: job.overrides,
+    status: "failed",
+    diverged_epoch: null,
+    error: message,
+    train_ppl: [],
+    val_ppl: [],
+    tokens_per_sec: 0,
+    epochs: [],
+    final: { train_ppl: null, val_ppl: null, best_val_ppl: null },
+    grad_norm: { mean: 0, max: 0, clipped_fraction: 0 },
+    samples: [],
+    wall_seconds: 0,
+    corpus: {
+      name: job.cell.config.corpus,
+      source: "",
+      sha1: "",
+      corpus_length: 0,
+      train_tokens: 0,
+      val_tokens: 0,
+      vocab: [],
+    },
+    env: null as unknown as CellRecord["env"],
+  };
+}

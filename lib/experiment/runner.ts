@@ -1,0 +1,136 @@
+/**
+ * Runs an experiment's cells: skips finished ones, runs the rest in child
+ * processes (`jobs` at a time), and stores each result as soon as it ends.
+ *
+ * @module
+ */
+import type { TrainConfig } from "../train/config.ts";
+import type { EpochLog } from "../train/train.ts";
+import type { SourceOptions } from "../data/source.ts";
+import { type CellJob, type CellRecord, failedRecord } from "./cell.ts";
+import type { Cell } from "./grid.ts";
+import { readCell, writeCell } from "./store.ts";
+
+/** Which cells a run will compute and which are already stored. */
+export interface Plan {
+  run: Cell[];
+  cached: Cell[];
+}
+
+/**
+ * Splits cells into those to run and those already finished in `dir`. A
+ * stored `failed` cell is run again; `done` and `diverged` ones are results.
+ */
+export async function planCells(
+  dir: string,
+  cells: Cell[],
+  force = false,
+): Promise<Plan> {
+  const plan: Plan = { run: [], cached: [] };
+  for (const cell of cells) {
+    const stored = force ? undefined : await readCell(dir, cell.id);
+    (stored && stored.status !== "failed" ? plan.cached : plan.run).push(cell);
+  }
+  return plan;
+}
+
+/** What the runner reports while it works. */
+export interface RunnerEvents {
+  onStart?: (cell: Cell) => void;
+  onEpoch?: (cell: Cell, log: EpochLog) => void;
+  onEnd?: (cell: Cell, record: CellRecord) => void;
+}
+
+/** How to start a cell process: the program and its arguments (the results directory is appended). */
+export interface CellCommand {
+  program: string;
+  args: string[];
+}
+
+/** Options of {@linkcode runCells}. */
+export interface RunOptions {
+  experiment: string;
+  overrides: Partial<TrainConfig>;
+  alphas: number[];
+  source: SourceOptions;
+  jobs: number;
+  command: CellCommand;
+  events?: RunnerEvents;
+}
+
+async function runOne(
+  dir: string,
+  cell: Cell,
+  options: RunOptions,
+): Promise<CellRecord> {
+  const job: CellJob = {
+    experiment: options.experiment,
+    cell,
+    overrides: options.overrides,
+    alphas: options.alphas,
+    source: options.source,
+  };
+  const child = new Deno.Command(options.command.program, {
+    args: [...options.command.args, dir],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(JSON.stringify(job) + "\n"));
+  const stderr = new Response(child.stderr).text();
+  let buffer = "";
+  for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+    buffer += chunk;
+    let nl;
+    while ((nl = buffer.indexOf("\n")) >= 0) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      try {
+        const event = JSON.parse(line);
+        if (event.type === "epoch") {
+          options.events?.onEpoch?.(cell, event as EpochLog);
+        }
+      } catch {
+        // Not an event (a library's stray output): ignore.
+      }
+    }
+  }
+  const status = await child.status;
+  await writer.close().catch(() => {});
+  const record = await readCell(dir, cell.id);
+  if (status.success && record) return record;
+  // The process died without a record (crash, out of memory): record why.
+  const failed = failedRecord(
+    job,
+    `cell process exited with status ${status.code}${
+      status.signal ? ` (${status.signal})` : ""
+    }: ${(await stderr).trim().split("\n").slice(-5).join(" | ")}`,
+  );
+  await writeCell(dir, failed);
+  return failed;
+}
+
+/**
+ * Runs `cells` into `dir`, `jobs` processes at a time. Each result is stored
+ * (atomically) the moment its process ends, so an interrupted run loses at
+ * most the cells in flight. Returns the records in the order they finished.
+ */
+export async function runCells(
+  dir: string,
+  cells: Cell[],
+  options: RunOptions,
+): Promise<CellRecord[]> {
+  const queue = [...cells];
+  const done: CellRecord[] = [];
+  const worker = async () => {
+    for (let cell = queue.shift(); cell; cell = queue.shift()) {
+      options.events?.onStart?.(cell);
+      const record = await runOne(dir, cell, options);
+      done.push(record);
+      options.events?.onEnd?.(cell, record);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, options.jobs) }, worker));
+  return done;
+}

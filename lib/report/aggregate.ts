@@ -1,0 +1,101 @@
+/**
+ * Summary rows of an experiment: cells grouped by grid point, metrics as
+ * mean ± sd over seeds.
+ *
+ * @module
+ */
+import type { CellRecord } from "../experiment/cell.ts";
+import { canonicalJson } from "../experiment/grid.ts";
+
+/** Mean and sample standard deviation (0 for one value); null when empty. */
+export interface Stat {
+  mean: number;
+  sd: number;
+  n: number;
+}
+
+/** Mean ± sd of the finite values, or null when there are none. */
+export function stat(values: (number | null | undefined)[]): Stat | null {
+  const xs = values.filter((x): x is number =>
+    typeof x === "number" && Number.isFinite(x)
+  );
+  if (xs.length === 0) return null;
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const sd = xs.length > 1
+    ? Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (xs.length - 1))
+    : 0;
+  return { mean, sd, n: xs.length };
+}
+
+/** One grid point's summary. */
+export interface SummaryRow {
+  point: CellRecord["point"];
+  /** Cell ids, in seed order. */
+  cells: string[];
+  seeds: number[];
+  /** Over cells that finished (`done`). */
+  final_train_ppl: Stat | null;
+  final_val_ppl: Stat | null;
+  best_val_ppl: Stat | null;
+  tokens_per_sec: Stat | null;
+  /** Percent of minibatches whose gradient norm exceeded θ. */
+  clipped_pct: Stat | null;
+  max_grad_norm: Stat | null;
+  diverged: number;
+  failed: number;
+  /** Marks the row with the lowest mean final validation perplexity. */
+  best: boolean;
+}
+
+/**
+ * Groups cells by grid point (seed excluded), in first-seen order, and marks
+ * the best row: lowest mean final validation perplexity (training
+ * perplexity when no cell was validated).
+ *
+ * @example
+ * ```ts
+ * const rows = summarize(cells);
+ * rows.find((r) => r.best)?.point; // e.g. { clip: 1, activation: "tanh" }
+ * ```
+ */
+export function summarize(cells: CellRecord[]): SummaryRow[] {
+  const groups = new Map<string, CellRecord[]>();
+  for (const c of cells) {
+    const key = canonicalJson(c.point);
+    groups.set(key, [...(groups.get(key) ?? []), c]);
+  }
+  const rows = [...groups.values()].map((group): SummaryRow => {
+    group.sort((a, b) => a.config.seed - b.config.seed);
+    const done = group.filter((c) => c.status === "done");
+    return {
+      point: group[0].point,
+      cells: group.map((c) => c.id),
+      seeds: group.map((c) => c.config.seed),
+      final_train_ppl: stat(done.map((c) => c.final.train_ppl)),
+      final_val_ppl: stat(done.map((c) => c.final.val_ppl)),
+      best_val_ppl: stat(done.map((c) => c.final.best_val_ppl)),
+      tokens_per_sec: stat(
+        group.filter((c) => c.status !== "failed").map((c) => c.tokens_per_sec),
+      ),
+      clipped_pct: stat(
+        group.filter((c) => c.status !== "failed").map((c) =>
+          100 * c.grad_norm.clipped_fraction
+        ),
+      ),
+      max_grad_norm: stat(
+        group.filter((c) => c.status !== "failed").map((c) => c.grad_norm.max),
+      ),
+      diverged: group.filter((c) => c.status === "diverged").length,
+      failed: group.filter((c) => c.status === "failed").length,
+      best: false,
+    };
+  });
+  const score = (r: SummaryRow) =>
+    r.final_val_ppl?.mean ?? r.final_train_ppl?.mean ?? Infinity;
+  const best = rows.reduce<SummaryRow | null>(
+    (b, r) => (score(r) < (b ? score(b) : Infinity) ? r : b),
+    null,
+  );
+  if (best) best.best = true;
+  return rows;
+}

@@ -1,0 +1,74 @@
+/**
+ * Perplexity curves as SVG, drawn headless with vega-lite: one line per cell,
+ * coloured by grid point, log-scaled perplexity.
+ *
+ * @module
+ */
+import * as vega from "vega";
+import * as vl from "vega-lite";
+import type { CellRecord } from "../experiment/cell.ts";
+
+/** A readable label of a grid point, e.g. `clip=off activation=relu`. */
+export function pointLabel(point: CellRecord["point"]): string {
+  const parts = Object.entries(point).map(([k, v]) => `${k}=${v}`);
+  return parts.length ? parts.join(" ") : "all";
+}
+
+/**
+ * Renders one curve per cell of `metric` (training perplexity per epoch, or
+ * validation perplexity per evaluation) to an SVG string.
+ *
+ * @example
+ * ```ts
+ * const svg = await perplexitySvg(cells, "train");
+ * await Deno.writeTextFile("train_ppl.svg", svg);
+ * ```
+ */
+export async function perplexitySvg(
+  cells: CellRecord[],
+  metric: "train" | "val",
+): Promise<string> {
+  const values = cells.flatMap((c) => {
+    const points = metric === "train"
+      ? c.train_ppl.map((ppl, i) => ({ epoch: i + 1, ppl }))
+      : c.val_ppl.map(({ epoch, ppl }) => ({ epoch, ppl }));
+    return points.filter((p) => Number.isFinite(p.ppl) && p.ppl > 0).map((
+      p,
+    ) => ({
+      ...p,
+      cell: c.id,
+      point: pointLabel(c.point),
+      seed: c.config.seed,
+    }));
+  });
+  const title = metric === "train"
+    ? "Training perplexity"
+    : "Validation perplexity";
+  const spec = vl.compile({
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title,
+    width: 560,
+    height: 320,
+    data: { values },
+    mark: { type: "line", strokeWidth: 1.5 },
+    encoding: {
+      x: { field: "epoch", type: "quantitative", title: "epoch" },
+      y: {
+        field: "ppl",
+        type: "quantitative",
+        title: "perplexity (log scale)",
+        scale: { type: "log" },
+      },
+      color: { field: "point", type: "nominal", title: "grid point" },
+      detail: { field: "cell", type: "nominal" },
+    },
+    config: { font: "sans-serif" },
+    // deno-lint-ignore no-explicit-any
+  } as any).spec;
+  const view = new vega.View(vega.parse(spec), { renderer: "none" });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}

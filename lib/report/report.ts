@@ -1,0 +1,246 @@
+/**
+ * An experiment's report: `results.json` (versioned), `README.md` (one table,
+ * generated text, figures) and the SVG curves, all generated from the stored
+ * cells and written atomically.
+ *
+ * @module
+ */
+import type { CellRecord } from "../experiment/cell.ts";
+import type { ExperimentSpec } from "../experiment/spec.ts";
+import { varyingKeys } from "../experiment/grid.ts";
+import { writeJsonAtomic, writeTextAtomic } from "../fsutil.ts";
+import type { TrainConfig } from "../train/config.ts";
+import { type Stat, summarize, type SummaryRow } from "./aggregate.ts";
+import { perplexitySvg, pointLabel } from "./plot.ts";
+
+/** Schema tag of `results.json`; see docs/results-schema.md. */
+export const RESULTS_SCHEMA = "rnnlab.results/1";
+
+/** The content of `results.json`. */
+export interface Results {
+  schema: typeof RESULTS_SCHEMA;
+  experiment: ExperimentSpec;
+  overrides: Partial<TrainConfig>;
+  /** The command that reproduces these results. */
+  command: string;
+  /** Grid keys that vary across rows, seed excluded. */
+  varying_keys: string[];
+  rows: SummaryRow[];
+  cells: CellRecord[];
+}
+
+/** The command that reproduces an experiment, `--set` values included. */
+export function reproduceCommand(
+  name: string,
+  overrides: Partial<TrainConfig>,
+): string {
+  const sets = Object.entries(overrides).map(([k, v]) => ` --set ${k}=${v}`)
+    .join("");
+  return `deno task exp ${name}${sets}`;
+}
+
+/** Builds the results object from stored cells. */
+export function buildResults(
+  spec: ExperimentSpec,
+  cells: CellRecord[],
+  overrides: Partial<TrainConfig>,
+): Results {
+  // Grid points are derived again from the configs, so the table follows the
+  // experiment file's axis order whatever the stored cells say.
+  const keys = varyingKeys(
+    cells.map((c) => c.config),
+    Object.keys(spec.grid ?? {}),
+  );
+  const pointed = cells.map((c) => ({
+    ...c,
+    point: Object.fromEntries(keys.map((k) => [k, c.config[k]])),
+  }));
+  return {
+    schema: RESULTS_SCHEMA,
+    experiment: spec,
+    overrides,
+    command: reproduceCommand(spec.name, overrides),
+    varying_keys: keys,
+    rows: summarize(pointed),
+    cells: pointed,
+  };
+}
+
+const fmt = (s: Stat | null, digits = 2) =>
+  s === null
+    ? "–"
+    : s.n > 1
+    ? `${s.mean.toFixed(digits)} ± ${s.sd.toFixed(digits)}`
+    : s.mean.toFixed(digits);
+
+const cellText = (v: unknown) => String(v).replaceAll("|", "\\|");
+
+function environment(cells: CellRecord[]): string[] {
+  const envs = cells.map((c) => c.env).filter((e) => e);
+  const distinct = (f: (e: CellRecord["env"]) => string) =>
+    [...new Set(envs.map(f))].join("; ");
+  if (envs.length === 0) return ["- no finished cell"];
+  return [
+    `- Deno ${distinct((e) => e.deno)}, tfjs ${distinct((e) => e.tfjs)}`,
+    `- backend: ${
+      distinct((e) =>
+        `${e.backend}${
+          e.adapter ? ` (${e.adapter.description || e.adapter.vendor})` : ""
+        }`
+      )
+    }`,
+    `- OS: ${distinct((e) => `${e.os} ${e.arch}`)}; CPU: ${
+      distinct((e) => `${e.cpu} × ${e.cpu_count}`)
+    }`,
+    `- git commit: ${
+      distinct((e) =>
+        `${e.git_commit ?? "unknown"}${e.git_dirty ? " (dirty)" : ""}`
+      )
+    }`,
+    `- engine: ${
+      [...new Set(cells.map((c) => c.engine))].join(", ")
+    }; corpus SHA-1: ${
+      [...new Set(cells.map((c) => c.corpus.sha1).filter(Boolean))].join(", ")
+    }`,
+  ];
+}
+
+/**
+ * The Markdown report: what was asked, how to reproduce it, where it ran,
+ * the summary table (best row marked), generated text and figures.
+ */
+export function renderMarkdown(results: Results): string {
+  const { experiment: spec, rows, cells } = results;
+  const keys = results.varying_keys;
+  const byId = new Map(cells.map((c) => [c.id, c]));
+  const epochs = [...new Set(cells.map((c) => c.config.num_epochs))].join(", ");
+  const header = [
+    ...keys,
+    "seeds",
+    "train ppl",
+    "val ppl",
+    "best val ppl",
+    "tokens/s",
+    "clipped %",
+    "max ‖g‖",
+    "diverged",
+  ];
+  const table = [
+    `| ${header.join(" | ")} |`,
+    `| ${header.map((_, i) => i < keys.length ? "---" : "---:").join(" | ")} |`,
+    ...rows.map((r) => {
+      const mark = (s: string) => r.best ? `**${s}**` : s;
+      return `| ${
+        [
+          ...keys.map((k, i) =>
+            i === 0 && r.best
+              ? `★ ${cellText(r.point[k])}`
+              : cellText(r.point[k])
+          ),
+          String(r.seeds.length),
+          mark(fmt(r.final_train_ppl)),
+          mark(fmt(r.final_val_ppl)),
+          fmt(r.best_val_ppl),
+          fmt(r.tokens_per_sec, 0),
+          fmt(r.clipped_pct, 1),
+          fmt(r.max_grad_norm, 2),
+          `${r.diverged}/${r.seeds.length}${
+            r.failed ? ` (${r.failed} failed)` : ""
+          }`,
+        ].join(" | ")
+      } |`;
+    }),
+  ];
+  const samples = rows.flatMap((r) => {
+    const first = r.cells.map((id) => byId.get(id)!).find((c) =>
+      c.samples.length > 0
+    );
+    const greedy = first?.samples.find((s) => s.decoding === "greedy");
+    const label = pointLabel(r.point);
+    if (!first || !greedy) {
+      return [
+        `- **${cellText(label)}**: no text (${
+          r.diverged ? "diverged" : "not finished"
+        })`,
+      ];
+    }
+    return [
+      `- **${
+        cellText(label)
+      }** (seed ${first.config.seed}): \`${greedy.text}\``,
+    ];
+  });
+  const base = Object.entries(spec.base ?? {}).map(([k, v]) => `${k}=${v}`)
+    .join(", ");
+  const overrides = Object.entries(results.overrides).map(([k, v]) =>
+    `${k}=${v}`
+  ).join(", ");
+  return [
+    `# ${spec.name}`,
+    "",
+    spec.description,
+    "",
+    `**Exercise${spec.exercises.length > 1 ? "s" : ""}:** ${
+      spec.exercises.join("; ")
+    }`,
+    "",
+    "## Reproduce",
+    "",
+    "```sh",
+    results.command,
+    "```",
+    "",
+    `Grid: ${keys.length ? keys.join(" × ") : "one point"}; seeds ${
+      [...new Set(cells.map((c) => c.config.seed))].join(", ")
+    }; ${cells.length} cells; ${epochs} epochs.` +
+    (base ? ` Base config: ${base}.` : " Base config: the chapter's.") +
+    (overrides
+      ? ` **Overrides (--set): ${overrides}** — not the committed configuration.`
+      : ""),
+    "",
+    "## Environment",
+    "",
+    ...environment(cells),
+    "",
+    "## Results",
+    "",
+    ...table,
+    "",
+    "Perplexities are the last epoch's (training) and the last evaluation's (validation, on the " +
+    "held-out text after the training slice), as mean ± sd over seeds of the cells that finished; " +
+    "tokens/s is training throughput; clipped % is the share of minibatches whose gradient norm " +
+    "exceeded θ; max ‖g‖ the largest gradient norm before clipping. ★ marks the lowest validation perplexity.",
+    "",
+    "## Generated text (greedy, after `time traveller`)",
+    "",
+    ...samples,
+    "",
+    "## Perplexity curves",
+    "",
+    "![Training perplexity per epoch](train_ppl.svg)",
+    "",
+    "![Validation perplexity](val_ppl.svg)",
+    "",
+    `<sub>Generated by rnnlab from results.json (${RESULTS_SCHEMA}); do not edit by hand.</sub>`,
+    "",
+  ].join("\n");
+}
+
+/**
+ * Writes `results.json`, `README.md`, `train_ppl.svg` and `val_ppl.svg` into
+ * `dir`, each atomically.
+ */
+export async function writeReport(
+  dir: string,
+  results: Results,
+): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  const [train, val] = await Promise.all([
+    perplexitySvg(results.cells, "train"),
+    perplexitySvg(results.cells, "val"),
+  ]);
+  await writeTextAtomic(`${dir}/train_ppl.svg`, train);
+  await writeTextAtomic(`${dir}/val_ppl.svg`, val);
+  await writeJsonAtomic(`${dir}/results.json`, results);
+  await writeTextAtomic(`${dir}/README.md`, renderMarkdown(results));
+}
