@@ -41,3 +41,19 @@ export async function runTask(
     stderr: decode(out.stderr),
   };
 }
+
+/** Starts `deno task <task> <args>` as a child process without waiting, for tests that kill it. */
+export function runTaskProcess(
+  task: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Deno.ChildProcess {
+  const words = TASKS[task].split(/\s+/);
+  return new Deno.Command(Deno.execPath(), {
+    args: [...words.slice(1), ...args],
+    cwd: new URL("../..", import.meta.url).pathname,
+    env: { NO_COLOR: "1", ...env },
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+}

@@ -6,8 +6,8 @@
 import { UserError } from "../errors.ts";
 import { type ExperimentSpec, validateExperiment } from "./spec.ts";
 
-/** The directory holding the experiment files. */
-export const EXPERIMENTS_DIR: string =
+/** The directory holding the experiment files: `RNNLAB_EXPERIMENTS_DIR`, else the repository's `experiments/`. */
+export const EXPERIMENTS_DIR: string = Deno.env.get("RNNLAB_EXPERIMENTS_DIR") ||
   new URL("../../experiments", import.meta.url).pathname;
 
 /** Names of the experiments in `dir`, sorted. */

@@ -44,55 +44,42 @@ export async function readCells(dir: string): Promise<CellRecord[]> {
   return out.sort((a, b) => a.id < b.id ? -1 : 1);
 }
 
-function alive(pid: number): boolean {
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch {
-    // No /proc (not Linux): assume alive, the user removes a stale lock by hand.
-    return Deno.build.os !== "linux";
-  }
-}
-
 /**
- * Takes `dir/.lock` for this process, or throws naming the holder. A lock
- * left by a process that no longer runs (killed with -9) is taken over.
+ * Takes `dir/.lock` for this process, or throws naming the holder. The lock
+ * is an OS file lock (flock), so it dies with its process: after `kill -9`
+ * the next runner simply takes it. The file itself stays, holding the last
+ * holder's pid for error messages.
  * Returns the release function.
  */
 export async function acquireLock(dir: string): Promise<() => void> {
   await Deno.mkdir(dir, { recursive: true });
   const path = `${dir}/.lock`;
-  const hostname = Deno.hostname();
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const file = await Deno.open(path, { write: true, createNew: true });
-      await file.write(
-        new TextEncoder().encode(
-          JSON.stringify({ pid: Deno.pid, hostname }) + "\n",
-        ),
-      );
-      file.close();
-      return () => {
-        try {
-          Deno.removeSync(path);
-        } catch { /* already gone */ }
-      };
-    } catch (e) {
-      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
-      const holder = await readJsonIfExists<{ pid: number; hostname: string }>(
-        path,
-      ).catch(() => undefined);
-      if (holder && holder.hostname === hostname && !alive(holder.pid)) {
-        await Deno.remove(path).catch(() => {});
-        continue;
-      }
-      throw new UserError(
-        `${path}: another runner (pid ${holder?.pid ?? "?"} on ${
-          holder?.hostname ?? "?"
-        }) ` +
-          `is using this results directory; wait for it, or delete the lock if it is stale`,
-      );
-    }
+  const file = await Deno.open(path, { read: true, write: true, create: true });
+  if (!(await file.tryLock(true))) {
+    file.close();
+    const holder = await Deno.readTextFile(path).then(JSON.parse).catch(() =>
+      undefined
+    ) as
+      | { pid: number; hostname: string }
+      | undefined;
+    throw new UserError(
+      `${path}: another runner (pid ${holder?.pid ?? "?"} on ${
+        holder?.hostname ?? "?"
+      }) ` +
+        `is using this results directory; wait for it to finish`,
+    );
   }
-  throw new UserError(`${path}: could not take the lock`);
+  await file.truncate(0);
+  await file.write(
+    new TextEncoder().encode(
+      JSON.stringify({ pid: Deno.pid, hostname: Deno.hostname() }) + "\n",
+    ),
+  );
+  let held = true;
+  return () => {
+    if (!held) return;
+    held = false;
+    file.unlockSync();
+    file.close();
+  };
 }

@@ -1,0 +1,77 @@
+/**
+ * `deno task compare <dirA> <dirB> [--tolerance REL]`: per-cell deltas
+ * between two result directories (committed vs fresh, webgpu vs wasm).
+ * Cells are matched by id, or with `--by config` by their config with the
+ * backend set aside, so runs of one grid on two backends line up.
+ *
+ * Exit status: 0 when every number agrees within the tolerance, 1 otherwise,
+ * 2 on bad input.
+ *
+ * @module
+ */
+import { Command, CommanderError } from "commander";
+import { UserError } from "../errors.ts";
+import { readCells } from "../experiment/store.ts";
+import { canonicalJson } from "../experiment/grid.ts";
+import type { CellRecord } from "../experiment/cell.ts";
+import { compareCells, formatComparison } from "../report/compare.ts";
+import { runMain } from "./common.ts";
+
+/** Re-keys cells by their config without the backend, for cross-backend comparisons. */
+function byConfig(cells: CellRecord[]): CellRecord[] {
+  return cells.map((c) => ({
+    ...c,
+    id: canonicalJson({ ...c.config, backend: undefined }),
+  }));
+}
+
+async function main(): Promise<number> {
+  const program = new Command()
+    .name("deno task compare")
+    .description("Compare two result directories cell by cell.")
+    .argument("<dirA>")
+    .argument("<dirB>")
+    .option("--tolerance <rel>", "relative tolerance", "1e-6")
+    .option(
+      "--by <key>",
+      "match cells by id or by config (backend set aside)",
+      "id",
+    )
+    .exitOverride()
+    .allowExcessArguments(false);
+  try {
+    program.parse(Deno.args, { from: "user" });
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    throw e;
+  }
+  const [dirA, dirB] = program.args;
+  const opts = program.opts<{ tolerance: string; by: string }>();
+  const tolerance = Number(opts.tolerance);
+  if (!(tolerance >= 0)) {
+    throw new UserError(
+      `--tolerance: expected a number ≥ 0, got ${
+        JSON.stringify(opts.tolerance)
+      }`,
+    );
+  }
+  if (opts.by !== "id" && opts.by !== "config") {
+    throw new UserError(
+      `--by: expected id or config, got ${JSON.stringify(opts.by)}`,
+    );
+  }
+  const [a, b] = await Promise.all([readCells(dirA), readCells(dirB)]);
+  for (const [dir, cells] of [[dirA, a], [dirB, b]] as const) {
+    if (cells.length === 0) {
+      throw new UserError(
+        `${dir}: no stored cells (expected ${dir}/cells/*.json)`,
+      );
+    }
+  }
+  const key = opts.by === "config" ? byConfig : (cells: CellRecord[]) => cells;
+  const comparison = compareCells(key(a), key(b), tolerance);
+  console.log(formatComparison(comparison, [dirA, dirB], tolerance));
+  return comparison.ok ? 0 : 1;
+}
+
+if (import.meta.main) await runMain(main);

@@ -1,0 +1,298 @@
+import assert from "node:assert/strict";
+import { runTask, runTaskProcess } from "./cli_testing.ts";
+
+const BOOK = `The Time Traveller (for so it will be convenient to speak of him)
+was expounding a recondite matter to us. His grey eyes shone and
+twinkled, and his usually pale face was flushed and animated.\n`.repeat(4);
+
+const TINY = {
+  description: "A tiny grid for the runner's tests.",
+  exercises: ["4. No clipping?"],
+  base: {
+    num_hiddens: 8,
+    num_steps: 5,
+    batch_size: 4,
+    num_epochs: 3,
+    max_tokens: 300,
+    val_tokens: 60,
+    eval_every: 2,
+    num_preds: 10,
+    backend: "cpu",
+  },
+  grid: { clip: [1, "off"], lr: [1, 2] },
+  seeds: [0],
+};
+
+/** A temporary world: an experiments dir, a book, and a results dir. */
+async function world(
+  specs: Record<string, unknown>,
+  fn: (
+    w: { root: string; run: (args: string[]) => ReturnType<typeof runTask> },
+  ) => Promise<void>,
+) {
+  const root = await Deno.makeTempDir({ prefix: "rnnlab-exp-test-" });
+  try {
+    await Deno.mkdir(`${root}/experiments`);
+    await Deno.writeTextFile(`${root}/book.txt`, BOOK);
+    for (const [name, spec] of Object.entries(specs)) {
+      const body = typeof spec === "string"
+        ? spec
+        : `export default ${
+          JSON.stringify({
+            name,
+            ...spec as object,
+            base: {
+              ...(spec as { base?: object }).base,
+              corpus: `${root}/book.txt`,
+            },
+          })
+        };\n`;
+      await Deno.writeTextFile(`${root}/experiments/${name}.ts`, body);
+    }
+    const env = {
+      RNNLAB_EXPERIMENTS_DIR: `${root}/experiments`,
+      RNNLAB_OFFLINE: "1",
+    };
+    await fn({ root, run: (args) => runTask(args[0], args.slice(1), env) });
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+const cellFiles = (dir: string) => {
+  try {
+    return [...Deno.readDirSync(`${dir}/cells`)].map((e) => e.name).filter((
+      n,
+    ) => n.endsWith(".json")).sort();
+  } catch {
+    return [];
+  }
+};
+
+Deno.test("deno task exp runs a grid end to end, writes JSON, Markdown and SVG; a second run computes zero cells", async () => {
+  await world({ tiny: TINY }, async ({ root, run }) => {
+    const out = `${root}/results`;
+    const dry = await run(["exp", "tiny", "--out", out, "--dry-run"]);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /4 cells: 4 to run, 0 stored/);
+    assert.ok(
+      !(await Deno.stat(out).catch(() => null)),
+      "--dry-run writes nothing",
+    );
+
+    const first = await run(["exp", "tiny", "--out", out]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(
+      first.stdout,
+      /ran 4 cells \(4 done, 0 diverged, 0 failed\), 0 already stored/,
+    );
+    assert.match(
+      first.stderr,
+      /^\[1\/4\] start /m,
+      "plain progress lines when not a terminal",
+    );
+    assert.deepEqual(
+      [...Deno.readDirSync(out)].map((e) => e.name).sort(),
+      ["README.md", "cells", "results.json", "train_ppl.svg", "val_ppl.svg"],
+    );
+    assert.equal(cellFiles(out).length, 4);
+    const results = JSON.parse(await Deno.readTextFile(`${out}/results.json`));
+    assert.equal(results.rows.length, 4);
+    assert.deepEqual(results.varying_keys, ["clip", "lr"]);
+
+    const second = await run(["exp", "tiny", "--out", out]);
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stdout, /ran 0 cells .* 4 already stored/);
+
+    const forced = await run([
+      "exp",
+      "tiny",
+      "--out",
+      out,
+      "--force",
+      "--filter",
+      "clip=off",
+      "--filter",
+      "lr=2",
+    ]);
+    assert.match(forced.stdout, /ran 1 cells/);
+
+    const verified = await run([
+      "exp",
+      "tiny",
+      "--out",
+      out,
+      "--verify",
+      "--filter",
+      "seed=0",
+    ]);
+    assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+    assert.match(verified.stdout, /^same: 20 of 20 numbers within tolerance/m);
+    // Tamper with one stored number: verify must notice.
+    const path = `${out}/cells/${cellFiles(out)[0]}`;
+    const cell = JSON.parse(await Deno.readTextFile(path));
+    cell.train_ppl[1] += 1e-3;
+    await Deno.writeTextFile(path, JSON.stringify(cell));
+    const tampered = await run(["exp", "tiny", "--out", out, "--verify"]);
+    assert.equal(tampered.code, 1);
+    assert.match(tampered.stdout, /✗ .* train curve \(max rel\)/);
+  });
+});
+
+Deno.test("--set runs go to their own directory under results/_local, and --list shows the grid", async () => {
+  await world({ tiny: TINY }, async ({ root, run }) => {
+    const list = await run(["exp", "--list"]);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /^tiny {2}\(4 cells, ≈ .*\)$/m);
+    const out = `${root}/results`;
+    const dry = await run([
+      "exp",
+      "tiny",
+      "--set",
+      "num_epochs=2",
+      "--dry-run",
+    ]);
+    assert.match(dry.stdout, /in results\/_local\/tiny--num_epochs=2$/m);
+    const r = await run(["exp", "tiny", "--set", "num_epochs=2", "--out", out]);
+    assert.equal(r.code, 0, r.stderr);
+    const readme = await Deno.readTextFile(`${out}/README.md`);
+    assert.match(readme, /deno task exp tiny --set num_epochs=2/);
+  });
+});
+
+Deno.test("resume after kill -9: the rerun finishes the grid, losing at most the cells in flight; the lock keeps a second runner out", async () => {
+  // Cells of a few seconds each, so the kill lands mid-grid.
+  const spec = {
+    ...TINY,
+    grid: { clip: [1, "off"], lr: [1, 2, 3] },
+    base: { ...TINY.base, num_epochs: 30, num_hiddens: 32 },
+  };
+  await world({ tiny: spec }, async ({ root, run }) => {
+    const out = `${root}/results`;
+    const child = runTaskProcess("exp", ["tiny", "--out", out], {
+      RNNLAB_EXPERIMENTS_DIR: `${root}/experiments`,
+      RNNLAB_OFFLINE: "1",
+    });
+    const deadline = Date.now() + 120_000;
+    while (cellFiles(out).length < 1 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const second = await run(["exp", "tiny", "--out", out]);
+    assert.equal(second.code, 2);
+    assert.match(second.stderr, /\.lock: another runner \(pid \d+/);
+    child.kill("SIGKILL");
+    await child.status;
+    const stored = cellFiles(out).length;
+    assert.ok(stored >= 1 && stored < 6, `stored ${stored} of 6 when killed`);
+    // Cells in flight notice the runner is gone and stop without writing.
+    await new Promise((r) => setTimeout(r, 1500));
+    const afterKill = cellFiles(out).length;
+    assert.ok(afterKill <= stored + 1, "at most the cell in flight finishes");
+    const rerun = await run(["exp", "tiny", "--out", out]);
+    assert.equal(rerun.code, 0, rerun.stderr);
+    assert.match(
+      rerun.stdout,
+      new RegExp(`ran ${6 - afterKill} cells .* ${afterKill} already stored`),
+    );
+    assert.equal(cellFiles(out).length, 6);
+    for (const f of cellFiles(out)) {
+      JSON.parse(await Deno.readTextFile(`${out}/cells/${f}`));
+    }
+    const third = await run(["exp", "tiny", "--out", out]);
+    assert.equal(third.code, 0, "the lock was released");
+    assert.match(third.stdout, /ran 0 cells .* 6 already stored/);
+  });
+});
+
+Deno.test("three shards merged by copying equal one run; compare agrees; a diverged cell is a result", async () => {
+  const spec = {
+    ...TINY,
+    grid: { clip: [1, "off"], lr: [1, 1e6] },
+    base: { ...TINY.base, activation: "relu" },
+  };
+  await world({ tiny: spec }, async ({ root, run }) => {
+    const single = `${root}/single`, merged = `${root}/merged`;
+    const r = await run(["exp", "tiny", "--out", single, "--jobs", "2"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /ran 4 cells \(\d done, [1-9] diverged, 0 failed\)/);
+    for (const i of [1, 2, 3]) {
+      const s = await run([
+        "exp",
+        "tiny",
+        "--out",
+        `${root}/shard${i}`,
+        "--shard",
+        `${i}/3`,
+      ]);
+      assert.equal(s.code, 0, s.stderr);
+    }
+    const shardCells = [1, 2, 3].map((i) => cellFiles(`${root}/shard${i}`));
+    assert.deepEqual(
+      shardCells.flat().sort(),
+      cellFiles(single),
+      "the shards partition the grid",
+    );
+    await Deno.mkdir(`${merged}/cells`, { recursive: true });
+    for (const i of [1, 2, 3]) {
+      for (const f of cellFiles(`${root}/shard${i}`)) {
+        await Deno.copyFile(
+          `${root}/shard${i}/cells/${f}`,
+          `${merged}/cells/${f}`,
+        );
+      }
+    }
+    const report = await run(["report", "tiny", "--out", merged]);
+    assert.equal(report.code, 0, report.stderr);
+    const a = JSON.parse(await Deno.readTextFile(`${single}/results.json`));
+    const b = JSON.parse(await Deno.readTextFile(`${merged}/results.json`));
+    const strip = (rows: { tokens_per_sec: unknown }[]) =>
+      rows.map((row) => ({ ...row, tokens_per_sec: null }));
+    assert.deepEqual(strip(b.rows), strip(a.rows));
+    const cmp = await run(["compare", single, merged, "--tolerance", "0"]);
+    assert.equal(cmp.code, 0, cmp.stdout);
+  });
+});
+
+Deno.test("bad experiment files and flags: one error naming file, key and value; exit 2; nothing written", async () => {
+  await world({
+    tiny: TINY,
+    badkey: { ...TINY, grid: { hidden: [8] } },
+    badvalue: { ...TINY, grid: { lr: [1, -1] } },
+    broken: "export default {",
+  }, async ({ root, run }) => {
+    const out = `${root}/results`;
+    const cases: [string[], RegExp][] = [
+      [
+        ["exp", "nope"],
+        /^error: experiment "nope": no file .*nope\.ts \(experiments: badkey, badvalue, broken, tiny\)/,
+      ],
+      [
+        ["exp", "badkey"],
+        /^error: .*badkey\.ts: grid\.hidden: not a config key/,
+      ],
+      [
+        ["exp", "badvalue"],
+        /^error: .*badvalue\.ts: grid\.lr\[1\]: lr: .*\(got -1\)/,
+      ],
+      [["exp", "broken"], /^error: .*broken\.ts: cannot be loaded/],
+      [
+        ["exp", "tiny", "--set", "colour=red"],
+        /^error: --set colour=red: colour is not a config key/,
+      ],
+      [["exp", "tiny", "--set", "lr=0"], /^error: --set lr=0: lr: .*\(got 0\)/],
+      [["exp", "tiny", "--shard", "4/3"], /^error: --shard: expected i\/n/],
+      [
+        ["exp", "tiny", "--jobs", "0"],
+        /^error: --jobs: expected a whole number ≥ 1, got "0"/,
+      ],
+      [["exp", "tiny", "--bogus"], /^error: unknown option '--bogus'/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await run([...args, "--out", out]);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    }
+    assert.ok(!(await Deno.stat(out).catch(() => null)), "nothing written");
+  });
+});

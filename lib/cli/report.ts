@@ -1,0 +1,57 @@
+/**
+ * `deno task report <name> [--out DIR]`: regenerates an experiment's report
+ * (results.json, README.md, SVG curves) from the cells stored in its results
+ * directory — e.g. after copying shards' cells into one directory.
+ *
+ * @module
+ */
+import { Command, CommanderError } from "commander";
+import { UserError } from "../errors.ts";
+import { expandConfigs } from "../experiment/grid.ts";
+import { loadExperiment } from "../experiment/load.ts";
+import { readCells } from "../experiment/store.ts";
+import { buildResults, writeReport } from "../report/report.ts";
+import { outputDir, storedGridCells } from "./exp.ts";
+import { runMain } from "./common.ts";
+
+async function main(): Promise<number> {
+  const program = new Command()
+    .name("deno task report")
+    .description("Regenerate an experiment's report from its stored cells.")
+    .argument("<name>", "experiment name")
+    .option("--out <dir>", "results directory (default results/<name>)")
+    .exitOverride()
+    .allowExcessArguments(false);
+  try {
+    program.parse(Deno.args, { from: "user" });
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    throw e;
+  }
+  const name = program.args[0];
+  const { out } = program.opts<{ out?: string }>();
+  const { spec, file } = await loadExperiment(name, { allowLarge: true });
+  const dir = outputDir(name, {}, out);
+  const stored = await readCells(dir);
+  if (stored.length === 0) {
+    throw new UserError(
+      `${dir}: no stored cells to report (run deno task exp ${name})`,
+    );
+  }
+  // Overridden runs record their --set values; the report keeps them.
+  const overrides = stored[0].overrides ?? {};
+  const configs = expandConfigs(spec, { overrides, allowLarge: true, file });
+  const cells = await storedGridCells(dir, configs);
+  if (cells.length === 0) {
+    throw new UserError(
+      `${dir}: none of the ${stored.length} stored cells belongs to the current grid of ${file}`,
+    );
+  }
+  await writeReport(dir, buildResults(spec, cells, overrides));
+  console.log(
+    `report of ${cells.length}/${configs.length} cells written to ${dir}/README.md`,
+  );
+  return 0;
+}
+
+if (import.meta.main) await runMain(main);

@@ -1,0 +1,176 @@
+import assert from "node:assert/strict";
+import { XMLValidator } from "fast-xml-parser";
+import type { CellRecord } from "../experiment/cell.ts";
+import type { ExperimentSpec } from "../experiment/spec.ts";
+import { resolveConfig, type TrainConfig } from "../train/config.ts";
+import { summarize } from "./aggregate.ts";
+import { buildResults, renderMarkdown, writeReport } from "./report.ts";
+import { perplexitySvg } from "./plot.ts";
+import { compareCells } from "./compare.ts";
+
+const spec: ExperimentSpec = {
+  name: "fixture",
+  description: "A stored fixture.",
+  exercises: ["4. No clipping?"],
+  grid: { clip: [1, "off"] },
+  seeds: [0, 1],
+};
+
+/** A stored cell as the runner writes it, with a made-up perplexity curve. */
+export function fixtureCell(
+  over: Partial<TrainConfig>,
+  curve: number[],
+  status: CellRecord["status"] = "done",
+): CellRecord {
+  const config = resolveConfig({ num_epochs: 3, ...over });
+  const val = curve.map((p, i) => ({ epoch: i + 1, ppl: p * 1.5 }));
+  return {
+    schema: "rnnlab.cell/1",
+    id: `${config.clip}-${config.seed}`.padEnd(16, "0"),
+    experiment: "fixture",
+    engine: "reference/1",
+    point: { clip: config.clip },
+    config,
+    overrides: {},
+    status,
+    diverged_epoch: status === "diverged" ? curve.length + 1 : null,
+    error: null,
+    train_ppl: curve,
+    val_ppl: val,
+    tokens_per_sec: 1000 + config.seed,
+    epochs: [],
+    final: {
+      train_ppl: curve.at(-1) ?? null,
+      val_ppl: val.at(-1)?.ppl ?? null,
+      best_val_ppl: val.length ? Math.min(...val.map((v) => v.ppl)) : null,
+    },
+    grad_norm: {
+      mean: 0.5,
+      max: config.clip === "off" ? 40 : 2,
+      clipped_fraction: config.clip === "off" ? 0 : 0.25,
+    },
+    samples: status === "done"
+      ? [{
+        prefix: "time traveller",
+        decoding: "greedy",
+        text: `time traveller seed${config.seed}`,
+      }]
+      : [],
+    wall_seconds: 1,
+    corpus: {
+      name: "timemachine",
+      source: "x",
+      sha1: "abc",
+      corpus_length: 1,
+      train_tokens: 1,
+      val_tokens: 1,
+      vocab: [],
+    },
+    env: {
+      deno: "2.9.6",
+      v8: "",
+      typescript: "",
+      os: "linux",
+      arch: "x86_64",
+      cpu: "test cpu",
+      cpu_count: 2,
+      git_commit: "deadbeef",
+      git_dirty: false,
+      backend: "webgpu",
+      tfjs: "4.22.0",
+      adapter: { description: "llvmpipe" },
+    },
+  };
+}
+
+const cells = [
+  fixtureCell({ clip: 1, seed: 0 }, [20, 10, 5]),
+  fixtureCell({ clip: 1, seed: 1 }, [20, 12, 7]),
+  fixtureCell({ clip: "off", seed: 0 }, [20, 30], "diverged"),
+  fixtureCell({ clip: "off", seed: 1 }, [20, 15, 9]),
+];
+
+Deno.test("summary rows: mean ± sd over seeds of finished cells, divergences counted, best marked", () => {
+  const rows = summarize(buildResults(spec, cells, {}).cells);
+  assert.equal(rows.length, 2);
+  const [on, off] = rows;
+  assert.deepEqual(on.point, { clip: 1 });
+  assert.equal(on.final_train_ppl!.mean, 6);
+  assert.ok(Math.abs(on.final_train_ppl!.sd - Math.SQRT2) < 1e-12);
+  assert.equal(
+    off.final_train_ppl!.n,
+    1,
+    "the diverged cell is left out of the mean",
+  );
+  assert.equal(off.diverged, 1);
+  assert.equal(on.clipped_pct!.mean, 25);
+  assert.ok(on.best && !off.best);
+});
+
+Deno.test("the Markdown report has the exercise, the command, the environment, one row per grid point and the figures", () => {
+  const md = renderMarkdown(buildResults(spec, cells, {}));
+  assert.match(md, /^# fixture$/m);
+  assert.match(md, /\*\*Exercise:\*\* 4\. No clipping\?/);
+  assert.match(md, /^deno task exp fixture$/m);
+  assert.match(md, /backend: webgpu \(llvmpipe\)/);
+  assert.match(md, /^\| clip \| seeds \| train ppl \| val ppl \|/m);
+  assert.match(
+    md,
+    /^\| ★ 1 \| 2 \| \*\*6\.00 ± 1\.41\*\* \| \*\*9\.00 ± 2\.12\*\* \|/m,
+  );
+  assert.match(md, /^\| off \| 2 \| 9\.00 \| 13\.50 \| .* \| 1\/2 \|$/m);
+  assert.match(md, /`time traveller seed0`/);
+  assert.match(md, /!\[Training perplexity per epoch\]\(train_ppl\.svg\)/);
+  const overridden = renderMarkdown(
+    buildResults(spec, cells, { num_epochs: 5 }),
+  );
+  assert.match(overridden, /^deno task exp fixture --set num_epochs=5$/m);
+  assert.match(overridden, /Overrides \(--set\): num_epochs=5/);
+});
+
+Deno.test("SVG curves are valid XML with one line per cell", async () => {
+  for (const metric of ["train", "val"] as const) {
+    const svg = await perplexitySvg(cells, metric);
+    assert.equal(XMLValidator.validate(svg), true);
+    assert.equal(
+      svg.match(/aria-roledescription="line mark"/g)?.length,
+      cells.length,
+      metric,
+    );
+  }
+});
+
+Deno.test("writeReport writes results.json, README.md and both SVGs", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await writeReport(dir, buildResults(spec, cells, {}));
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), [
+      "README.md",
+      "results.json",
+      "train_ppl.svg",
+      "val_ppl.svg",
+    ]);
+    const results = JSON.parse(await Deno.readTextFile(`${dir}/results.json`));
+    assert.equal(results.schema, "rnnlab.results/1");
+    assert.equal(results.cells.length, 4);
+    assert.deepEqual(results.varying_keys, ["clip"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("compare detects a changed number and passes identical sets", () => {
+  assert.ok(compareCells(cells, structuredClone(cells), 0).ok);
+  const changed = structuredClone(cells);
+  changed[1].train_ppl[1] *= 1 + 1e-5;
+  const c = compareCells(cells, changed, 1e-6);
+  assert.ok(!c.ok);
+  assert.deepEqual(c.deltas.filter((d) => !d.ok).map((d) => [d.id, d.metric]), [
+    [cells[1].id, "train curve (max rel)"],
+  ]);
+  assert.ok(compareCells(cells, changed, 1e-4).ok, "within a looser tolerance");
+  const missing = compareCells(cells, cells.slice(1), 0);
+  assert.ok(!missing.ok);
+  assert.deepEqual(missing.onlyA, [cells[0].id]);
+  assert.ok(compareCells(cells, cells.slice(1), 0, { subset: true }).ok);
+});
