@@ -158,23 +158,39 @@ function progress(total: number, cached: number, num_epochs: number): Progress {
   const label = (c: Cell) =>
     `${c.id.slice(0, 8)} ${pointLabel(c.point)} seed=${c.config.seed}`;
   if (Deno.stderr.isTerminal()) {
+    // The bar counts epochs, so its ETA moves within a cell too.
+    const epochsDone = new Map<string, number>();
+    const value = () => [...epochsDone.values()].reduce((a, b) => a + b, 0);
     const bar = new cliProgress.SingleBar({
       format:
-        "cells {value}/{total} [{bar}] {percentage}% | ETA {eta_formatted} | {cell} epoch {epoch} ppl {ppl} {tps} tok/s",
+        "cells {cells}/{ncells} [{bar}] {percentage}% | ETA {eta_formatted} | {cell} epoch {epoch} ppl {ppl} {tps} tok/s",
       hideCursor: true,
-      etaBuffer: 4,
+      etaBuffer: 50,
     }, cliProgress.Presets.shades_classic);
-    bar.start(total, 0, { cell: "", epoch: "-", ppl: "-", tps: "-" });
+    bar.start(Math.max(1, total * num_epochs), 0, {
+      cells: 0,
+      ncells: total,
+      cell: "",
+      epoch: "-",
+      ppl: "-",
+      tps: "-",
+    });
     return {
-      start: (c) => bar.update({ cell: label(c), epoch: 0 }),
-      epoch: (c, epoch, ppl, tps) =>
-        bar.update({
+      start: (c) =>
+        bar.update({ cell: label(c), epoch: 0, ppl: "-", tps: "-" }),
+      epoch: (c, epoch, ppl, tps) => {
+        epochsDone.set(c.id, epoch);
+        bar.update(value(), {
           cell: label(c),
           epoch: `${epoch}/${c.config.num_epochs}`,
           ppl: ppl.toFixed(2),
           tps: Math.round(tps),
-        }),
-      end: () => bar.update(++done),
+        });
+      },
+      end: (c) => {
+        epochsDone.set(c.id, c.config.num_epochs);
+        bar.update(value(), { cells: ++done });
+      },
       stop: () => bar.stop(),
     };
   }
