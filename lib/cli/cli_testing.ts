@@ -10,6 +10,23 @@ const TASKS = JSON.parse(
   Deno.readTextFileSync(new URL("../../deno.json", import.meta.url)),
 ).tasks as Record<string, string>;
 
+/** `deno run` with the task's own flags, from the repository root. */
+function taskCommand(
+  task: string,
+  args: string[],
+  env: Record<string, string>,
+  output: "piped" | "null",
+): Deno.Command {
+  const words = TASKS[task].split(/\s+/);
+  return new Deno.Command(Deno.execPath(), {
+    args: [...words.slice(1), ...args],
+    cwd: new URL("../..", import.meta.url).pathname,
+    env: { NO_COLOR: "1", ...env },
+    stdout: output,
+    stderr: output,
+  });
+}
+
 /** Output of a finished child process. */
 export interface Ran {
   code: number;
@@ -26,14 +43,7 @@ export async function runTask(
   args: string[],
   env: Record<string, string> = {},
 ): Promise<Ran> {
-  const words = TASKS[task].split(/\s+/);
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [...words.slice(1), ...args],
-    cwd: new URL("../..", import.meta.url).pathname,
-    env: { NO_COLOR: "1", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+  const out = await taskCommand(task, args, env, "piped").output();
   const decode = (b: Uint8Array) => new TextDecoder().decode(b);
   return {
     code: out.code,
@@ -48,12 +58,5 @@ export function runTaskProcess(
   args: string[],
   env: Record<string, string> = {},
 ): Deno.ChildProcess {
-  const words = TASKS[task].split(/\s+/);
-  return new Deno.Command(Deno.execPath(), {
-    args: [...words.slice(1), ...args],
-    cwd: new URL("../..", import.meta.url).pathname,
-    env: { NO_COLOR: "1", ...env },
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  return taskCommand(task, args, env, "null").spawn();
 }

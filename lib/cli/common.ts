@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { type Command, CommanderError } from "commander";
 import { UserError } from "../errors.ts";
 import { writeJsonAtomic } from "../fsutil.ts";
 import { type SourceOptions, sourceOptionsFromEnv } from "../data/source.ts";
@@ -50,4 +51,37 @@ export async function writeJsonOutput(
     }
     throw e;
   }
+}
+
+/** The `--data-dir` option every task that reads a corpus takes. */
+export const DATA_DIR_OPTION = [
+  "--data-dir <dir>",
+  "directory holding the corpus files (env RNNLAB_DATA_DIR)",
+] as const;
+
+/**
+ * Parses `Deno.args` with `program`. Returns null to go on, or the exit
+ * status when commander has answered already (help: 0; a usage error,
+ * printed as one `error:` line: 2).
+ */
+export function parseCommand(program: Command): number | null {
+  program.exitOverride().allowExcessArguments(false);
+  try {
+    program.parse(Deno.args, { from: "user" });
+    return null;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    throw e;
+  }
+}
+
+/** Parses `--tolerance`: a relative tolerance ≥ 0. */
+export function parseTolerance(raw: string): number {
+  const tolerance = Number(raw);
+  if (raw.trim() === "" || !(tolerance >= 0)) {
+    throw new UserError(
+      `--tolerance: expected a number ≥ 0, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return tolerance;
 }

@@ -9,13 +9,13 @@
  *
  * @module
  */
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
 import { UserError } from "../errors.ts";
 import { readCells } from "../experiment/store.ts";
 import { canonicalJson } from "../experiment/grid.ts";
 import type { CellRecord } from "../experiment/cell.ts";
 import { compareCells, formatComparison } from "../report/compare.ts";
-import { runMain } from "./common.ts";
+import { parseCommand, parseTolerance, runMain } from "./common.ts";
 
 /** Re-keys cells by their config without the backend, for cross-backend comparisons. */
 function byConfig(cells: CellRecord[]): CellRecord[] {
@@ -36,25 +36,12 @@ async function main(): Promise<number> {
       "--by <key>",
       "match cells by id or by config (backend set aside)",
       "id",
-    )
-    .exitOverride()
-    .allowExcessArguments(false);
-  try {
-    program.parse(Deno.args, { from: "user" });
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    throw e;
-  }
+    );
+  const status = parseCommand(program);
+  if (status !== null) return status;
   const [dirA, dirB] = program.args;
   const opts = program.opts<{ tolerance: string; by: string }>();
-  const tolerance = Number(opts.tolerance);
-  if (!(tolerance >= 0)) {
-    throw new UserError(
-      `--tolerance: expected a number ≥ 0, got ${
-        JSON.stringify(opts.tolerance)
-      }`,
-    );
-  }
+  const tolerance = parseTolerance(opts.tolerance);
   if (opts.by !== "id" && opts.by !== "config") {
     throw new UserError(
       `--by: expected id or config, got ${JSON.stringify(opts.by)}`,

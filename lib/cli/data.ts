@@ -4,18 +4,22 @@
  *
  * @module
  */
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
 import { readCorpus } from "../data/source.ts";
+import { describeCorpus } from "../data/describe.ts";
 import { loadCorpus } from "../data/vocab.ts";
 import { parseFlagValue, resolveConfig } from "../train/config.ts";
-import { runMain, sourceOptions } from "./common.ts";
+import {
+  DATA_DIR_OPTION,
+  parseCommand,
+  runMain,
+  sourceOptions,
+} from "./common.ts";
 
 async function main(): Promise<number> {
   const program = new Command()
     .name("deno task data")
     .description("Show the corpus, vocabulary and splits a run would use.")
-    .exitOverride()
-    .allowExcessArguments(false)
     .option(
       "--corpus <name>",
       "timemachine | war-of-the-worlds | PATH (default timemachine)",
@@ -25,17 +29,10 @@ async function main(): Promise<number> {
       "--val_tokens <n>",
       "held-out tokens after the training slice (default 5000)",
     )
-    .option(
-      "--data-dir <dir>",
-      "directory holding the corpus files (env RNNLAB_DATA_DIR)",
-    )
+    .option(...DATA_DIR_OPTION)
     .option("--json", "print one JSON object");
-  try {
-    program.parse(Deno.args, { from: "user" });
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    throw e;
-  }
+  const status = parseCommand(program);
+  if (status !== null) return status;
   const opts = program.opts<Record<string, string | boolean | undefined>>();
   const partial: Record<string, unknown> = {};
   for (const key of ["corpus", "max_tokens", "val_tokens"]) {
@@ -49,15 +46,10 @@ async function main(): Promise<number> {
     sourceOptions(typeof opts.dataDir === "string" ? opts.dataDir : undefined),
   );
   const corpus = loadCorpus(source.text, config.max_tokens, config.val_tokens);
+  const described = describeCorpus(source, corpus);
   const info = {
-    corpus: source.name,
-    source: source.source,
-    sha1: source.sha1,
-    corpus_length: corpus.corpus_length,
-    train_tokens: corpus.train.length,
-    val_tokens: corpus.val.length,
+    ...described,
     vocab_size: corpus.vocab.length,
-    vocab: corpus.vocab.idx_to_token,
     token_freqs: corpus.vocab.token_freqs,
   };
   if (opts.json) {
@@ -65,7 +57,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const show = (t: string) => t === " " ? "' '" : t;
-  console.log(`corpus         ${info.corpus} (${info.source})`);
+  console.log(`corpus         ${info.name} (${info.source})`);
   console.log(`sha1           ${info.sha1}`);
   console.log(`corpus_length  ${info.corpus_length} tokens (characters)`);
   console.log(

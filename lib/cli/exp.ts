@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
 import cliProgress from "cli-progress";
 import { UserError } from "../errors.ts";
 import { readCorpus } from "../data/source.ts";
@@ -26,7 +26,11 @@ import {
   shardCells,
 } from "../experiment/grid.ts";
 import { listExperiments, loadExperiment } from "../experiment/load.ts";
-import { planCells, runCells } from "../experiment/runner.ts";
+import {
+  planCells,
+  runCells,
+  type RunnerEvents,
+} from "../experiment/runner.ts";
 import { acquireLock, readCells } from "../experiment/store.ts";
 import type { CellRecord } from "../experiment/cell.ts";
 import type { ExperimentSpec } from "../experiment/spec.ts";
@@ -35,7 +39,13 @@ import { pointLabel } from "../report/plot.ts";
 import { compareCells, formatComparison } from "../report/compare.ts";
 import { canonicalJson } from "../experiment/grid.ts";
 import { ENGINE_VERSION } from "../train/train.ts";
-import { runMain, sourceOptions } from "./common.ts";
+import {
+  DATA_DIR_OPTION,
+  parseCommand,
+  parseTolerance,
+  runMain,
+  sourceOptions,
+} from "./common.ts";
 
 /** Repository root, where `results/` lives. */
 export const ROOT: string = new URL("../..", import.meta.url).pathname.replace(
@@ -232,6 +242,16 @@ function progress(total: number, cached: number, num_epochs: number): Progress {
   };
 }
 
+/** The runner's events shown by a {@linkcode Progress}. */
+function runnerEvents(bar: Progress): RunnerEvents {
+  return {
+    onStart: (c) => bar.start(c),
+    onEpoch: (c, log) =>
+      bar.epoch(c, log.epoch, log.train_ppl, log.tokens_per_sec),
+    onEnd: (c, r) => bar.end(c, r),
+  };
+}
+
 async function main(): Promise<number> {
   const program = new Command()
     .name("deno task exp")
@@ -275,18 +295,9 @@ async function main(): Promise<number> {
     )
     .option("--tolerance <rel>", "relative tolerance of --verify", "0")
     .option("--allow-large", "allow grids above the cell limit")
-    .option(
-      "--data-dir <dir>",
-      "directory holding the corpus files (env RNNLAB_DATA_DIR)",
-    )
-    .exitOverride()
-    .allowExcessArguments(false);
-  try {
-    program.parse(Deno.args, { from: "user" });
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    throw e;
-  }
+    .option(...DATA_DIR_OPTION);
+  const status = parseCommand(program);
+  if (status !== null) return status;
   const opts = program.opts<{
     list?: boolean;
     set: string[];
@@ -314,14 +325,7 @@ async function main(): Promise<number> {
       `--jobs: expected a whole number ≥ 1, got ${JSON.stringify(opts.jobs)}`,
     );
   }
-  const tolerance = Number(opts.tolerance);
-  if (!(tolerance >= 0)) {
-    throw new UserError(
-      `--tolerance: expected a number ≥ 0, got ${
-        JSON.stringify(opts.tolerance)
-      }`,
-    );
-  }
+  const tolerance = parseTolerance(opts.tolerance);
   if (opts.verify && opts.set.length) {
     throw new UserError(
       "--verify compares committed results; it takes no --set",
@@ -415,12 +419,7 @@ async function main(): Promise<number> {
       source,
       jobs,
       command,
-      events: {
-        onStart: (c) => bar.start(c),
-        onEpoch: (c, log) =>
-          bar.epoch(c, log.epoch, log.train_ppl, log.tokens_per_sec),
-        onEnd: (c, r) => bar.end(c, r),
-      },
+      events: runnerEvents(bar),
     });
     bar.stop();
     const stored = await storedGridCells(dir, configs);
@@ -472,12 +471,7 @@ async function verify(
       source: o.source,
       jobs: o.jobs,
       command: o.command,
-      events: {
-        onStart: (c) => bar.start(c),
-        onEpoch: (c, log) =>
-          bar.epoch(c, log.epoch, log.train_ppl, log.tokens_per_sec),
-        onEnd: (c, r) => bar.end(c, r),
-      },
+      events: runnerEvents(bar),
     });
     bar.stop();
     const comparison = compareCells(committed, fresh, o.tolerance);

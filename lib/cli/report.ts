@@ -5,29 +5,23 @@
  *
  * @module
  */
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
 import { UserError } from "../errors.ts";
 import { expandConfigs } from "../experiment/grid.ts";
 import { loadExperiment } from "../experiment/load.ts";
 import { readCells } from "../experiment/store.ts";
 import { buildResults, writeReport } from "../report/report.ts";
 import { outputDir, storedGridCells } from "./exp.ts";
-import { runMain } from "./common.ts";
+import { parseCommand, runMain } from "./common.ts";
 
 async function main(): Promise<number> {
   const program = new Command()
     .name("deno task report")
     .description("Regenerate an experiment's report from its stored cells.")
     .argument("<name>", "experiment name")
-    .option("--out <dir>", "results directory (default results/<name>)")
-    .exitOverride()
-    .allowExcessArguments(false);
-  try {
-    program.parse(Deno.args, { from: "user" });
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    throw e;
-  }
+    .option("--out <dir>", "results directory (default results/<name>)");
+  const status = parseCommand(program);
+  if (status !== null) return status;
   const name = program.args[0];
   const { out } = program.opts<{ out?: string }>();
   const { spec, file } = await loadExperiment(name, { allowLarge: true });

@@ -7,9 +7,10 @@
  *
  * @module
  */
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
 import { UserError } from "../errors.ts";
 import { readCorpus } from "../data/source.ts";
+import { describeCorpus } from "../data/describe.ts";
 import { loadCorpus } from "../data/vocab.ts";
 import { setBackend } from "../model/backend.ts";
 import {
@@ -20,7 +21,13 @@ import {
 } from "../train/config.ts";
 import { type EpochLog, train_ch8 } from "../train/train.ts";
 import { collectEnv } from "../env.ts";
-import { runMain, sourceOptions, writeJsonOutput } from "./common.ts";
+import {
+  DATA_DIR_OPTION,
+  parseCommand,
+  runMain,
+  sourceOptions,
+  writeJsonOutput,
+} from "./common.ts";
 
 const HELP: Record<keyof TrainConfig, string> = {
   num_hiddens: "hidden units (default 512)",
@@ -61,28 +68,18 @@ async function main(): Promise<number> {
     .name("deno task train")
     .description(
       "Train the chapter's RNN from scratch (d2l sec_rnn_scratch) once.",
-    )
-    .exitOverride()
-    .allowExcessArguments(false);
+    );
   for (const key of CONFIG_KEYS) program.option(`--${key} <value>`, HELP[key]);
   program
     .option(
       "--alpha <list>",
       "also sample after training at these α, e.g. 1,2,4",
     )
-    .option(
-      "--data-dir <dir>",
-      "directory holding the corpus files (env RNNLAB_DATA_DIR)",
-    )
+    .option(...DATA_DIR_OPTION)
     .option("--json <path>", "write the run record as JSON to this file")
     .option("--quiet", "print only the final lines");
-  try {
-    program.parse(Deno.args, { from: "user" });
-  } catch (e) {
-    // Commander has printed its message (or the help) already.
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    throw e;
-  }
+  const status = parseCommand(program);
+  if (status !== null) return status;
   const opts = program.opts<Record<string, string | boolean>>();
   const partial: Record<string, unknown> = {};
   for (const key of CONFIG_KEYS) {
@@ -171,15 +168,7 @@ async function main(): Promise<number> {
       schema: "rnnlab.train/1",
       config,
       ...result,
-      corpus: {
-        name: source.name,
-        source: source.source,
-        sha1: source.sha1,
-        corpus_length: corpus.corpus_length,
-        train_tokens: corpus.train.length,
-        val_tokens: corpus.val.length,
-        vocab: corpus.vocab.idx_to_token,
-      },
+      corpus: describeCorpus(source, corpus),
       env: { ...(await collectEnv()), ...backend },
     };
     await writeJsonOutput(jsonPath, record);

@@ -5,9 +5,11 @@
  */
 import { readCorpus, type SourceOptions } from "../data/source.ts";
 import { loadCorpus } from "../data/vocab.ts";
+import { type CorpusRecord, describeCorpus } from "../data/describe.ts";
 import { type BackendInfo, setBackend } from "../model/backend.ts";
 import type { TrainConfig } from "../train/config.ts";
 import {
+  emptyResult,
   ENGINE_VERSION,
   type EpochLog,
   train_ch8,
@@ -30,16 +32,9 @@ export interface CellRecord extends TrainResult {
   config: TrainConfig;
   /** `--set` values this cell ran with ({} for committed results). */
   overrides: Partial<TrainConfig>;
-  corpus: {
-    name: string;
-    source: string;
-    sha1: string;
-    corpus_length: number;
-    train_tokens: number;
-    val_tokens: number;
-    vocab: string[];
-  };
-  env: RunEnv & BackendInfo;
+  corpus: CorpusRecord;
+  /** Null when the cell failed before it could start. */
+  env: (RunEnv & BackendInfo) | null;
 }
 
 /** What the runner hands a cell process. */
@@ -49,6 +44,19 @@ export interface CellJob {
   overrides: Partial<TrainConfig>;
   alphas: number[];
   source: SourceOptions;
+}
+
+/** The fields that say which cell a record is. */
+function recordHeader(job: CellJob) {
+  return {
+    schema: CELL_SCHEMA,
+    id: job.cell.id,
+    experiment: job.experiment,
+    engine: ENGINE_VERSION,
+    point: job.cell.point,
+    config: job.cell.config,
+    overrides: job.overrides,
+  } as const;
 }
 
 /**
@@ -73,23 +81,9 @@ export async function runCell(
     sample_alphas: job.alphas,
   });
   return {
-    schema: CELL_SCHEMA,
-    id: job.cell.id,
-    experiment: job.experiment,
-    engine: ENGINE_VERSION,
-    point: job.cell.point,
-    config,
-    overrides: job.overrides,
+    ...recordHeader(job),
     ...result,
-    corpus: {
-      name: source.name,
-      source: source.source,
-      sha1: source.sha1,
-      corpus_length: corpus.corpus_length,
-      train_tokens: corpus.train.length,
-      val_tokens: corpus.val.length,
-      vocab: corpus.vocab.idx_to_token,
-    },
+    corpus: describeCorpus(source, corpus),
     env: { ...(await collectEnv()), ...backend },
   };
 }
@@ -101,24 +95,10 @@ export async function runCell(
  */
 export function failedRecord(job: CellJob, message: string): CellRecord {
   return {
-    schema: CELL_SCHEMA,
-    id: job.cell.id,
-    experiment: job.experiment,
-    engine: ENGINE_VERSION,
-    point: job.cell.point,
-    config: job.cell.config,
-    overrides: job.overrides,
+    ...recordHeader(job),
+    ...emptyResult(),
     status: "failed",
-    diverged_epoch: null,
     error: message,
-    train_ppl: [],
-    val_ppl: [],
-    tokens_per_sec: 0,
-    epochs: [],
-    final: { train_ppl: null, val_ppl: null, best_val_ppl: null },
-    grad_norm: { mean: 0, max: 0, clipped_fraction: 0 },
-    samples: [],
-    wall_seconds: 0,
     corpus: {
       name: job.cell.config.corpus,
       source: "",
@@ -128,6 +108,6 @@ export function failedRecord(job: CellJob, message: string): CellRecord {
       val_tokens: 0,
       vocab: [],
     },
-    env: null as unknown as CellRecord["env"],
+    env: null,
   };
 }

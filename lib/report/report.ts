@@ -76,8 +76,8 @@ const fmt = (s: Stat | null, digits = 2) =>
 const cellText = (v: unknown) => String(v).replaceAll("|", "\\|");
 
 function environment(cells: CellRecord[]): string[] {
-  const envs = cells.map((c) => c.env).filter((e) => e);
-  const distinct = (f: (e: CellRecord["env"]) => string) =>
+  const envs = cells.map((c) => c.env).filter((e) => e !== null);
+  const distinct = (f: (e: NonNullable<CellRecord["env"]>) => string) =>
     [...new Set(envs.map(f))].join("; ");
   if (envs.length === 0) return ["- no finished cell"];
   return [

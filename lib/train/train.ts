@@ -252,6 +252,23 @@ export interface TrainHooks {
   sample_alphas?: number[];
 }
 
+/** A result with no epochs yet: status `done`, empty curves, zero statistics. */
+export function emptyResult(): TrainResult {
+  return {
+    status: "done",
+    diverged_epoch: null,
+    error: null,
+    train_ppl: [],
+    val_ppl: [],
+    tokens_per_sec: 0,
+    epochs: [],
+    final: { train_ppl: null, val_ppl: null, best_val_ppl: null },
+    grad_norm: { mean: 0, max: 0, clipped_fraction: 0 },
+    samples: [],
+    wall_seconds: 0,
+  };
+}
+
 const stats = (xs: number[]) => ({
   mean: xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0,
   max: xs.length ? Math.max(...xs) : 0,
@@ -294,19 +311,7 @@ export async function train_ch8(
       embed_size: config.embed_size,
     }, seedRng(0)),
   );
-  const result: TrainResult = {
-    status: "done",
-    diverged_epoch: null,
-    error: null,
-    train_ppl: [],
-    val_ppl: [],
-    tokens_per_sec: 0,
-    epochs: [],
-    final: { train_ppl: null, val_ppl: null, best_val_ppl: null },
-    grad_norm: { mean: 0, max: 0, clipped_fraction: 0 },
-    samples: [],
-    wall_seconds: 0,
-  };
+  const result = emptyResult();
   const allNorms: number[] = [];
   let tokens = 0;
   let seconds = 0;
