@@ -93,7 +93,14 @@ Deno.test("deno task exp runs a grid end to end, writes JSON, Markdown and SVG; 
     );
     assert.deepEqual(
       [...Deno.readDirSync(out)].map((e) => e.name).sort(),
-      [".lock", "README.md", "cells", "results.json", "train_ppl.svg", "val_ppl.svg"],
+      [
+        ".lock",
+        "README.md",
+        "cells",
+        "results.json",
+        "train_ppl.svg",
+        "val_ppl.svg",
+      ],
     );
     assert.equal(cellFiles(out).length, 4);
     const results = JSON.parse(await Deno.readTextFile(`${out}/results.json`));
