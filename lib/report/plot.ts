@@ -50,16 +50,32 @@ export async function perplexitySvg(
     width: 560,
     height: 320,
     data: { values },
-    mark: { type: "line", strokeWidth: 1.5 },
+    // Validation has few points (every eval_every epochs): mark them, so a
+    // single evaluation still shows.
+    mark: {
+      type: "line",
+      strokeWidth: 1.5,
+      ...(metric === "val" ? { point: { size: 16 } } : {}),
+    },
     encoding: {
-      x: { field: "epoch", type: "quantitative", title: "epoch" },
+      x: {
+        field: "epoch",
+        type: "quantitative",
+        title: "epoch",
+        axis: { format: "d", tickMinStep: 1 },
+      },
       y: {
         field: "ppl",
         type: "quantitative",
         title: "perplexity (log scale)",
         scale: { type: "log" },
       },
-      color: { field: "point", type: "nominal", title: "grid point" },
+      color: {
+        field: "point",
+        type: "nominal",
+        title: "grid point",
+        legend: { labelLimit: 0 },
+      },
       detail: { field: "cell", type: "nominal" },
     },
     config: { font: "sans-serif" },
