@@ -23,8 +23,10 @@ export interface BackendInfo {
   adapter: Record<string, string | boolean> | null;
 }
 
-async function webgpuAdapter(): Promise<Record<string, string | boolean>> {
-  const adapter = await navigator.gpu?.requestAdapter();
+async function webgpuAdapter(
+  gpu: Pick<GPU, "requestAdapter"> | null,
+): Promise<Record<string, string | boolean>> {
+  const adapter = await gpu?.requestAdapter();
   if (!adapter) {
     throw new UserError(
       "backend webgpu: no WebGPU adapter found (on Linux without a GPU, install " +
@@ -51,10 +53,14 @@ async function webgpuAdapter(): Promise<Record<string, string | boolean>> {
  * info.backend; // "cpu"
  * ```
  */
-export async function setBackend(name: BackendName): Promise<BackendInfo> {
+export async function setBackend(
+  name: BackendName,
+  /** Where adapters come from; tests pass a stand-in. */
+  gpu: Pick<GPU, "requestAdapter"> | null = navigator.gpu ?? null,
+): Promise<BackendInfo> {
   // Production mode skips tfjs's debug checks and its Node.js banner.
   tf.enableProdMode();
-  const adapter = name === "webgpu" ? await webgpuAdapter() : null;
+  const adapter = name === "webgpu" ? await webgpuAdapter(gpu) : null;
   if (!(await tf.setBackend(name))) {
     throw new UserError(`backend ${name}: tfjs could not initialise it`);
   }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { makeRng } from "../data/prng.ts";
 import { setBackend } from "./backend.ts";
+import { UserError } from "../errors.ts";
 import {
   cross_entropy,
   get_params,
@@ -135,3 +136,17 @@ for (
     dispose();
   });
 }
+
+Deno.test("no WebGPU adapter: one clear error naming the fallback flags", async () => {
+  for (
+    const gpu of [null, { requestAdapter: () => Promise.resolve(null) }]
+  ) {
+    await assert.rejects(
+      setBackend("webgpu", gpu),
+      (e) =>
+        e instanceof UserError &&
+        e.message.startsWith("backend webgpu: no WebGPU adapter found") &&
+        e.message.includes("--backend wasm or --backend cpu"),
+    );
+  }
+});
