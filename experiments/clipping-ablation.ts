@@ -13,7 +13,10 @@ export default defineExperiment({
   grid: {
     clip: [1, "off"],
     activation: ["tanh", "relu"],
-    lr: [1, 4],
+    // lr 2: checked by running it (60 epochs, wasm): unclipped tanh blew up to
+    // perplexity ~1e57 (max gradient norm 298) while clipped tanh trained
+    // (7.9); ReLU trained either way (3.9 / 4.1).
+    lr: [1, 2],
   },
   seeds: [0],
 });

@@ -66,12 +66,16 @@ export function buildResults(
   };
 }
 
+/** A number for the table; blown-up values (a run that exploded) in exponent form. */
+const num = (x: number, digits: number) =>
+  Math.abs(x) >= 1e6 ? x.toExponential(2) : x.toFixed(digits);
+
 const fmt = (s: Stat | null, digits = 2) =>
   s === null
     ? "–"
     : s.n > 1
-    ? `${s.mean.toFixed(digits)} ± ${s.sd.toFixed(digits)}`
-    : s.mean.toFixed(digits);
+    ? `${num(s.mean, digits)} ± ${num(s.sd, digits)}`
+    : num(s.mean, digits);
 
 const cellText = (v: unknown) => String(v).replaceAll("|", "\\|");
 

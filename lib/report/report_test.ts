@@ -121,6 +121,14 @@ Deno.test("the Markdown report has the exercise, the command, the environment, o
   assert.match(md, /^\| off \| 2 \| 9\.00 \| 13\.50 \| .* \| 1\/2 \|$/m);
   assert.match(md, /`time traveller seed0`/);
   assert.match(md, /!\[Training perplexity per epoch\]\(train_ppl\.svg\)/);
+  // A run that blew up shows its numbers in exponent form.
+  const exploded = renderMarkdown(
+    buildResults(spec, [
+      fixtureCell({ clip: 1 }, [20, 5]),
+      fixtureCell({ clip: "off" }, [20, 3e57]),
+    ], {}),
+  );
+  assert.match(exploded, /^\| off \| 1 \| 3\.00e\+57 \| 4\.50e\+57 \|/m);
   const overridden = renderMarkdown(
     buildResults(spec, cells, { num_epochs: 5 }),
   );
