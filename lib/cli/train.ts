@@ -19,7 +19,7 @@ import {
   resolveConfig,
   type TrainConfig,
 } from "../train/config.ts";
-import { type EpochLog, train_ch8 } from "../train/train.ts";
+import { type EpochLog, minTrainTokens, train_ch8 } from "../train/train.ts";
 import { collectEnv } from "../env.ts";
 import {
   DATA_DIR_OPTION,
@@ -116,11 +116,11 @@ async function main(): Promise<number> {
     sourceOptions(typeof opts.dataDir === "string" ? opts.dataDir : undefined),
   );
   const corpus = loadCorpus(source.text, config.max_tokens, config.val_tokens);
-  const minimum = config.batch_size * config.num_steps + 1;
+  const minimum = minTrainTokens(config);
   if (corpus.train.length < minimum) {
     throw new UserError(
-      `corpus ${source.source}: ${corpus.train.length} training tokens, but one minibatch of ` +
-        `batch_size × num_steps needs at least ${minimum}`,
+      `corpus ${source.source}: ${corpus.train.length} training tokens, but a minibatch of ` +
+        `batch_size × num_steps after a random offset needs at least ${minimum}`,
     );
   }
   const backend = await setBackend(config.backend);

@@ -92,7 +92,7 @@ Deno.test("deno task train: bad input is one clear error with exit status 2 and 
       ],
       [
         ["--corpus", `${dir}/book.txt`, "--max_tokens", "15"],
-        /^error: corpus .*book.txt: 15 training tokens, .* needs at least 21/m,
+        /^error: corpus .*book.txt: 15 training tokens, .* needs at least 26/m,
       ],
       [
         ["--alpha", "1,x"],

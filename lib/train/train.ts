@@ -27,6 +27,17 @@ import { PREFIXES, type TrainConfig } from "./config.ts";
  */
 export const ENGINE_VERSION = "reference/1";
 
+/**
+ * Fewest training tokens that give every epoch at least one minibatch,
+ * whatever the random offset: batch_size · num_steps, plus the largest
+ * offset (num_steps) and the one token Y runs ahead of X.
+ */
+export function minTrainTokens(
+  config: Pick<TrainConfig, "batch_size" | "num_steps">,
+): number {
+  return config.batch_size * config.num_steps + config.num_steps + 1;
+}
+
 /** Options of one epoch. */
 export interface EpochOptions {
   lr: number;
@@ -102,7 +113,8 @@ export async function train_epoch(
     if (state === null || sampling === "random") {
       state?.dispose();
       state = net.begin_state(batch.batch_size);
-      epochState ??= tf.keep(state.clone());
+      // Only detach: false replays the epoch from its first state.
+      if (!detach) epochState ??= tf.keep(state.clone());
     }
     const H0 = state;
     const result: { loss: tf.Scalar; norm: tf.Scalar; H: tf.Tensor2D } = tf
@@ -145,7 +157,12 @@ export async function train_epoch(
   tf.dispose([...losses, ...norms, ...seen]);
   state?.dispose();
   epochState?.dispose();
-  const meanLoss = loss.reduce((a, b) => a + b, 0) / Math.max(1, loss.length);
+  if (loss.length === 0) {
+    throw new Error(
+      "the epoch had no minibatch: the corpus is shorter than one batch",
+    );
+  }
+  const meanLoss = loss.reduce((a, b) => a + b, 0) / loss.length;
   return {
     ppl: Math.exp(meanLoss),
     tokens,

@@ -8,7 +8,7 @@ import { HAVE_TIME_MACHINE, TEST_DATA_DIR } from "../data/testdata.ts";
 import { type BackendName, setBackend } from "../model/backend.ts";
 import { get_params, RNNModelScratch } from "../model/rnn.ts";
 import { resolveConfig, type TrainConfig } from "./config.ts";
-import { evaluate, train_ch8, train_epoch } from "./train.ts";
+import { evaluate, minTrainTokens, train_ch8, train_epoch } from "./train.ts";
 
 const TEXT = `The Time Traveller (for so it will be convenient to speak of him)
 was expounding a recondite matter to us. His grey eyes shone and
@@ -158,6 +158,30 @@ Deno.test("a run that must diverge is marked diverged with its epoch, not a fake
   assert.ok(r.train_ppl.every(Number.isFinite));
   assert.deepEqual(r.samples, []);
   assert.ok(Number.isFinite(JSON.parse(JSON.stringify(r)).tokens_per_sec));
+});
+
+Deno.test("an epoch without a minibatch is an error, never a perplexity of 1", async () => {
+  await setBackend("cpu");
+  const { vocab } = loadCorpus(TEXT);
+  const spec = {
+    vocab_size: vocab.length,
+    num_hiddens: 4,
+    activation: "tanh" as const,
+    input: "one_hot" as const,
+    embed_size: 4,
+  };
+  const net = new RNNModelScratch(spec, get_params(spec, makeRng(0)));
+  await assert.rejects(
+    train_epoch(net, [], {
+      lr: 1,
+      clip: 1,
+      sampling: "sequential",
+      detach: true,
+    }),
+    /no minibatch/,
+  );
+  net.dispose();
+  assert.equal(minTrainTokens({ batch_size: 32, num_steps: 35 }), 32 * 35 + 36);
 });
 
 Deno.test("evaluate returns null when the held-out text is shorter than one chunk", async () => {
