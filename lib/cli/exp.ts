@@ -3,8 +3,8 @@
  * ones not stored yet (resumable, locked, optionally in parallel or as one
  * shard), and regenerates the report. See the README for every flag.
  *
- * Exit status: 0 when every cell ran (diverged cells are results), 1 when a
- * cell failed or `--verify` found differences, 2 on bad input.
+ * Exit status: 0 when every cell this invocation ran finished, 1 when one
+ * diverged or failed or `--verify` found differences, 2 on bad input.
  *
  * @module
  */
@@ -432,7 +432,7 @@ async function main(): Promise<number> {
         `${count("failed")} failed), ${plan.cached.length} already stored; ` +
         `report of ${stored.length}/${all.length} cells in ${shown}/README.md`,
     );
-    return count("failed") > 0 ? 1 : 0;
+    return count("failed") + count("diverged") > 0 ? 1 : 0;
   } finally {
     release();
     Deno.removeSignalListener("SIGINT", onSignal);

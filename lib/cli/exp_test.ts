@@ -211,7 +211,7 @@ Deno.test("resume after kill -9: the rerun finishes the grid, losing at most the
   });
 });
 
-Deno.test("three shards merged by copying equal one run; compare agrees; a diverged cell is a result", async () => {
+Deno.test("three shards merged by copying equal one run; compare agrees; a diverged cell is stored and exits 1", async () => {
   const spec = {
     ...TINY,
     grid: { clip: [1, "off"], lr: [1, 1e6] },
@@ -220,7 +220,7 @@ Deno.test("three shards merged by copying equal one run; compare agrees; a diver
   await world({ tiny: spec }, async ({ root, run }) => {
     const single = `${root}/single`, merged = `${root}/merged`;
     const r = await run(["exp", "tiny", "--out", single, "--jobs", "2"]);
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.code, 1, "a diverged cell makes the exit status 1");
     assert.match(r.stdout, /ran 4 cells \(\d done, [1-9] diverged, 0 failed\)/);
     for (const i of [1, 2, 3]) {
       const s = await run([
@@ -231,7 +231,12 @@ Deno.test("three shards merged by copying equal one run; compare agrees; a diver
         "--shard",
         `${i}/3`,
       ]);
-      assert.equal(s.code, 0, s.stderr);
+      // Exit 1 only for a shard that holds a diverged cell.
+      assert.equal(
+        s.code,
+        /ran \d+ cells \(\d+ done, 0 diverged/.test(s.stdout) ? 0 : 1,
+        s.stdout + s.stderr,
+      );
     }
     const shardCells = [1, 2, 3].map((i) => cellFiles(`${root}/shard${i}`));
     assert.deepEqual(
@@ -248,6 +253,8 @@ Deno.test("three shards merged by copying equal one run; compare agrees; a diver
         );
       }
     }
+    const again = await run(["exp", "tiny", "--out", single]);
+    assert.equal(again.code, 0, "nothing ran, nothing diverged");
     const report = await run(["report", "tiny", "--out", merged]);
     assert.equal(report.code, 0, report.stderr);
     const a = JSON.parse(await Deno.readTextFile(`${single}/results.json`));
