@@ -36,3 +36,35 @@ Deno.test("deno task data: offline without the file names what to download and w
     await Deno.remove(empty);
   }
 });
+
+Deno.test({
+  name:
+    "deno task data: The War of the Worlds without its Gutenberg header and licence",
+  ignore: !HAVE_TIME_MACHINE,
+  async fn() {
+    const r = await runTask("data", [
+      "--json",
+      "--corpus",
+      "war-of-the-worlds",
+      "--data-dir",
+      TEST_DATA_DIR,
+    ], {
+      RNNLAB_OFFLINE: "1",
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const info = JSON.parse(r.stdout);
+    const raw = await Deno.readTextFile(
+      `${TEST_DATA_DIR}/war_of_the_worlds.txt`,
+    );
+    const letters = (s: string) => s.replace(/[^A-Za-z]+/g, "").length;
+    const start = raw.indexOf("*** START OF");
+    const end = raw.indexOf("*** END OF");
+    assert.ok(start > 0 && end > start);
+    const body = raw.slice(raw.indexOf("\n", start) + 1, end);
+    const spaces = Object.fromEntries(info.token_freqs)[" "];
+    // Every letter of the book between the markers, and none of the licence.
+    assert.equal(info.corpus_length - spaces, letters(body));
+    assert.ok(letters(raw) - letters(body) > 10_000, "the licence is long");
+    assert.equal(info.vocab.length, 28);
+  },
+});

@@ -147,3 +147,43 @@ Deno.test("deno task train: a diverged run exits 1 and its record says so", asyn
     assert.ok(record.diverged_epoch >= 1);
   });
 });
+
+Deno.test("deno task train: the exercise variants run from flags (embedding input, no detaching, ReLU, no clipping)", async () => {
+  await withBook(async (dir) => {
+    const json = `${dir}/run.json`;
+    const r = await runTask("train", [
+      ...TINY,
+      "--corpus",
+      `${dir}/book.txt`,
+      "--backend",
+      "cpu",
+      "--input",
+      "embedding",
+      "--embed_size",
+      "6",
+      "--detach",
+      "false",
+      "--activation",
+      "relu",
+      "--clip",
+      "off",
+      "--json",
+      json,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const record = JSON.parse(await Deno.readTextFile(json));
+    assert.deepEqual(
+      [
+        record.config.input,
+        record.config.embed_size,
+        record.config.detach,
+        record.config.activation,
+        record.config.clip,
+      ],
+      ["embedding", 6, false, "relu", "off"],
+    );
+    assert.equal(record.status, "done");
+    assert.ok(record.train_ppl[1] < record.train_ppl[0]);
+    assert.equal(record.grad_norm.clipped_fraction, 0);
+  });
+});
