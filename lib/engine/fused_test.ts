@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { makeRng } from "../data/prng.ts";
+import { setBackend } from "../model/backend.ts";
+import {
+  cross_entropy,
+  get_params,
+  RNNModelScratch,
+  type RnnSpec,
+} from "../model/rnn.ts";
+import { FusedRnn } from "./fused.ts";
+
+/** Largest difference relative to the reference's largest magnitude. */
+const relErr = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let diff = 0, scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return diff / Math.max(scale, 1e-12);
+};
+
+const configs = [
+  { B: 3, T: 5, H: 7, V: 6, activation: "tanh" as const },
+  { B: 4, T: 9, H: 33, V: 11, activation: "relu" as const },
+  { B: 5, T: 3, H: 65, V: 28, activation: "tanh" as const },
+];
+
+for (const { B, T, H, V, activation } of configs) {
+  Deno.test(`fused loss and every gradient match tfjs autograd within 1e-4 (B=${B} T=${T} H=${H} V=${V} ${activation})`, async () => {
+    await setBackend("cpu");
+    const spec: RnnSpec = {
+      vocab_size: V,
+      num_hiddens: H,
+      activation,
+      input: "one_hot",
+      embed_size: 1,
+    };
+    const rng = makeRng(B * 100 + H);
+    const values = get_params(spec, rng);
+    // Larger weights than 0.01, so gradients are far from float32 noise.
+    for (const p of Object.values(values)) {
+      p.values = p.values.map(() => rng.normal() * 0.3);
+    }
+    const X = Int32Array.from({ length: B * T }, () => rng.randint(0, V - 1));
+    const Y = Int32Array.from({ length: B * T }, () => rng.randint(0, V - 1));
+    const H0 = Float32Array.from({ length: B * H }, () => rng.normal() * 0.5);
+
+    const net = new RNNModelScratch(spec, values);
+    const yTimeMajor = new Int32Array(B * T);
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < T; t++) yTimeMajor[t * B + b] = Y[b * T + t];
+    }
+    const { value, grads } = tf.variableGrads(() => {
+      const [logits] = net.forward(
+        tf.tensor2d(X, [B, T], "int32"),
+        tf.tensor2d(H0, [B, H]),
+      );
+      return cross_entropy(logits, tf.tensor1d(yTimeMajor, "int32"));
+    }, Object.values(net.params));
+    const refLoss = (await value.data())[0];
+
+    const adapter = await navigator.gpu.requestAdapter();
+    const device = await adapter!.requestDevice();
+    const fused = new FusedRnn(device, { B, T, H, V }, activation, values);
+    const out = await fused.gradients(X, Y, H0);
+    assert.ok(
+      Math.abs(out.loss - refLoss) / refLoss < 1e-5,
+      `loss ${out.loss} vs ${refLoss}`,
+    );
+    for (const name of ["W_xh", "W_hh", "b_h", "W_hq", "b_q"] as const) {
+      const ref = await grads[net.params[name].name].data();
+      const err = relErr(out.grads[name], ref);
+      assert.ok(err < 1e-4, `${name}: relative error ${err}`);
+    }
+    const again = await fused.gradients(X, Y, H0);
+    assert.deepEqual(again.grads, out.grads, "bit-identical twice");
+    fused.destroy();
+    device.destroy();
+    net.dispose();
+  });
+}
