@@ -80,3 +80,85 @@ for (const { B, T, H, V, activation } of configs) {
     net.dispose();
   });
 }
+
+Deno.test("fused training epochs follow the reference engine's (losses, norms, parameters)", async () => {
+  const { loadCorpus } = await import("../data/vocab.ts");
+  const { dataIter } = await import("../data/iterators.ts");
+  const { train_epoch } = await import("../train/train.ts");
+  await setBackend("cpu");
+  const text =
+    "the time traveller for so it will be convenient to speak of him was expounding a recondite matter to us "
+      .repeat(6);
+  const { vocab, train } = loadCorpus(text, 600);
+  const adapter = await navigator.gpu.requestAdapter();
+  const device = await adapter!.requestDevice();
+  for (
+    const o of [
+      {
+        activation: "tanh" as const,
+        clip: 1 as const,
+        sampling: "sequential" as const,
+        lr: 1,
+      },
+      {
+        activation: "relu" as const,
+        clip: "off" as const,
+        sampling: "random" as const,
+        lr: 0.5,
+      },
+      {
+        activation: "tanh" as const,
+        clip: 0.05,
+        sampling: "sequential" as const,
+        lr: 2,
+      },
+    ]
+  ) {
+    const B = 4, T = 7;
+    const spec: RnnSpec = {
+      vocab_size: vocab.length,
+      num_hiddens: 24,
+      activation: o.activation,
+      input: "one_hot",
+      embed_size: 1,
+    };
+    const values = get_params(spec, makeRng(1));
+    const ref = new RNNModelScratch(spec, values);
+    const fused = new FusedRnn(
+      device,
+      { B, T, H: 24, V: vocab.length },
+      o.activation,
+      values,
+    );
+    const refRng = makeRng(2), fusedRng = makeRng(2);
+    for (let epoch = 0; epoch < 5; epoch++) {
+      const r = await train_epoch(
+        ref,
+        dataIter(o.sampling, train, B, T, refRng),
+        { ...o, detach: true },
+      );
+      const f = await fused.trainEpoch(
+        dataIter(o.sampling, train, B, T, fusedRng),
+        o,
+      );
+      const ppl = Math.exp(
+        f.losses.reduce((a, b) => a + b, 0) / f.losses.length,
+      );
+      assert.ok(
+        Math.abs(ppl - r.ppl) / r.ppl < 1e-4,
+        `${JSON.stringify(o)} epoch ${epoch}: ${ppl} vs ${r.ppl}`,
+      );
+      assert.ok(
+        relErr(f.grad_norms, r.grad_norms) < 1e-3,
+        `norms ${f.grad_norms} vs ${r.grad_norms}`,
+      );
+    }
+    const a = await fused.values(), b = await ref.values();
+    for (const name of Object.keys(b)) {
+      assert.ok(relErr(a[name].values, b[name].values) < 1e-4, name);
+    }
+    fused.destroy();
+    ref.dispose();
+  }
+  device.destroy();
+});

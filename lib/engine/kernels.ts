@@ -159,3 +159,62 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
   grad[i] = acc;
 }`;
 };
+
+/**
+ * Sums of one minibatch, by a single workgroup: the mean loss into
+ * `stats[2·slot]` and the squared global gradient norm (all five gradients)
+ * into `stats[2·slot + 1]`.
+ */
+export const minibatchStats = (d: Dims): string =>
+  consts(d) + `
+struct Slot { i: u32 }
+@group(0) @binding(0) var<uniform> slot: Slot;
+@group(0) @binding(1) var<storage, read> losses: array<f32>;
+@group(0) @binding(2) var<storage, read> dW_xh: array<f32>;
+@group(0) @binding(3) var<storage, read> dW_hh: array<f32>;
+@group(0) @binding(4) var<storage, read> db_h: array<f32>;
+@group(0) @binding(5) var<storage, read> dW_hq: array<f32>;
+@group(0) @binding(6) var<storage, read> db_q: array<f32>;
+@group(0) @binding(7) var<storage, read_write> stats: array<f32>;
+var<workgroup> partLoss: array<f32, ${WORKGROUP}>;
+var<workgroup> partNorm: array<f32, ${WORKGROUP}>;
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(local_invocation_index) l: u32) {
+  var loss = 0.0;
+  for (var r = l; r < T * B; r += ${WORKGROUP}u) { loss += losses[r]; }
+  var sq = 0.0;
+  for (var i = l; i < V * H; i += ${WORKGROUP}u) { sq += dW_xh[i] * dW_xh[i]; }
+  for (var i = l; i < H * H; i += ${WORKGROUP}u) { sq += dW_hh[i] * dW_hh[i]; }
+  for (var i = l; i < H; i += ${WORKGROUP}u) { sq += db_h[i] * db_h[i]; }
+  for (var i = l; i < H * V; i += ${WORKGROUP}u) { sq += dW_hq[i] * dW_hq[i]; }
+  for (var i = l; i < V; i += ${WORKGROUP}u) { sq += db_q[i] * db_q[i]; }
+  partLoss[l] = loss;
+  partNorm[l] = sq;
+  workgroupBarrier();
+  if (l == 0u) {
+    var a = 0.0; var b = 0.0;
+    for (var k = 0u; k < ${WORKGROUP}u; k++) { a += partLoss[k]; b += partNorm[k]; }
+    stats[2u * slot.i] = a / f32(T * B);
+    stats[2u * slot.i + 1u] = b;
+  }
+}`;
+
+/**
+ * SGD step with global-norm clipping, one thread per weight:
+ * p ← p − lr · min(1, θ/‖g‖) · g (θ = +∞ with clipping off).
+ */
+export const sgdUpdate = (): string => `
+struct Slot { i: u32 }
+struct Hyper { lr: f32, theta: f32 }
+@group(0) @binding(0) var<uniform> slot: Slot;
+@group(0) @binding(1) var<uniform> hyper: Hyper;
+@group(0) @binding(2) var<storage, read> stats: array<f32>;
+@group(0) @binding(3) var<storage, read> grad: array<f32>;
+@group(0) @binding(4) var<storage, read_write> param: array<f32>;
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) g: vec3u) {
+  if (g.x >= arrayLength(&param)) { return; }
+  let norm = sqrt(stats[2u * slot.i + 1u]);
+  let scale = min(1.0, hyper.theta / norm);
+  param[g.x] -= hyper.lr * scale * grad[g.x];
+}`;
