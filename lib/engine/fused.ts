@@ -12,13 +12,17 @@
 import type { Minibatch, Sampling } from "../data/iterators.ts";
 import type { ParamValues } from "../model/rnn.ts";
 import {
+  biasGrad,
+  blockedThreads,
   type Dims,
+  gradOuter,
+  gradWxh,
   minibatchStats,
   outputLoss,
   sgdUpdate,
   stepBackward,
   stepForward,
-  weightGrad,
+  transpose,
   WORKGROUP,
 } from "./kernels.ts";
 
@@ -70,6 +74,7 @@ export class FusedRnn {
   /** Per minibatch slot of an epoch: where its loss and norm go, and its updates. */
   readonly #slots: { stats: GPUBindGroup; updates: GPUBindGroup[] }[] = [];
   readonly #sizes: Record<ParamName, number>;
+  readonly #weightGrads: Record<ParamName, [string, string[], number]>;
 
   constructor(
     device: GPUDevice,
@@ -103,6 +108,7 @@ export class FusedRnn {
     buffer("dlogits", T * B * V);
     buffer("losses", T * B);
     buffer("da", T * B * H);
+    buffer("W_hh_T", H * H);
     buffer("hyper", 4, UNIFORM); // lr, θ
     const pipeline = (name: string, code: string) =>
       this.#pipelines[name] = device.createComputePipeline({
@@ -116,7 +122,16 @@ export class FusedRnn {
     pipeline("forward", stepForward(dims, kind));
     pipeline("output", outputLoss(dims));
     pipeline("backward", stepBackward(dims, kind));
-    for (const name of PARAMS) pipeline(`d${name}`, weightGrad(dims, name));
+    // Each weight gradient: its kernel, its inputs, and its thread count.
+    this.#weightGrads = {
+      W_xh: [gradWxh(dims), ["x", "da"], H],
+      W_hh: [gradOuter(dims, "W_hh"), ["hs", "da"], blockedThreads(H, H)],
+      b_h: [biasGrad(dims, "b_h"), ["da"], H],
+      W_hq: [gradOuter(dims, "W_hq"), ["hs", "dlogits"], blockedThreads(H, V)],
+      b_q: [biasGrad(dims, "b_q"), ["dlogits"], V],
+    };
+    for (const name of PARAMS) pipeline(`d${name}`, this.#weightGrads[name][0]);
+    pipeline("transpose", transpose(dims));
     pipeline("stats", minibatchStats(dims));
     pipeline("update", sgdUpdate());
     for (let t = 0; t < T; t++) {
@@ -125,7 +140,7 @@ export class FusedRnn {
         this.#bind("forward", [step, "x", "W_xh", "W_hh", "b_h", "hs"]),
       );
       this.#backward.push(
-        this.#bind("backward", [step, "hs", "dlogits", "W_hq", "W_hh", "da"]),
+        this.#bind("backward", [step, "hs", "dlogits", "W_hq", "W_hh_T", "da"]),
       );
     }
     this.#groups.output = this.#bind("output", [
@@ -137,14 +152,13 @@ export class FusedRnn {
       "losses",
     ]);
     for (const name of PARAMS) {
+      const [, inputs] = this.#weightGrads[name];
       this.#groups[`d${name}`] = this.#bind(`d${name}`, [
-        "hs",
-        "da",
-        "dlogits",
-        "x",
+        ...inputs,
         `d${name}`,
       ]);
     }
+    this.#groups.transpose = this.#bind("transpose", ["W_hh", "W_hh_T"]);
   }
 
   #uniform(value: number): GPUBuffer {
@@ -212,15 +226,22 @@ export class FusedRnn {
   /** Forward, loss and backward through time; leaves the gradients in their buffers. */
   #encodeGradients(encoder: GPUCommandEncoder) {
     const { B, T, H } = this.dims;
+    const blocked = blockedThreads(B, H);
     for (let t = 0; t < T; t++) {
-      this.#dispatch(encoder, "forward", this.#forward[t], B * H);
+      this.#dispatch(encoder, "forward", this.#forward[t], blocked);
     }
     this.#dispatch(encoder, "output", this.#groups.output, T * B);
+    this.#dispatch(encoder, "transpose", this.#groups.transpose, H * H);
     for (let t = T - 1; t >= 0; t--) {
-      this.#dispatch(encoder, "backward", this.#backward[t], B * H);
+      this.#dispatch(encoder, "backward", this.#backward[t], blocked);
     }
     for (const n of PARAMS) {
-      this.#dispatch(encoder, `d${n}`, this.#groups[`d${n}`], this.#sizes[n]);
+      this.#dispatch(
+        encoder,
+        `d${n}`,
+        this.#groups[`d${n}`],
+        this.#weightGrads[n][2],
+      );
     }
   }
 

@@ -30,10 +30,33 @@ const activation = (kind: "tanh" | "relu") =>
     ? "fn phi(a: f32) -> f32 { return tanh(a); }\nfn dphi(h: f32) -> f32 { return 1.0 - h * h; }\n"
     : "fn phi(a: f32) -> f32 { return max(a, 0.0); }\nfn dphi(h: f32) -> f32 { return select(0.0, 1.0, h > 0.0); }\n";
 
+/** Rows and columns of the register block each thread of a blocked kernel computes. */
+export const RB = 8;
+export const CB = 4;
+
+/** Threads of a blocked kernel over a rows × cols output. */
+export const blockedThreads = (rows: number, cols: number): number =>
+  Math.ceil(rows / RB) * Math.ceil(cols / CB);
+
+/**
+ * Shared prologue of the blocked kernels: this thread's block of rows
+ * (r0 … r0 + RB − 1) and columns (c0 … c0 + CB − 1) of a rows × cols
+ * output. Reads use indices clamped into range, so any size works; only
+ * in-range results are written.
+ */
+const block = (rows: string, cols: string) => `
+  let ncb = (${cols} + ${CB - 1}u) / ${CB}u;
+  let r0 = (g.x / ncb) * ${RB}u;
+  let c0 = (g.x % ncb) * ${CB}u;
+  if (r0 >= ${rows}) { return; }
+  let cc = vec4u(min(c0, ${cols} - 1u), min(c0 + 1u, ${cols} - 1u), min(c0 + 2u, ${cols} - 1u), min(c0 + 3u, ${cols} - 1u));
+  var acc: array<vec4f, ${RB}>;`;
+
 /**
  * One step forward, for every row b and unit j:
  * H_t = φ(W_xh[x_t] + H_{t−1} W_hh + b_h). `hs` holds T + 1 states, the
  * first being the initial state; step t reads slot t and writes slot t + 1.
+ * Each thread computes an RB × CB block.
  */
 export const stepForward = (d: Dims, kind: "tanh" | "relu"): string =>
   consts(d) + activation(kind) + `
@@ -45,15 +68,37 @@ struct Step { t: u32 }
 @group(0) @binding(4) var<storage, read> b_h: array<f32>;
 @group(0) @binding(5) var<storage, read_write> hs: array<f32>;
 @compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) g: vec3u) {
-  let b = g.x / H;
-  let j = g.x % H;
-  if (b >= B) { return; }
+fn main(@builtin(global_invocation_id) g: vec3u) {${block("B", "H")}
   let t = step.t;
-  let prev = (t * B + b) * H;
-  var a = W_xh[x[t * B + b] * H + j] + b_h[j];
-  for (var k = 0u; k < H; k++) { a += hs[prev + k] * W_hh[k * H + j]; }
-  hs[((t + 1u) * B + b) * H + j] = phi(a);
+  for (var k = 0u; k < H; k++) {
+    let w = vec4f(W_hh[k * H + cc.x], W_hh[k * H + cc.y], W_hh[k * H + cc.z], W_hh[k * H + cc.w]);
+    for (var i = 0u; i < ${RB}u; i++) {
+      acc[i] += hs[(t * B + min(r0 + i, B - 1u)) * H + k] * w;
+    }
+  }
+  for (var i = 0u; i < ${RB}u; i++) {
+    let b = r0 + i;
+    if (b >= B) { break; }
+    for (var c = 0u; c < ${CB}u; c++) {
+      let j = c0 + c;
+      if (j < H) {
+        hs[((t + 1u) * B + b) * H + j] = phi(acc[i][c] + W_xh[x[t * B + b] * H + j] + b_h[j]);
+      }
+    }
+  }
+}`;
+
+/** W_hhᵀ, so the backward step reads it row by row like the forward step reads W_hh. */
+export const transpose = (d: Dims): string =>
+  consts(d) + `
+@group(0) @binding(0) var<storage, read> W_hh: array<f32>;
+@group(0) @binding(1) var<storage, read_write> W_hh_T: array<f32>;
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) g: vec3u) {
+  if (g.x >= H * H) { return; }
+  let i = g.x / H;
+  let j = g.x % H;
+  W_hh_T[j * H + i] = W_hh[i * H + j];
 }`;
 
 /**
@@ -95,7 +140,8 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
 /**
  * One step backward through time, from the last step down:
  * dA_t = (dlogits_t W_hqᵀ + dA_{t+1} W_hhᵀ) ⊙ φ′(H_t), with dA_T = 0.
- * dA_t is the gradient at the pre-activation of step t.
+ * dA_t is the gradient at the pre-activation of step t. Blocked like the
+ * forward step, reading W_hhᵀ.
  */
 export const stepBackward = (d: Dims, kind: "tanh" | "relu"): string =>
   consts(d) + activation(kind) + `
@@ -104,58 +150,101 @@ struct Step { t: u32 }
 @group(0) @binding(1) var<storage, read> hs: array<f32>;
 @group(0) @binding(2) var<storage, read> dlogits: array<f32>;
 @group(0) @binding(3) var<storage, read> W_hq: array<f32>;
-@group(0) @binding(4) var<storage, read> W_hh: array<f32>;
+@group(0) @binding(4) var<storage, read> W_hh_T: array<f32>;
 @group(0) @binding(5) var<storage, read_write> da: array<f32>;
 @compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) g: vec3u) {
-  let b = g.x / H;
-  let j = g.x % H;
-  if (b >= B) { return; }
+fn main(@builtin(global_invocation_id) g: vec3u) {${block("B", "H")}
   let t = step.t;
-  let r = t * B + b;
-  var dh = 0.0;
-  for (var v = 0u; v < V; v++) { dh += dlogits[r * V + v] * W_hq[j * V + v]; }
-  if (t + 1u < T) {
-    let next = (r + B) * H;
-    for (var k = 0u; k < H; k++) { dh += da[next + k] * W_hh[j * H + k]; }
+  for (var v = 0u; v < V; v++) {
+    let w = vec4f(W_hq[cc.x * V + v], W_hq[cc.y * V + v], W_hq[cc.z * V + v], W_hq[cc.w * V + v]);
+    for (var i = 0u; i < ${RB}u; i++) {
+      acc[i] += dlogits[(t * B + min(r0 + i, B - 1u)) * V + v] * w;
+    }
   }
-  da[r * H + j] = dh * dphi(hs[(r + B) * H + j]);
+  if (t + 1u < T) {
+    for (var k = 0u; k < H; k++) {
+      let w = vec4f(W_hh_T[k * H + cc.x], W_hh_T[k * H + cc.y], W_hh_T[k * H + cc.z], W_hh_T[k * H + cc.w]);
+      for (var i = 0u; i < ${RB}u; i++) {
+        acc[i] += da[((t + 1u) * B + min(r0 + i, B - 1u)) * H + k] * w;
+      }
+    }
+  }
+  for (var i = 0u; i < ${RB}u; i++) {
+    let b = r0 + i;
+    if (b >= B) { break; }
+    for (var c = 0u; c < ${CB}u; c++) {
+      let j = c0 + c;
+      if (j < H) {
+        let r = t * B + b;
+        da[r * H + j] = acc[i][c] * dphi(hs[(r + B) * H + j]);
+      }
+    }
+  }
 }`;
 
 /**
- * Weight gradients as sums over all T·B rows, one thread per weight:
- * dW_hh = Σ H_{t−1}ᵀ dA_t, dW_xh[v] = Σ_{x=v} dA, db_h = Σ dA,
- * dW_hq = Σ H_tᵀ dlogits, db_q = Σ dlogits. `which` picks the weight.
+ * A weight gradient that is a product over all T·B rows,
+ * G[k, j] = Σ_r A[r, k] · D[r, j]: dW_hh = Σ_t H_{t−1}ᵀ dA_t (A = states
+ * 0…T−1, D = dA, K = H) and dW_hq = Σ_t H_tᵀ dlogits_t (A = states 1…T,
+ * D = dlogits, K = V). Each thread computes an RB × CB block of the H × K
+ * result.
  */
-export const weightGrad = (
-  d: Dims,
-  which: "W_hh" | "W_xh" | "b_h" | "W_hq" | "b_q",
-): string => {
-  const body = {
-    W_hh: `let k = i / H; let j = i % H; if (k >= H) { return; }
-  for (var r = 0u; r < T * B; r++) { acc += hs[r * H + k] * da[r * H + j]; }`,
-    W_xh: `let v = i / H; let j = i % H; if (v >= V) { return; }
-  for (var r = 0u; r < T * B; r++) { acc += select(0.0, da[r * H + j], x[r] == v); }`,
-    b_h: `if (i >= H) { return; }
-  for (var r = 0u; r < T * B; r++) { acc += da[r * H + i]; }`,
-    W_hq: `let k = i / V; let v = i % V; if (k >= H) { return; }
-  for (var r = 0u; r < T * B; r++) { acc += hs[(r + B) * H + k] * dlogits[r * V + v]; }`,
-    b_q: `if (i >= V) { return; }
-  for (var r = 0u; r < T * B; r++) { acc += dlogits[r * V + i]; }`,
-  }[which];
+export const gradOuter = (d: Dims, which: "W_hh" | "W_hq"): string => {
+  const K = which === "W_hh" ? "H" : "V";
+  const first = which === "W_hh" ? "0u" : "B * H"; // W_hq pairs row r with state slot t + 1
   return consts(d) + `
 @group(0) @binding(0) var<storage, read> hs: array<f32>;
+@group(0) @binding(1) var<storage, read> D: array<f32>;
+@group(0) @binding(2) var<storage, read_write> grad: array<f32>;
+const K: u32 = ${K};
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) g: vec3u) {${block("H", "K")}
+  for (var r = 0u; r < T * B; r++) {
+    let a = vec4f(D[r * K + cc.x], D[r * K + cc.y], D[r * K + cc.z], D[r * K + cc.w]);
+    for (var i = 0u; i < ${RB}u; i++) {
+      acc[i] += hs[${first} + r * H + min(r0 + i, H - 1u)] * a;
+    }
+  }
+  for (var i = 0u; i < ${RB}u; i++) {
+    let k = r0 + i;
+    if (k >= H) { break; }
+    for (var c = 0u; c < ${CB}u; c++) {
+      if (c0 + c < K) { grad[k * K + c0 + c] = acc[i][c]; }
+    }
+  }
+}`;
+};
+
+/**
+ * dW_xh: the one-hot product is a scatter, dW_xh[v] = Σ_{x_r = v} dA_r. One
+ * thread per unit j walks the rows once, with one accumulator per token.
+ */
+export const gradWxh = (d: Dims): string =>
+  consts(d) + `
+@group(0) @binding(0) var<storage, read> x: array<u32>;
 @group(0) @binding(1) var<storage, read> da: array<f32>;
-@group(0) @binding(2) var<storage, read> dlogits: array<f32>;
-@group(0) @binding(3) var<storage, read> x: array<u32>;
-@group(0) @binding(4) var<storage, read_write> grad: array<f32>;
+@group(0) @binding(2) var<storage, read_write> grad: array<f32>;
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(global_invocation_id) g: vec3u) {
-  // Every binding stays in the layout, used or not, so one layout serves all five.
-  _ = arrayLength(&hs); _ = arrayLength(&da); _ = arrayLength(&dlogits); _ = arrayLength(&x);
+  let j = g.x;
+  if (j >= H) { return; }
+  var acc: array<f32, V>;
+  for (var r = 0u; r < T * B; r++) { acc[x[r]] += da[r * H + j]; }
+  for (var v = 0u; v < V; v++) { grad[v * H + j] = acc[v]; }
+}`;
+
+/** Bias gradients: db_h = Σ_r dA_r, db_q = Σ_r dlogits_r, one thread per unit. */
+export const biasGrad = (d: Dims, which: "b_h" | "b_q"): string => {
+  const [n, src] = which === "b_h" ? ["H", "da"] : ["V", "dlogits"];
+  return consts(d) + `
+@group(0) @binding(0) var<storage, read> ${src}: array<f32>;
+@group(0) @binding(1) var<storage, read_write> grad: array<f32>;
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) g: vec3u) {
   let i = g.x;
+  if (i >= ${n}) { return; }
   var acc = 0.0;
-  ${body}
+  for (var r = 0u; r < T * B; r++) { acc += ${src}[r * ${n} + i]; }
   grad[i] = acc;
 }`;
 };
