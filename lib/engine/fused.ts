@@ -26,6 +26,9 @@ import {
   WORKGROUP,
 } from "./kernels.ts";
 
+/** Version of the fused engine's arithmetic (work in progress). */
+export const FUSED_VERSION = "fused/0-wip";
+
 const PARAMS = ["W_xh", "W_hh", "b_h", "W_hq", "b_q"] as const;
 type ParamName = typeof PARAMS[number];
 
