@@ -52,6 +52,21 @@ const block = (rows: string, cols: string) => `
   let cc = vec4u(min(c0, ${cols} - 1u), min(c0 + 1u, ${cols} - 1u), min(c0 + 2u, ${cols} - 1u), min(c0 + 3u, ${cols} - 1u));
   var acc: array<vec4f, ${RB}>;`;
 
+/** The 4 columns of this thread's block, row `base` of a row-major matrix. */
+const cols4 = (m: string, base: string) =>
+  `vec4f(${m}[${base} + cc.x], ${m}[${base} + cc.y], ${m}[${base} + cc.z], ${m}[${base} + cc.w])`;
+
+/** Writes the in-range entries of this thread's block: `store` sees `row`, `col` and `acc[i][c]`. */
+const storeBlock = (rows: string, cols: string, store: string) => `
+  for (var i = 0u; i < ${RB}u; i++) {
+    let row = r0 + i;
+    if (row >= ${rows}) { break; }
+    for (var c = 0u; c < ${CB}u; c++) {
+      let col = c0 + c;
+      if (col < ${cols}) { ${store} }
+    }
+  }`;
+
 /**
  * One step forward, for every row b and unit j:
  * H_t = φ(W_xh[x_t] + H_{t−1} W_hh + b_h). `hs` holds T + 1 states, the
@@ -71,20 +86,17 @@ struct Step { t: u32 }
 fn main(@builtin(global_invocation_id) g: vec3u) {${block("B", "H")}
   let t = step.t;
   for (var k = 0u; k < H; k++) {
-    let w = vec4f(W_hh[k * H + cc.x], W_hh[k * H + cc.y], W_hh[k * H + cc.z], W_hh[k * H + cc.w]);
+    let w = ${cols4("W_hh", "k * H")};
     for (var i = 0u; i < ${RB}u; i++) {
       acc[i] += hs[(t * B + min(r0 + i, B - 1u)) * H + k] * w;
     }
   }
-  for (var i = 0u; i < ${RB}u; i++) {
-    let b = r0 + i;
-    if (b >= B) { break; }
-    for (var c = 0u; c < ${CB}u; c++) {
-      let j = c0 + c;
-      if (j < H) {
-        hs[((t + 1u) * B + b) * H + j] = phi(acc[i][c] + W_xh[x[t * B + b] * H + j] + b_h[j]);
-      }
-    }
+${
+    storeBlock(
+      "B",
+      "H",
+      "hs[((t + 1u) * B + row) * H + col] = phi(acc[i][c] + W_xh[x[t * B + row] * H + col] + b_h[col]);",
+    )
   }
 }`;
 
@@ -156,29 +168,25 @@ struct Step { t: u32 }
 fn main(@builtin(global_invocation_id) g: vec3u) {${block("B", "H")}
   let t = step.t;
   for (var v = 0u; v < V; v++) {
-    let w = vec4f(W_hq[cc.x * V + v], W_hq[cc.y * V + v], W_hq[cc.z * V + v], W_hq[cc.w * V + v]);
+    let w = vec4f(W_hq[cc.x * V + v], W_hq[cc.y * V + v], W_hq[cc.z * V + v], W_hq[cc.w * V + v]); // column v of W_hq
     for (var i = 0u; i < ${RB}u; i++) {
       acc[i] += dlogits[(t * B + min(r0 + i, B - 1u)) * V + v] * w;
     }
   }
   if (t + 1u < T) {
     for (var k = 0u; k < H; k++) {
-      let w = vec4f(W_hh_T[k * H + cc.x], W_hh_T[k * H + cc.y], W_hh_T[k * H + cc.z], W_hh_T[k * H + cc.w]);
+      let w = ${cols4("W_hh_T", "k * H")};
       for (var i = 0u; i < ${RB}u; i++) {
         acc[i] += da[((t + 1u) * B + min(r0 + i, B - 1u)) * H + k] * w;
       }
     }
   }
-  for (var i = 0u; i < ${RB}u; i++) {
-    let b = r0 + i;
-    if (b >= B) { break; }
-    for (var c = 0u; c < ${CB}u; c++) {
-      let j = c0 + c;
-      if (j < H) {
-        let r = t * B + b;
-        da[r * H + j] = acc[i][c] * dphi(hs[(r + B) * H + j]);
-      }
-    }
+${
+    storeBlock(
+      "B",
+      "H",
+      "da[(t * B + row) * H + col] = acc[i][c] * dphi(hs[((t + 1u) * B + row) * H + col]);",
+    )
   }
 }`;
 
@@ -200,18 +208,12 @@ const K: u32 = ${K};
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(global_invocation_id) g: vec3u) {${block("H", "K")}
   for (var r = 0u; r < T * B; r++) {
-    let a = vec4f(D[r * K + cc.x], D[r * K + cc.y], D[r * K + cc.z], D[r * K + cc.w]);
+    let a = ${cols4("D", "r * K")};
     for (var i = 0u; i < ${RB}u; i++) {
       acc[i] += hs[${first} + r * H + min(r0 + i, H - 1u)] * a;
     }
   }
-  for (var i = 0u; i < ${RB}u; i++) {
-    let k = r0 + i;
-    if (k >= H) { break; }
-    for (var c = 0u; c < ${CB}u; c++) {
-      if (c0 + c < K) { grad[k * K + c0 + c] = acc[i][c]; }
-    }
-  }
+${storeBlock("H", "K", "grad[row * K + col] = acc[i][c];")}
 }`;
 };
 

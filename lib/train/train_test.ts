@@ -30,6 +30,18 @@ const small = (over: Partial<TrainConfig> = {}) =>
     ...over,
   });
 
+/** A tanh, one-hot model with seed-0 parameters. */
+function smallNet(vocab_size: number, num_hiddens: number) {
+  const spec = {
+    vocab_size,
+    num_hiddens,
+    activation: "tanh" as const,
+    input: "one_hot" as const,
+    embed_size: 4,
+  };
+  return new RNNModelScratch(spec, get_params(spec, makeRng(0)));
+}
+
 async function losses(backend: BackendName, over: Partial<TrainConfig> = {}) {
   await setBackend(backend);
   const config = small({ backend, ...over });
@@ -90,14 +102,7 @@ Deno.test("WebGPU, wasm and cpu backends agree within float32 tolerance", async 
 Deno.test("train_epoch leaves no tensors behind, with and without detaching", async () => {
   await setBackend("webgpu");
   const { vocab, train } = loadCorpus(TEXT, 250);
-  const spec = {
-    vocab_size: vocab.length,
-    num_hiddens: 8,
-    activation: "tanh" as const,
-    input: "one_hot" as const,
-    embed_size: 4,
-  };
-  const net = new RNNModelScratch(spec, get_params(spec, makeRng(0)));
+  const net = smallNet(vocab.length, 8);
   for (const detach of [true, false]) {
     const before = tf.memory().numTensors;
     await train_epoch(net, dataIter("sequential", train, 4, 7, makeRng(1)), {
@@ -163,14 +168,7 @@ Deno.test("a run that must diverge is marked diverged with its epoch, not a fake
 Deno.test("an epoch without a minibatch is an error, never a perplexity of 1", async () => {
   await setBackend("cpu");
   const { vocab } = loadCorpus(TEXT);
-  const spec = {
-    vocab_size: vocab.length,
-    num_hiddens: 4,
-    activation: "tanh" as const,
-    input: "one_hot" as const,
-    embed_size: 4,
-  };
-  const net = new RNNModelScratch(spec, get_params(spec, makeRng(0)));
+  const net = smallNet(vocab.length, 4);
   await assert.rejects(
     train_epoch(net, [], {
       lr: 1,
@@ -187,14 +185,7 @@ Deno.test("an epoch without a minibatch is an error, never a perplexity of 1", a
 Deno.test("evaluate returns null when the held-out text is shorter than one chunk", async () => {
   await setBackend("cpu");
   const { vocab } = loadCorpus(TEXT);
-  const spec = {
-    vocab_size: vocab.length,
-    num_hiddens: 4,
-    activation: "tanh" as const,
-    input: "one_hot" as const,
-    embed_size: 4,
-  };
-  const net = new RNNModelScratch(spec, get_params(spec, makeRng(0)));
+  const net = smallNet(vocab.length, 4);
   assert.equal(
     await evaluate(net, new Int32Array(5), {
       batch_size: 4,
