@@ -24,6 +24,7 @@ import { writeJsonAtomic, writeTextAtomic } from "../fsutil.ts";
 import {
   DATA_DIR_OPTION,
   parseCommand,
+  parseCount,
   runMain,
   sourceOptions,
 } from "./common.ts";
@@ -147,17 +148,8 @@ async function main(): Promise<number> {
       );
     }
   }
-  const count = (raw: string, flag: string) => {
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1) {
-      throw new UserError(
-        `${flag}: expected a whole number ≥ 1, got ${JSON.stringify(raw)}`,
-      );
-    }
-    return n;
-  };
-  const epochs = count(opts.epochs, "--epochs");
-  const cpuEpochs = count(opts.cpuEpochs, "--cpu-epochs");
+  const epochs = parseCount(opts.epochs, "--epochs");
+  const cpuEpochs = parseCount(opts.cpuEpochs, "--cpu-epochs");
   const source = await readCorpus("timemachine", sourceOptions(opts.dataDir));
   const corpus = loadCorpus(source.text);
   const rows: BenchRow[] = [];

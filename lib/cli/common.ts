@@ -85,3 +85,14 @@ export function parseTolerance(raw: string): number {
   }
   return tolerance;
 }
+
+/** Parses a count flag (`--jobs`, `--epochs`): a whole number ≥ 1. */
+export function parseCount(raw: string, flag: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new UserError(
+      `${flag}: expected a whole number ≥ 1, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return n;
+}

@@ -42,6 +42,7 @@ import { ENGINE_VERSION } from "../train/train.ts";
 import {
   DATA_DIR_OPTION,
   parseCommand,
+  parseCount,
   parseTolerance,
   runMain,
   sourceOptions,
@@ -319,12 +320,7 @@ async function main(): Promise<number> {
       "missing experiment name; `deno task exp --list` shows them",
     );
   }
-  const jobs = Number(opts.jobs);
-  if (!Number.isInteger(jobs) || jobs < 1) {
-    throw new UserError(
-      `--jobs: expected a whole number ≥ 1, got ${JSON.stringify(opts.jobs)}`,
-    );
-  }
+  const jobs = parseCount(opts.jobs, "--jobs");
   const tolerance = parseTolerance(opts.tolerance);
   if (opts.verify && opts.set.length) {
     throw new UserError(
