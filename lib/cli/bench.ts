@@ -2,8 +2,8 @@
  * `deno task bench [--json PATH]`: training throughput (tokens/s) of each
  * engine × backend on the chapter's configuration (batch 32, 35 steps, 512
  * hidden units, vocab 28, sequential, clip 1), warm-up excluded, median of
- * several epochs: the reference engine on each backend, and the fused engine
- * (work in progress) on WebGPU. Writes `results/bench/latest.json` and
+ * several epochs: the fused engine on WebGPU, and the reference engine on
+ * each backend. Writes `results/bench/latest.json` and
  * `README.md`.
  *
  * @module
@@ -13,13 +13,9 @@ import { UserError } from "../errors.ts";
 import { readCorpus } from "../data/source.ts";
 import { loadCorpus } from "../data/vocab.ts";
 import { type BackendName, BACKENDS, setBackend } from "../model/backend.ts";
-import { resolveConfig } from "../train/config.ts";
-import { ENGINE_VERSION, train_ch8 } from "../train/train.ts";
+import { type Engine, resolveConfig } from "../train/config.ts";
+import { engineVersion, train_ch8 } from "../train/train.ts";
 import { collectEnv } from "../env.ts";
-import { makeRng } from "../data/prng.ts";
-import { dataIter } from "../data/iterators.ts";
-import { get_params } from "../model/rnn.ts";
-import { FUSED_VERSION, FusedRnn } from "../engine/fused.ts";
 import { writeJsonAtomic, writeTextAtomic } from "../fsutil.ts";
 import {
   DATA_DIR_OPTION,
@@ -33,7 +29,9 @@ const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 
 /** One measured engine × backend. */
 export interface BenchRow {
-  engine: string;
+  engine: Engine;
+  /** The engine's version, as cell ids include it. */
+  engine_version: string;
   backend: BackendName;
   adapter: string | null;
   /** Median over the measured epochs. */
@@ -51,66 +49,6 @@ const median = (xs: number[]) => {
     ? s[(s.length - 1) / 2]
     : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-
-/**
- * The fused engine (work in progress) on its own WebGPU device, the same
- * config and epochs: one warm-up epoch, then the median of the measured ones.
- */
-async function benchFused(
-  train: Int32Array,
-  V: number,
-  epochs: number,
-): Promise<BenchRow> {
-  const row: BenchRow = {
-    engine: FUSED_VERSION,
-    backend: "webgpu",
-    adapter: null,
-    tokens_per_sec: 0,
-    epochs_tokens_per_sec: [],
-    warmup_epochs: 1,
-  };
-  try {
-    const adapter = await navigator.gpu?.requestAdapter();
-    if (!adapter) throw new Error("no WebGPU adapter");
-    row.adapter = adapter.info.description || adapter.info.vendor;
-    const device = await adapter.requestDevice();
-    const c = resolveConfig({});
-    const spec = {
-      vocab_size: V,
-      num_hiddens: c.num_hiddens,
-      activation: c.activation,
-      input: c.input,
-      embed_size: c.embed_size,
-    };
-    const net = new FusedRnn(
-      device,
-      { B: c.batch_size, T: c.num_steps, H: c.num_hiddens, V },
-      c.activation,
-      get_params(spec, makeRng(c.seed)),
-    );
-    const rng = makeRng(c.seed + 1);
-    for (let e = 0; e < 1 + epochs; e++) {
-      const r = await net.trainEpoch(
-        dataIter(c.sampling, train, c.batch_size, c.num_steps, rng),
-        c,
-      );
-      if (e > 0) row.epochs_tokens_per_sec.push(r.tokens / r.seconds);
-    }
-    row.tokens_per_sec = median(row.epochs_tokens_per_sec);
-    net.destroy();
-    device.destroy();
-  } catch (e) {
-    row.error = e instanceof Error ? e.message : String(e);
-  }
-  console.log(
-    `${row.engine.padEnd(12)} webgpu  ${
-      row.error
-        ? `skipped: ${row.error}`
-        : `${Math.round(row.tokens_per_sec)} tokens/s`
-    }`,
-  );
-  return row;
-}
 
 async function main(): Promise<number> {
   const program = new Command()
@@ -153,10 +91,16 @@ async function main(): Promise<number> {
   const source = await readCorpus("timemachine", sourceOptions(opts.dataDir));
   const corpus = loadCorpus(source.text);
   const rows: BenchRow[] = [];
-  for (const backend of backends) {
+  // The fused engine first (WebGPU only), then the reference on each backend.
+  const runs: (readonly [Engine, BackendName])[] = [
+    ...(backends.includes("webgpu") ? [["fused", "webgpu"] as const] : []),
+    ...backends.map((b) => ["reference", b] as const),
+  ];
+  for (const [engine, backend] of runs) {
     const measured = backend === "cpu" ? cpuEpochs : epochs;
     const row: BenchRow = {
-      engine: ENGINE_VERSION,
+      engine,
+      engine_version: engineVersion({ engine }),
       backend,
       adapter: null,
       tokens_per_sec: 0,
@@ -171,6 +115,7 @@ async function main(): Promise<number> {
       // The chapter's config; evaluation only after the last epoch, outside the timing.
       const config = resolveConfig({
         backend,
+        engine,
         num_epochs: 1 + measured,
         eval_every: 1000,
         num_preds: 0,
@@ -188,15 +133,12 @@ async function main(): Promise<number> {
     }
     rows.push(row);
     console.log(
-      `${row.engine.padEnd(12)} ${backend.padEnd(7)} ${
+      `${engine.padEnd(10)} ${backend.padEnd(7)} ${
         row.error
           ? `skipped: ${row.error}`
           : `${Math.round(row.tokens_per_sec)} tokens/s`
       }${row.adapter ? `  (${row.adapter})` : ""}`,
     );
-  }
-  if (backends.includes("webgpu")) {
-    rows.push(await benchFused(corpus.train, corpus.vocab.length, epochs));
   }
   const env = await collectEnv();
   const out = {
@@ -222,7 +164,7 @@ async function main(): Promise<number> {
     "| engine | backend | adapter | tokens/s | epochs measured |",
     "| --- | --- | --- | ---: | ---: |",
     ...rows.map((r) =>
-      `| ${r.engine} | ${r.backend} | ${r.adapter ?? "–"} | ${
+      `| ${r.engine_version} | ${r.backend} | ${r.adapter ?? "–"} | ${
         r.error ? `skipped: ${r.error}` : Math.round(r.tokens_per_sec)
       } | ${r.epochs_tokens_per_sec.length} |`
     ),

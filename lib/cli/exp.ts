@@ -38,7 +38,7 @@ import { buildResults, writeReport } from "../report/report.ts";
 import { pointLabel } from "../report/plot.ts";
 import { compareCells, formatComparison } from "../report/compare.ts";
 import { canonicalJson } from "../experiment/grid.ts";
-import { ENGINE_VERSION } from "../train/train.ts";
+import { engineVersion } from "../train/train.ts";
 import {
   DATA_DIR_OPTION,
   parseCommand,
@@ -107,7 +107,7 @@ export async function storedGridCells(
   const rank = new Map(configs.map((c, i) => [canonicalJson(c), i]));
   return (await readCells(dir))
     .filter((c) =>
-      c.engine === ENGINE_VERSION && rank.has(canonicalJson(c.config))
+      c.engine === engineVersion(c.config) && rank.has(canonicalJson(c.config))
     )
     .sort((a, b) =>
       rank.get(canonicalJson(a.config))! - rank.get(canonicalJson(b.config))!

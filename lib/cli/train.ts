@@ -46,6 +46,8 @@ const HELP: Record<keyof TrainConfig, string> = {
   corpus: "timemachine | war-of-the-worlds | PATH (default timemachine)",
   seed: "seed of init, iterators and sampling (default 0)",
   backend: "webgpu | wasm | cpu (default webgpu)",
+  engine:
+    "fused (WGSL kernels, webgpu only) | reference (tfjs autograd) (default: fused on webgpu, else reference)",
   eval_every: "validation perplexity every N epochs (default 10)",
   num_preds: "characters to predict after each prefix (default 50)",
 };
@@ -128,7 +130,7 @@ async function main(): Promise<number> {
   if (!quiet) {
     console.log(
       `training on ${source.name} (${corpus.train.length} tokens, vocab ${corpus.vocab.length}) ` +
-        `with ${backend.backend}${
+        `with the ${config.engine} engine on ${backend.backend}${
           backend.adapter ? ` (${backend.adapter.description})` : ""
         }`,
     );
@@ -146,7 +148,7 @@ async function main(): Promise<number> {
     console.log(
       `perplexity ${final?.toFixed(1)}, ${
         result.tokens_per_sec.toFixed(1)
-      } tokens/sec on ${backend.backend}` +
+      } tokens/sec on ${backend.backend} (${config.engine} engine)` +
         (result.final.val_ppl != null
           ? ` (validation perplexity ${result.final.val_ppl.toFixed(1)})`
           : ""),

@@ -1,42 +1,65 @@
 /**
- * The fused engine (work in progress, issue 4): the chapter's RNN trained
- * with explicit backpropagation through time in WGSL, on a WebGPU device of
- * its own. Pipelines and bind groups are made once; each minibatch is one
- * command buffer (forward steps, loss, backward steps, weight gradients,
- * loss and norm sums, clipped SGD update); nothing is read back until the
- * epoch ends. One-hot inputs, tanh or ReLU, clipping θ or off, sequential
- * or random sampling, state detached between minibatches.
+ * The fused engine: the chapter's RNN trained with explicit
+ * backpropagation through time in WGSL, on a WebGPU device of its own.
+ * Pipelines are made once and bind groups on first use; each minibatch is
+ * one command buffer (input projection, forward steps, loss, backward steps,
+ * weight gradients, loss and norm sums, clipped SGD update); nothing is read
+ * back until the epoch ends. Every training feature of the reference
+ * engine: tanh or ReLU, one-hot or embedded inputs, clipping θ or off,
+ * sequential or random sampling, `detach: false`.
  *
  * @module
  */
 import type { Minibatch, Sampling } from "../data/iterators.ts";
-import type { ParamValues } from "../model/rnn.ts";
+import type { Activation, InputMode, ParamValues } from "../model/rnn.ts";
 import {
-  biasGrad,
-  blockedThreads,
-  type Dims,
-  gradOuter,
-  gradWxh,
+  colsum,
+  gather,
+  LANES,
   minibatchStats,
-  outputLoss,
+  outer,
+  outerGroups,
+  pad,
+  product,
+  productGroups,
+  type ProductShape,
+  productStore,
+  scatter,
   sgdUpdate,
+  softmaxCE,
   stepBackward,
   stepForward,
-  transpose,
-  WORKGROUP,
+  WIDE,
 } from "./kernels.ts";
 
-/** Version of the fused engine's arithmetic (work in progress). */
-export const FUSED_VERSION = "fused/0-wip";
+/**
+ * Version of the fused engine's arithmetic. Experiment cell ids include it,
+ * so stored results are recomputed when it changes.
+ */
+export const FUSED_VERSION = "fused/1";
 
-const PARAMS = ["W_xh", "W_hh", "b_h", "W_hq", "b_q"] as const;
-type ParamName = typeof PARAMS[number];
+/** What the fused engine is built for. */
+export interface FusedSpec {
+  batch_size: number;
+  num_steps: number;
+  num_hiddens: number;
+  vocab_size: number;
+  activation: Activation;
+  input: InputMode;
+  /** Embedding width, for `input: "embedding"`. */
+  embed_size: number;
+  /**
+   * Most steps one minibatch's backward pass may reach back: num_steps,
+   * or num_steps × minibatches per epoch for `detach: false`.
+   */
+  max_steps?: number;
+}
 
 /** Loss and gradients of one minibatch, read back. */
 export interface Gradients {
   /** Mean cross-entropy over the minibatch. */
   loss: number;
-  grads: Record<ParamName, Float32Array>;
+  grads: ParamValues;
   /** The last state, (batch, num_hiddens). */
   H: Float32Array;
 }
@@ -51,69 +74,156 @@ export interface FusedEpoch {
   seconds: number;
 }
 
+/** Options of one epoch, as the reference engine's `train_epoch` takes them. */
+export interface FusedEpochOptions {
+  lr: number;
+  clip: number | "off";
+  sampling: Sampling;
+  detach: boolean;
+}
+
 const UNIFORM = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
 const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC |
   GPUBufferUsage.COPY_DST;
 
+/** One parameter's place in the packed parameter (and gradient) buffer. */
+interface Region {
+  /** First float. */
+  offset: number;
+  rows: number;
+  cols: number;
+  /** Padded row length. */
+  stride: number;
+  /** Padded rows (zeros past `rows`). */
+  prows: number;
+}
+
+/** Most vec4 columns per lane, up to `max`, that tile N exactly. */
+const widestCv = (N: number, max: number) => {
+  let cv = max;
+  while ((N / 4) % (LANES * cv) !== 0) cv /= 2;
+  return cv;
+};
+
+/**
+ * Tile of a step product (M = batch_size rows): all rows in one workgroup
+ * and 4 vec4 columns per lane measured fastest on llvmpipe (32×512·512×512:
+ * 1.3 ms, against 2.9 ms for 16 rows × 2; docs/performance.md).
+ */
+const stepTile = (B: number, N: number) => ({
+  rb: Math.min(B, 32),
+  cv: widestCv(N, 4),
+});
+
+/** Tile of an all-rows product (many rows, so many workgroups). */
+const wideTile = (N: number) => ({ rb: 8, cv: widestCv(N, 2) });
+
+/** Tile of a weight gradient (K is a padded width, a multiple of 32). */
+const outerTile = (K: number, N: number) => ({
+  K,
+  N,
+  rb: 32,
+  cv: widestCv(N, 4),
+});
+
 /**
  * One model on one device: parameters, activations and gradients as GPU
- * buffers.
+ * buffers. Widths are padded to multiples of 32 with zeros.
  *
  * @example
  * ```ts
  * const device = await (await navigator.gpu.requestAdapter())!.requestDevice();
- * const net = new FusedRnn(device, { B: 32, T: 35, H: 512, V: 28 }, "tanh", get_params(spec, rng));
- * const epoch = await net.trainEpoch(batches, { lr: 1, clip: 1, sampling: "sequential" });
+ * const net = new FusedRnn(device, spec, get_params(spec, rng));
+ * const epoch = await net.trainEpoch(batches, { lr: 1, clip: 1, sampling: "sequential", detach: true });
  * ```
  */
 export class FusedRnn {
   readonly device: GPUDevice;
-  readonly dims: Dims;
+  readonly spec: Required<FusedSpec>;
+  readonly #B: number;
+  readonly #T: number;
+  readonly #Hp: number;
+  readonly #Vp: number;
+  readonly #Ep: number;
+  readonly #regions: Record<string, Region> = {};
+  /** Floats in the packed parameter buffer (a multiple of 4). */
+  readonly #n: number;
+  /** The step products read their A operand from a uniform buffer (faster on llvmpipe) when it fits. */
+  readonly #uniformA: boolean;
   readonly #buffers: Record<string, GPUBuffer> = {};
   readonly #pipelines: Record<string, GPUComputePipeline> = {};
-  readonly #groups: Record<string, GPUBindGroup> = {};
-  readonly #forward: GPUBindGroup[] = [];
-  readonly #backward: GPUBindGroup[] = [];
-  /** Per minibatch slot of an epoch: where its loss and norm go, and its updates. */
-  readonly #slots: { stats: GPUBindGroup; updates: GPUBindGroup[] }[] = [];
-  readonly #sizes: Record<ParamName, number>;
-  readonly #weightGrads: Record<ParamName, [string, string[], number]>;
+  readonly #groups = new Map<string, GPUBindGroup>();
+  readonly #steps = new Map<string, GPUBuffer>();
+  readonly #groupsOf: Record<string, [number, number]> = {};
 
-  constructor(
-    device: GPUDevice,
-    dims: Dims,
-    kind: "tanh" | "relu",
-    params: ParamValues,
-  ) {
+  constructor(device: GPUDevice, spec: FusedSpec, params: ParamValues) {
     this.device = device;
-    this.dims = dims;
-    const { B, T, H, V } = dims;
-    this.#sizes = { W_xh: V * H, W_hh: H * H, b_h: H, W_hq: H * V, b_q: V };
+    this.spec = { ...spec, max_steps: spec.max_steps ?? spec.num_steps };
+    const { batch_size: B, num_steps: T, num_hiddens: H, vocab_size: V } = spec;
+    const embedding = spec.input === "embedding";
+    const E = spec.embed_size;
+    this.#B = B;
+    this.#T = T;
+    const Hp = this.#Hp = pad(H);
+    const Vp = this.#Vp = pad(V);
+    const Ep = this.#Ep = embedding ? pad(E) : 0;
+    const L = this.spec.max_steps;
+    // Packed parameters, each region 256-byte aligned for binding offsets.
+    let offset = 0;
+    const region = (
+      name: string,
+      rows: number,
+      cols: number,
+      prows: number,
+    ) => {
+      const stride = pad(cols);
+      this.#regions[name] = { offset, rows, cols, stride, prows };
+      offset += Math.ceil((prows * stride) / 64) * 64;
+    };
+    if (embedding) region("W_embed", V, E, V);
+    region("W_xh", embedding ? E : V, H, embedding ? Ep : V);
+    region("W_hh", H, H, Hp);
+    region("b_h", 1, H, 1);
+    region("W_hq", H, V, Hp);
+    region("b_q", 1, V, 1);
+    this.#n = offset;
+    const maxUniform = device.limits.maxUniformBufferBindingSize;
+    this.#uniformA = B * Hp * 4 <= maxUniform;
+
     const buffer = (name: string, floats: number, usage = STORAGE) =>
       this.#buffers[name] = device.createBuffer({
         label: name,
-        size: Math.max(4, floats * 4),
+        size: Math.max(16, Math.ceil(floats / 4) * 16),
         usage,
       });
-    for (const name of PARAMS) {
-      buffer(name, this.#sizes[name]);
-      device.queue.writeBuffer(
-        this.#buffers[name],
-        0,
-        params[name].values as Float32Array<ArrayBuffer>,
-      );
-      buffer(`d${name}`, this.#sizes[name]);
-    }
-    buffer("x", T * B);
-    buffer("y", T * B);
-    buffer("hs", (T + 1) * B * H); // states of steps 0…T, 0 the initial one
-    buffer("carry", B * H);
-    buffer("dlogits", T * B * V);
+    buffer("params", offset);
+    buffer("grads", offset);
+    device.queue.writeBuffer(this.#buffers.params, 0, this.#pack(params));
+    buffer("hs", (L + 1) * B * Hp); // states of steps 0…L, 0 the initial one
+    buffer("carry", B * Hp);
+    buffer("da", L * B * Hp);
+    buffer("G", L * B * Hp);
+    buffer("logits", T * B * Vp);
     buffer("losses", T * B);
-    buffer("da", T * B * H);
-    buffer("W_hh_T", H * H);
-    buffer("hyper", 4, UNIFORM); // lr, θ
-    const pipeline = (name: string, code: string) =>
+    buffer("x", L * B);
+    buffer("y", T * B);
+    buffer("order", L * B);
+    buffer("start", V + 1);
+    if (embedding) {
+      buffer("P", L * B * Hp);
+      buffer("Ex", L * B * Ep);
+      buffer("dEx", L * B * Ep);
+    }
+    const current = STORAGE | GPUBufferUsage.UNIFORM;
+    buffer("hcur", B * Hp, current);
+    buffer("dcur", B * Hp, current);
+    buffer("hyper", 4, UNIFORM);
+
+    const pipeline = (
+      name: string,
+      code: string,
+      groups?: [number, number],
+    ) => {
       this.#pipelines[name] = device.createComputePipeline({
         label: name,
         layout: "auto",
@@ -122,130 +232,417 @@ export class FusedRnn {
           entryPoint: "main",
         },
       });
-    pipeline("forward", stepForward(dims, kind));
-    pipeline("output", outputLoss(dims));
-    pipeline("backward", stepBackward(dims, kind));
-    // Each weight gradient: its kernel, its inputs, and its thread count.
-    this.#weightGrads = {
-      W_xh: [gradWxh(dims), ["x", "da"], H],
-      W_hh: [gradOuter(dims, "W_hh"), ["hs", "da"], blockedThreads(H, H)],
-      b_h: [biasGrad(dims, "b_h"), ["da"], H],
-      W_hq: [gradOuter(dims, "W_hq"), ["hs", "dlogits"], blockedThreads(H, V)],
-      b_q: [biasGrad(dims, "b_q"), ["dlogits"], V],
+      if (groups) this.#groupsOf[name] = groups;
     };
-    for (const name of PARAMS) pipeline(`d${name}`, this.#weightGrads[name][0]);
-    pipeline("transpose", transpose(dims));
-    pipeline("stats", minibatchStats(dims));
-    pipeline("update", sgdUpdate());
-    for (let t = 0; t < T; t++) {
-      const step = this.#uniform(t);
-      this.#forward.push(
-        this.#bind("forward", [step, "x", "W_xh", "W_hh", "b_h", "hs"]),
+    const a = this.#uniformA ? "uniform" as const : "storage" as const;
+    const step = { B, Hp };
+    pipeline(
+      "forward",
+      stepForward(step, spec.activation, spec.input, {
+        a,
+        ...stepTile(B, Hp),
+      }),
+      productGroups({
+        M: B,
+        K: Hp,
+        N: Hp,
+        a,
+        layout: "nn",
+        ...stepTile(B, Hp),
+      }),
+    );
+    pipeline(
+      "backward",
+      stepBackward(step, spec.activation, { a, ...stepTile(B, Hp) }),
+      productGroups({
+        M: B,
+        K: Hp,
+        N: Hp,
+        a,
+        layout: "nt",
+        ...stepTile(B, Hp),
+      }),
+    );
+    const wide = (
+      name: string,
+      s: Omit<ProductShape, "a" | "rb" | "cv">,
+      bias = false,
+    ) => {
+      const shape = { ...s, a: "storage" as const, ...wideTile(s.N) };
+      pipeline(name, productStore(shape, bias), productGroups(shape));
+    };
+    wide("logits", { M: T * B, K: Hp, N: Vp, layout: "nn" }, true);
+    wide("G", { M: T * B, K: Vp, N: Hp, layout: "nt" });
+    pipeline("softmax", softmaxCE(T * B, V, Vp));
+    const outerShape = outerTile;
+    pipeline(
+      "dW_hh",
+      outer(outerShape(Hp, Hp)),
+      outerGroups(outerShape(Hp, Hp)),
+    );
+    pipeline(
+      "dW_hq",
+      outer(outerShape(Hp, Vp)),
+      outerGroups(outerShape(Hp, Vp)),
+    );
+    pipeline("colsumH", colsum(Hp));
+    pipeline("colsumV", colsum(Vp));
+    if (embedding) {
+      pipeline("gather", gather(Ep));
+      wide("P", { M: L * B, K: Ep, N: Hp, layout: "nn" });
+      pipeline(
+        "dW_xh",
+        outer(outerShape(Ep, Hp)),
+        outerGroups(outerShape(Ep, Hp)),
       );
-      this.#backward.push(
-        this.#bind("backward", [step, "hs", "dlogits", "W_hq", "W_hh_T", "da"]),
-      );
+      wide("dEx", { M: L * B, K: Hp, N: Ep, layout: "nt" });
+      pipeline("scatter", scatter(Ep));
+    } else {
+      pipeline("scatter", scatter(Hp));
     }
-    this.#groups.output = this.#bind("output", [
-      "hs",
-      "y",
-      "W_hq",
-      "b_q",
-      "dlogits",
-      "losses",
-    ]);
-    for (const name of PARAMS) {
-      const [, inputs] = this.#weightGrads[name];
-      this.#groups[`d${name}`] = this.#bind(`d${name}`, [
-        ...inputs,
-        `d${name}`,
-      ]);
-    }
-    this.#groups.transpose = this.#bind("transpose", ["W_hh", "W_hh_T"]);
+    pipeline("stats", minibatchStats(T * B, offset / 4));
+    pipeline("update", sgdUpdate(offset / 4));
   }
 
-  #uniform(value: number): GPUBuffer {
-    const b = this.device.createBuffer({ size: 16, usage: UNIFORM });
-    this.device.queue.writeBuffer(b, 0, new Uint32Array([value, 0, 0, 0]));
+  /** Parameters in the packed, padded layout. */
+  #pack(params: ParamValues): Float32Array<ArrayBuffer> {
+    const out = new Float32Array(this.#n);
+    for (const [name, r] of Object.entries(this.#regions)) {
+      const src = params[name].values;
+      for (let i = 0; i < r.rows; i++) {
+        out.set(
+          src.subarray(i * r.cols, (i + 1) * r.cols),
+          r.offset + i * r.stride,
+        );
+      }
+    }
+    return out;
+  }
+
+  /** The packed layout back to d2l shapes. */
+  #unpack(packed: Float32Array): ParamValues {
+    const out: ParamValues = {};
+    for (const [name, r] of Object.entries(this.#regions)) {
+      const values = new Float32Array(r.rows * r.cols);
+      for (let i = 0; i < r.rows; i++) {
+        values.set(
+          packed.subarray(
+            r.offset + i * r.stride,
+            r.offset + i * r.stride + r.cols,
+          ),
+          i * r.cols,
+        );
+      }
+      const vector = name.startsWith("b_");
+      out[name] = { shape: vector ? [r.cols] : [r.rows, r.cols], values };
+    }
+    return out;
+  }
+
+  /** A uniform buffer holding (t, a, o, n), made once per distinct value. */
+  #step(t: number, a = 0, o = 0, n = 0): GPUBuffer {
+    const key = `${t},${a},${o},${n}`;
+    let b = this.#steps.get(key);
+    if (!b) {
+      b = this.device.createBuffer({ size: 16, usage: UNIFORM });
+      this.device.queue.writeBuffer(b, 0, new Uint32Array([t, a, o, n]));
+      this.#steps.set(key, b);
+    }
     return b;
   }
 
-  #bind(pipeline: string, names: (string | GPUBuffer)[]): GPUBindGroup {
-    return this.device.createBindGroup({
+  /**
+   * A bind group, made on first use: entries are buffer names, parameter
+   * regions (`"params:W_hh"`, `"grads:W_hh"`), `[name, firstFloat, floats]`
+   * ranges, or buffers.
+   */
+  #bind(
+    pipeline: string,
+    entries: (string | GPUBuffer | [string, number, number])[],
+  ): GPUBindGroup {
+    const key = pipeline + "|" +
+      entries.map((e) =>
+        e instanceof GPUBuffer
+          ? this.#idOf(e)
+          : Array.isArray(e)
+          ? e.join(":")
+          : e
+      ).join("|");
+    let group = this.#groups.get(key);
+    if (group) return group;
+    const resource = (e: string | GPUBuffer | [string, number, number]) => {
+      if (e instanceof GPUBuffer) return { buffer: e };
+      if (Array.isArray(e)) {
+        return {
+          buffer: this.#buffers[e[0]],
+          offset: e[1] * 4,
+          size: e[2] * 4,
+        };
+      }
+      const [buf, name] = e.split(":");
+      if (!name) return { buffer: this.#buffers[buf] };
+      const r = this.#regions[name];
+      return {
+        buffer: this.#buffers[buf],
+        offset: r.offset * 4,
+        size: r.prows * r.stride * 4,
+      };
+    };
+    group = this.device.createBindGroup({
       layout: this.#pipelines[pipeline].getBindGroupLayout(0),
-      entries: names.map((n, binding) => ({
+      entries: entries.map((e, binding) => ({
         binding,
-        resource: { buffer: typeof n === "string" ? this.#buffers[n] : n },
+        resource: resource(e),
       })),
     });
+    this.#groups.set(key, group);
+    return group;
   }
 
-  /** Bind groups of minibatch slot i, made on first use and reused every epoch. */
-  #slot(i: number) {
-    this.#slots[i] ??= (() => {
-      const slot = this.#uniform(i);
-      return {
-        stats: this.#bind("stats", [
-          slot,
-          "losses",
-          ...PARAMS.map((n) => `d${n}`),
-          "stats",
-        ]),
-        updates: PARAMS.map((n) =>
-          this.#bind("update", [slot, "hyper", "stats", `d${n}`, n])
-        ),
-      };
-    })();
-    return this.#slots[i];
-  }
-
-  /** Uploads a minibatch's tokens in the kernels' time-major order. */
-  #upload(X: Int32Array, Y: Int32Array) {
-    const { B, T } = this.dims;
-    const x = new Uint32Array(T * B), y = new Uint32Array(T * B);
-    for (let b = 0; b < B; b++) {
-      for (let t = 0; t < T; t++) {
-        x[t * B + b] = X[b * T + t];
-        y[t * B + b] = Y[b * T + t];
-      }
-    }
-    this.device.queue.writeBuffer(this.#buffers.x, 0, x);
-    this.device.queue.writeBuffer(this.#buffers.y, 0, y);
+  readonly #ids = new Map<GPUBuffer, number>();
+  #idOf(b: GPUBuffer): string {
+    if (!this.#ids.has(b)) this.#ids.set(b, this.#ids.size + 1);
+    return `#${this.#ids.get(b)}`;
   }
 
   #dispatch(
-    encoder: GPUCommandEncoder,
+    pass: GPUComputePassEncoder,
     pipeline: string,
     group: GPUBindGroup,
-    threads: number,
+    groups: [number, number] = this.#groupsOf[pipeline],
   ) {
-    const pass = encoder.beginComputePass();
     pass.setPipeline(this.#pipelines[pipeline]);
     pass.setBindGroup(0, group);
-    pass.dispatchWorkgroups(Math.ceil(threads / WORKGROUP));
-    pass.end();
+    pass.dispatchWorkgroups(groups[0], groups[1]);
   }
 
-  /** Forward, loss and backward through time; leaves the gradients in their buffers. */
-  #encodeGradients(encoder: GPUCommandEncoder) {
-    const { B, T, H } = this.dims;
-    const blocked = blockedThreads(B, H);
-    for (let t = 0; t < T; t++) {
-      this.#dispatch(encoder, "forward", this.#forward[t], blocked);
+  /**
+   * Uploads the tokens of a sequence of `xs.length` minibatches (the last
+   * one's targets): x in time-major order for all L steps, the rows grouped
+   * by token for the scatter kernels, y of the last minibatch.
+   */
+  #upload(xs: Int32Array[], Y: Int32Array) {
+    const B = this.#B, T = this.#T;
+    const V = this.spec.vocab_size;
+    const L = xs.length * T;
+    const x = new Uint32Array(L * B), y = new Uint32Array(T * B);
+    xs.forEach((X, i) => {
+      for (let b = 0; b < B; b++) {
+        for (let t = 0; t < T; t++) x[(i * T + t) * B + b] = X[b * T + t];
+      }
+    });
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < T; t++) y[t * B + b] = Y[b * T + t];
     }
-    this.#dispatch(encoder, "output", this.#groups.output, T * B);
-    this.#dispatch(encoder, "transpose", this.#groups.transpose, H * H);
-    for (let t = T - 1; t >= 0; t--) {
-      this.#dispatch(encoder, "backward", this.#backward[t], blocked);
-    }
-    for (const n of PARAMS) {
+    // Counting sort of rows by token: dW_xh[v] sums token v's rows only.
+    const start = new Uint32Array(V + 1);
+    for (const v of x) start[v + 1]++;
+    for (let v = 0; v < V; v++) start[v + 1] += start[v];
+    const next = start.slice(0, V);
+    const order = new Uint32Array(L * B);
+    x.forEach((v, r) => order[next[v]++] = r);
+    const q = this.device.queue;
+    q.writeBuffer(this.#buffers.x, 0, x);
+    q.writeBuffer(this.#buffers.y, 0, y);
+    q.writeBuffer(this.#buffers.order, 0, order);
+    q.writeBuffer(this.#buffers.start, 0, start);
+  }
+
+  /**
+   * Forward over L steps from state slot 0, the loss on the last num_steps,
+   * and backward through all L steps; leaves the gradients in `grads`.
+   */
+  #encodeGradients(encoder: GPUCommandEncoder, L: number) {
+    const B = this.#B, T = this.#T, Hp = this.#Hp, Vp = this.#Vp;
+    const HV = Hp / 4;
+    const slot = B * Hp; // floats per state slot
+    const w = L - T; // first step of the loss window
+    const embedding = this.spec.input === "embedding";
+    const rows = L * B;
+    const gatherGroups: [number, number] = [
+      (embedding ? this.#Ep : Hp) / 4 / LANES,
+      Math.ceil(rows / 8),
+    ];
+    let pass = encoder.beginComputePass();
+    // Embedded inputs: their projection P for all steps at once.
+    if (embedding) {
       this.#dispatch(
-        encoder,
-        `d${n}`,
-        this.#groups[`d${n}`],
-        this.#weightGrads[n][2],
+        pass,
+        "gather",
+        this.#bind("gather", [
+          this.#step(0, 0, 0, rows),
+          "x",
+          "params:W_embed",
+          "Ex",
+        ]),
+        gatherGroups,
+      );
+      this.#dispatch(
+        pass,
+        "P",
+        this.#bind("P", [this.#step(0), "Ex", "params:W_xh", "P"]),
+        [this.#groupsOf.P[0], Math.ceil(rows / wideTile(Hp).rb)],
       );
     }
+    for (let t = 0; t < L; t++) {
+      // The step's input state in a buffer of its own: a writable buffer
+      // cannot also be read through another binding, and on llvmpipe a
+      // uniform buffer's loads are one address for all lanes.
+      pass.end();
+      encoder.copyBufferToBuffer(
+        this.#buffers.hs,
+        t * slot * 4,
+        this.#buffers.hcur,
+        0,
+        slot * 4,
+      );
+      pass = encoder.beginComputePass();
+      this.#dispatch(
+        pass,
+        "forward",
+        this.#bind("forward", [
+          this.#step(t),
+          "hcur",
+          "params:W_hh",
+          ...(embedding ? ["P"] : ["x", "params:W_xh"]),
+          "params:b_h",
+          "hs",
+        ]),
+      );
+    }
+    this.#dispatch(
+      pass,
+      "logits",
+      this.#bind("logits", [
+        this.#step(0, (w + 1) * B * HV),
+        "hs",
+        "params:W_hq",
+        "logits",
+        "params:b_q",
+      ]),
+    );
+    this.#dispatch(
+      pass,
+      "softmax",
+      this.#bind("softmax", ["y", "logits", "losses"]),
+      [Math.ceil(T * B / WIDE), 1],
+    );
+    pass.end();
+    if (w > 0) encoder.clearBuffer(this.#buffers.G, 0, w * slot * 4);
+    encoder.clearBuffer(this.#buffers.dcur, 0, slot * 4); // dA after the last step
+    pass = encoder.beginComputePass();
+    // The output layer's share of dH for every step of the window at once.
+    this.#dispatch(
+      pass,
+      "G",
+      this.#bind("G", [this.#step(0, 0, w * B), "logits", "params:W_hq", "G"]),
+    );
+    for (let t = L - 1; t >= 0; t--) {
+      if (t < L - 1) {
+        pass.end();
+        encoder.copyBufferToBuffer(
+          this.#buffers.da,
+          (t + 1) * slot * 4,
+          this.#buffers.dcur,
+          0,
+          slot * 4,
+        );
+        pass = encoder.beginComputePass();
+      }
+      this.#dispatch(
+        pass,
+        "backward",
+        this.#bind("backward", [
+          this.#step(t),
+          "dcur",
+          "params:W_hh",
+          "G",
+          "hs",
+          "da",
+        ]),
+      );
+    }
+    // Weight gradients: sums over all rows.
+    this.#dispatch(
+      pass,
+      "dW_hh",
+      this.#bind("dW_hh", [
+        this.#step(0, 0, 0, rows),
+        "hs",
+        "da",
+        "grads:W_hh",
+      ]),
+    );
+    this.#dispatch(
+      pass,
+      "dW_hq",
+      this.#bind("dW_hq", [
+        this.#step(0, (w + 1) * B * HV, 0, T * B),
+        "hs",
+        "logits",
+        "grads:W_hq",
+      ]),
+    );
+    this.#dispatch(
+      pass,
+      "colsumH",
+      this.#bind("colsumH", [this.#step(0, 0, 0, rows), "da", "grads:b_h"]),
+      [HV / LANES, 1],
+    );
+    this.#dispatch(
+      pass,
+      "colsumV",
+      this.#bind("colsumV", [
+        this.#step(0, 0, 0, T * B),
+        "logits",
+        "grads:b_q",
+      ]),
+      [Vp / 4 / LANES, 1],
+    );
+    const V = this.spec.vocab_size;
+    if (embedding) {
+      const EV = this.#Ep / 4;
+      this.#dispatch(
+        pass,
+        "dW_xh",
+        this.#bind("dW_xh", [
+          this.#step(0, 0, 0, rows),
+          "Ex",
+          "da",
+          "grads:W_xh",
+        ]),
+      );
+      this.#dispatch(
+        pass,
+        "dEx",
+        this.#bind("dEx", [this.#step(0), "da", "params:W_xh", "dEx"]),
+        [this.#groupsOf.dEx[0], Math.ceil(rows / wideTile(this.#Ep).rb)],
+      );
+      this.#dispatch(
+        pass,
+        "scatter",
+        this.#bind("scatter", [
+          "order",
+          "start",
+          "dEx",
+          "grads:W_embed",
+        ]),
+        [EV / LANES, V],
+      );
+    } else {
+      this.#dispatch(
+        pass,
+        "scatter",
+        this.#bind("scatter", [
+          "order",
+          "start",
+          "da",
+          "grads:W_xh",
+        ]),
+        [HV / LANES, V],
+      );
+    }
+    pass.end();
   }
 
   /**
@@ -258,37 +655,45 @@ export class FusedRnn {
     Y: Int32Array,
     H0: Float32Array | null,
   ): Promise<Gradients> {
-    const { B, T, H } = this.dims;
-    this.#upload(X, Y);
-    this.device.queue.writeBuffer(
-      this.#buffers.hs,
-      0,
-      (H0 ?? new Float32Array(B * H)) as Float32Array<ArrayBuffer>,
-    );
+    const B = this.#B, T = this.#T, Hp = this.#Hp, H = this.spec.num_hiddens;
+    this.#upload([X], Y);
+    const state = new Float32Array(B * Hp);
+    if (H0) {
+      for (let b = 0; b < B; b++) {
+        state.set(H0.subarray(b * H, (b + 1) * H), b * Hp);
+      }
+    }
+    this.device.queue.writeBuffer(this.#buffers.hs, 0, state);
     const encoder = this.device.createCommandEncoder();
-    this.#encodeGradients(encoder);
+    this.#encodeGradients(encoder, T);
     this.device.queue.submit([encoder.finish()]);
-    const losses = await this.#read("losses");
-    const grads = {} as Record<ParamName, Float32Array>;
-    for (const n of PARAMS) grads[n] = await this.#read(`d${n}`);
+    const losses = await this.#read("losses", 0, T * B);
+    const last = await this.#read("hs", T * B * Hp, B * Hp);
+    const Hn = new Float32Array(B * H);
+    for (let b = 0; b < B; b++) {
+      Hn.set(last.subarray(b * Hp, b * Hp + H), b * H);
+    }
     return {
       loss: losses.reduce((a, l) => a + l, 0) / losses.length,
-      grads,
-      H: await this.#read("hs", T * B * H, B * H),
+      grads: this.#unpack(await this.#read("grads")),
+      H: Hn,
     };
   }
 
   /**
-   * One epoch of SGD as d2l's `train_epoch_ch8`: the state starts from zeros
-   * (before every minibatch with random sampling) and is carried on,
-   * detached, otherwise; gradients are clipped to global norm θ ("off":
-   * not at all). Losses and norms are read back once, at the end.
+   * One epoch of SGD as d2l's `train_epoch_ch8` and the reference engine's
+   * `train_epoch`: the state starts from zeros (before every minibatch with
+   * random sampling) and is carried on, detached, otherwise; with `detach:
+   * false` minibatch i is recomputed and differentiated from the epoch's
+   * start through all i + 1 minibatches. Gradients are clipped to global
+   * norm θ ("off": not at all). Losses and norms are read back once, at the
+   * end.
    */
   async trainEpoch(
     batches: Iterable<Minibatch>,
-    options: { lr: number; clip: number | "off"; sampling: Sampling },
+    options: FusedEpochOptions,
   ): Promise<FusedEpoch> {
-    const { B, T, H } = this.dims;
+    const B = this.#B, T = this.#T, Hp = this.#Hp;
     const start = performance.now();
     const theta = options.clip === "off" ? 3.4e38 : options.clip;
     this.device.queue.writeBuffer(
@@ -297,22 +702,34 @@ export class FusedRnn {
       new Float32Array([options.lr, theta, 0, 0]),
     );
     const list = [...batches];
+    const replay = !options.detach && options.sampling === "sequential";
+    if (replay && list.length * T > this.spec.max_steps) {
+      throw new Error(
+        `detach: false needs max_steps ≥ ${
+          list.length * T
+        } (got ${this.spec.max_steps})`,
+      );
+    }
     if (!this.#buffers.stats || this.#buffers.stats.size < list.length * 8) {
       this.#buffers.stats?.destroy();
-      this.#slots.length = 0;
       this.#buffers.stats = this.device.createBuffer({
         label: "stats",
-        size: Math.max(8, list.length * 8),
+        size: Math.max(16, list.length * 8),
         usage: STORAGE,
       });
+      for (const key of [...this.#groups.keys()]) {
+        if (key.includes("stats")) this.#groups.delete(key);
+      }
     }
-    const state = B * H * 4;
+    const state = B * Hp * 4;
+    const xs: Int32Array[] = [];
     list.forEach((batch, i) => {
-      this.#upload(batch.X, batch.Y);
+      if (replay) xs.push(batch.X);
+      this.#upload(replay ? xs : [batch.X], batch.Y);
       const encoder = this.device.createCommandEncoder();
       if (i === 0 || options.sampling === "random") {
         encoder.clearBuffer(this.#buffers.hs, 0, state);
-      } else {
+      } else if (!replay) {
         // Carry the last state on; backward stops at step 0 (detached).
         encoder.copyBufferToBuffer(
           this.#buffers.hs,
@@ -329,12 +746,22 @@ export class FusedRnn {
           state,
         );
       }
-      this.#encodeGradients(encoder);
-      const slot = this.#slot(i);
-      this.#dispatch(encoder, "stats", slot.stats, WORKGROUP);
-      slot.updates.forEach((g, k) =>
-        this.#dispatch(encoder, "update", g, this.#sizes[PARAMS[k]])
+      this.#encodeGradients(encoder, replay ? xs.length * T : T);
+      const slot = this.#step(i);
+      const pass = encoder.beginComputePass();
+      this.#dispatch(
+        pass,
+        "stats",
+        this.#bind("stats", [slot, "losses", "grads", "stats"]),
+        [1, 1],
       );
+      this.#dispatch(
+        pass,
+        "update",
+        this.#bind("update", [slot, "hyper", "stats", "grads", "params"]),
+        [Math.ceil(this.#n / 4 / WIDE), 1],
+      );
+      pass.end();
       this.device.queue.submit([encoder.finish()]);
     });
     const stats = await this.#read("stats", 0, list.length * 2);
@@ -348,19 +775,7 @@ export class FusedRnn {
 
   /** Current parameter values, read back (evaluation and prediction run on tfjs). */
   async values(): Promise<ParamValues> {
-    const { H, V } = this.dims;
-    const shapes: Record<ParamName, number[]> = {
-      W_xh: [V, H],
-      W_hh: [H, H],
-      b_h: [H],
-      W_hq: [H, V],
-      b_q: [V],
-    };
-    const out: ParamValues = {};
-    for (const n of PARAMS) {
-      out[n] = { shape: shapes[n], values: await this.#read(n) };
-    }
-    return out;
+    return this.#unpack(await this.#read("params"));
   }
 
   async #read(
@@ -387,5 +802,9 @@ export class FusedRnn {
   /** Frees the buffers. */
   destroy(): void {
     for (const b of Object.values(this.#buffers)) b.destroy();
+    for (const b of this.#steps.values()) b.destroy();
   }
 }
+
+/** @internal The product kernel, for the bench's kernel table. */
+export const _product = product;

@@ -1,311 +1,399 @@
 /**
  * WGSL kernels of the fused engine: explicit forward and backward through
- * time for the chapter's RNN (one-hot inputs), f32, row-major, rows in time
- * order (row r = t·B + b). Written for clarity first, not yet tuned; every
- * kernel bounds-checks, so sizes need not be multiples of the workgroup.
+ * time for the chapter's RNN, f32, row-major, rows in time order
+ * (row r = t·B + b).
+ *
+ * Every kernel is written for how a software adapter runs it as much as for
+ * a GPU: Mesa's llvmpipe runs 8 invocations of a workgroup as the lanes of
+ * one SIMD register, so workgroups are 8 wide, each lane owns `vec4`
+ * columns (contiguous loads), and the rows a workgroup computes come from
+ * its workgroup id, so their loads are the same address in every lane.
+ * Widths that are columns (H, V, E) are padded to {@linkcode PAD} with
+ * zeros, which stay zero through training; row counts need no padding.
  *
  * @module
  */
 
-/** Sizes the kernels are specialised for (baked in as constants). */
-export interface Dims {
-  /** batch_size */
-  B: number;
-  /** num_steps */
-  T: number;
-  /** num_hiddens */
-  H: number;
-  /** vocabulary size */
-  V: number;
+/** Column widths are padded to a multiple of this (8 lanes × vec4). */
+export const PAD = 32;
+/** Invocations per workgroup of the matrix kernels: one SIMD register on llvmpipe. */
+export const LANES = 8;
+/** Invocations per workgroup of the elementwise kernels. */
+export const WIDE = 64;
+
+/** `n` rounded up to a multiple of {@linkcode PAD}. */
+export const pad = (n: number): number => Math.ceil(n / PAD) * PAD;
+
+/** Hidden-layer nonlinearity. */
+export type Kind = "tanh" | "relu";
+
+const activation = (kind: Kind) =>
+  kind === "tanh"
+    ? "fn phi(a: vec4f) -> vec4f { return tanh(a); }\nfn dphi(h: vec4f) -> vec4f { return 1.0 - h * h; }\n"
+    : "fn phi(a: vec4f) -> vec4f { return max(a, vec4f()); }\nfn dphi(h: vec4f) -> vec4f { return select(vec4f(), vec4f(1.0), h > vec4f()); }\n";
+
+/**
+ * Per-dispatch values: `t` the step, `a` where A starts (in vec4s), `o` the
+ * first output row, `n` a row count. Which ones a kernel reads is its own.
+ */
+const STEP = "struct Step { t: u32, a: u32, o: u32, n: u32 }\n" +
+  "@group(0) @binding(0) var<uniform> step: Step;\n";
+
+/** Shape of a matrix product kernel. */
+export interface ProductShape {
+  /** Rows of A and of the result. */
+  M: number;
+  /** Inner width, a multiple of 4. */
+  K: number;
+  /** Columns of the result, a multiple of {@linkcode PAD}. */
+  N: number;
+  /** A as a uniform buffer (its M·K floats bound at an offset) or a storage buffer read from `step.a`. */
+  a: "uniform" | "storage";
+  /** W is K × N (`"nn"`) or N × K, used transposed (`"nt"`). */
+  layout: "nn" | "nt";
+  /** Rows per workgroup. */
+  rb: number;
+  /** vec4 columns per lane. */
+  cv: number;
 }
 
-/** Threads per workgroup of every kernel. */
-export const WORKGROUP = 64;
-
-const consts = ({ B, T, H, V }: Dims) =>
-  `const B: u32 = ${B}u;\nconst T: u32 = ${T}u;\nconst H: u32 = ${H}u;\nconst V: u32 = ${V}u;\n`;
-
-const activation = (kind: "tanh" | "relu") =>
-  kind === "tanh"
-    ? "fn phi(a: f32) -> f32 { return tanh(a); }\nfn dphi(h: f32) -> f32 { return 1.0 - h * h; }\n"
-    : "fn phi(a: f32) -> f32 { return max(a, 0.0); }\nfn dphi(h: f32) -> f32 { return select(0.0, 1.0, h > 0.0); }\n";
-
-/** Rows and columns of the register block each thread of a blocked kernel computes. */
-export const RB = 8;
-export const CB = 4;
-
-/** Threads of a blocked kernel over a rows × cols output. */
-export const blockedThreads = (rows: number, cols: number): number =>
-  Math.ceil(rows / RB) * Math.ceil(cols / CB);
+/**
+ * Workgroups of a product, as `dispatchWorkgroups(x, y)` takes them.
+ */
+export const productGroups = (s: ProductShape): [number, number] => [
+  s.N / 4 / (LANES * s.cv),
+  Math.ceil(s.M / s.rb),
+];
 
 /**
- * Shared prologue of the blocked kernels: this thread's block of rows
- * (r0 … r0 + RB − 1) and columns (c0 … c0 + CB − 1) of a rows × cols
- * output. Reads use indices clamped into range, so any size works; only
- * in-range results are written.
+ * A blocked matrix product C = A·W (or A·Wᵀ) whose result goes to
+ * `epilogue`, a WGSL statement that sees `row`, `col` (a vec4 column) and
+ * `acc` (vec4f). Bindings 0–2 are step, A and W; `bindings` declares the
+ * epilogue's own from binding 3 on. Each workgroup computes `rb` rows ×
+ * 8·`cv` vec4 columns; each lane `rb` × `cv` vec4 accumulators in registers.
  */
-const block = (rows: string, cols: string) => `
-  let ncb = (${cols} + ${CB - 1}u) / ${CB}u;
-  let r0 = (g.x / ncb) * ${RB}u;
-  let c0 = (g.x % ncb) * ${CB}u;
-  if (r0 >= ${rows}) { return; }
-  let cc = vec4u(min(c0, ${cols} - 1u), min(c0 + 1u, ${cols} - 1u), min(c0 + 2u, ${cols} - 1u), min(c0 + 3u, ${cols} - 1u));
-  var acc: array<vec4f, ${RB}>;`;
-
-/** The 4 columns of this thread's block, row `base` of a row-major matrix. */
-const cols4 = (m: string, base: string) =>
-  `vec4f(${m}[${base} + cc.x], ${m}[${base} + cc.y], ${m}[${base} + cc.z], ${m}[${base} + cc.w])`;
-
-/** Writes the in-range entries of this thread's block: `store` sees `row`, `col` and `acc[i][c]`. */
-const storeBlock = (rows: string, cols: string, store: string) => `
-  for (var i = 0u; i < ${RB}u; i++) {
-    let row = r0 + i;
-    if (row >= ${rows}) { break; }
-    for (var c = 0u; c < ${CB}u; c++) {
-      let col = c0 + c;
-      if (col < ${cols}) { ${store} }
-    }
-  }`;
-
-/**
- * One step forward, for every row b and unit j:
- * H_t = φ(W_xh[x_t] + H_{t−1} W_hh + b_h). `hs` holds T + 1 states, the
- * first being the initial state; step t reads slot t and writes slot t + 1.
- * Each thread computes an RB × CB block.
- */
-export const stepForward = (d: Dims, kind: "tanh" | "relu"): string =>
-  consts(d) + activation(kind) + `
-struct Step { t: u32 }
-@group(0) @binding(0) var<uniform> step: Step;
-@group(0) @binding(1) var<storage, read> x: array<u32>;
-@group(0) @binding(2) var<storage, read> W_xh: array<f32>;
-@group(0) @binding(3) var<storage, read> W_hh: array<f32>;
-@group(0) @binding(4) var<storage, read> b_h: array<f32>;
-@group(0) @binding(5) var<storage, read_write> hs: array<f32>;
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) g: vec3u) {${block("B", "H")}
-  let t = step.t;
-  for (var k = 0u; k < H; k++) {
-    let w = ${cols4("W_hh", "k * H")};
-    for (var i = 0u; i < ${RB}u; i++) {
-      acc[i] += hs[(t * B + min(r0 + i, B - 1u)) * H + k] * w;
+export function product(
+  s: ProductShape,
+  bindings: string,
+  epilogue: string,
+  prelude = "",
+): string {
+  const { M, K, N, rb, cv } = s;
+  const KV = K / 4, NV = N / 4;
+  const rowOf = (i: number) =>
+    M % rb === 0 ? `r0 + ${i}u` : `min(r0 + ${i}u, ${M - 1}u)`;
+  let loop = "";
+  for (let c = 0; c < cv; c++) {
+    for (let m = 0; m < 4; m++) {
+      loop += s.layout === "nn"
+        ? `    let w${m}_${c} = W[(k * 4u + ${m}u) * ${NV}u + col0 + ${
+          c * LANES
+        }u];\n`
+        : `    let w${m}_${c} = W[((col0 + ${
+          c * LANES
+        }u) * 4u + ${m}u) * ${KV}u + k];\n`;
     }
   }
-${
-    storeBlock(
-      "B",
-      "H",
-      "hs[((t + 1u) * B + row) * H + col] = phi(acc[i][c] + W_xh[x[t * B + row] * H + col] + b_h[col]);",
-    )
-  }
-}`;
-
-/** W_hhᵀ, so the backward step reads it row by row like the forward step reads W_hh. */
-export const transpose = (d: Dims): string =>
-  consts(d) + `
-@group(0) @binding(0) var<storage, read> W_hh: array<f32>;
-@group(0) @binding(1) var<storage, read_write> W_hh_T: array<f32>;
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) g: vec3u) {
-  if (g.x >= H * H) { return; }
-  let i = g.x / H;
-  let j = g.x % H;
-  W_hh_T[j * H + i] = W_hh[i * H + j];
-}`;
-
-/**
- * Output layer, softmax cross-entropy and its gradient, one thread per row:
- * logits = H_t W_hq + b_q; loss_r = logsumexp − logit[y]; dlogits =
- * (softmax − onehot(y)) / (T·B), the gradient of the mean loss.
- */
-export const outputLoss = (d: Dims): string =>
-  consts(d) + `
-@group(0) @binding(0) var<storage, read> hs: array<f32>;
-@group(0) @binding(1) var<storage, read> y: array<u32>;
-@group(0) @binding(2) var<storage, read> W_hq: array<f32>;
-@group(0) @binding(3) var<storage, read> b_q: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dlogits: array<f32>;
-@group(0) @binding(5) var<storage, read_write> losses: array<f32>;
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) g: vec3u) {
-  let r = g.x;
-  if (r >= T * B) { return; }
-  let h = (B + r) * H; // state after step t lives in slot t + 1
-  var m = -3.0e38;
-  for (var v = 0u; v < V; v++) {
-    var z = b_q[v];
-    for (var k = 0u; k < H; k++) { z += hs[h + k] * W_hq[k * V + v]; }
-    dlogits[r * V + v] = z;
-    m = max(m, z);
-  }
-  var s = 0.0;
-  for (var v = 0u; v < V; v++) { s += exp(dlogits[r * V + v] - m); }
-  let lse = m + log(s);
-  losses[r] = lse - dlogits[r * V + y[r]];
-  let n = f32(T * B);
-  for (var v = 0u; v < V; v++) {
-    let p = exp(dlogits[r * V + v] - lse);
-    dlogits[r * V + v] = (p - select(0.0, 1.0, v == y[r])) / n;
-  }
-}`;
-
-/**
- * One step backward through time, from the last step down:
- * dA_t = (dlogits_t W_hqᵀ + dA_{t+1} W_hhᵀ) ⊙ φ′(H_t), with dA_T = 0.
- * dA_t is the gradient at the pre-activation of step t. Blocked like the
- * forward step, reading W_hhᵀ.
- */
-export const stepBackward = (d: Dims, kind: "tanh" | "relu"): string =>
-  consts(d) + activation(kind) + `
-struct Step { t: u32 }
-@group(0) @binding(0) var<uniform> step: Step;
-@group(0) @binding(1) var<storage, read> hs: array<f32>;
-@group(0) @binding(2) var<storage, read> dlogits: array<f32>;
-@group(0) @binding(3) var<storage, read> W_hq: array<f32>;
-@group(0) @binding(4) var<storage, read> W_hh_T: array<f32>;
-@group(0) @binding(5) var<storage, read_write> da: array<f32>;
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) g: vec3u) {${block("B", "H")}
-  let t = step.t;
-  for (var v = 0u; v < V; v++) {
-    let w = vec4f(W_hq[cc.x * V + v], W_hq[cc.y * V + v], W_hq[cc.z * V + v], W_hq[cc.w * V + v]); // column v of W_hq
-    for (var i = 0u; i < ${RB}u; i++) {
-      acc[i] += dlogits[(t * B + min(r0 + i, B - 1u)) * V + v] * w;
+  for (let i = 0; i < rb; i++) {
+    loop += `    let a${i} = A[step.a + (${rowOf(i)}) * ${KV}u + k];\n`;
+    for (let c = 0; c < cv; c++) {
+      const acc = `acc${i}_${c}`;
+      loop += s.layout === "nn"
+        ? `    ${acc} = fma(vec4f(a${i}.x), w0_${c}, fma(vec4f(a${i}.y), w1_${c}, fma(vec4f(a${i}.z), w2_${c}, fma(vec4f(a${i}.w), w3_${c}, ${acc}))));\n`
+        : `    ${acc} += vec4f(dot(a${i}, w0_${c}), dot(a${i}, w1_${c}), dot(a${i}, w2_${c}), dot(a${i}, w3_${c}));\n`;
     }
   }
-  if (t + 1u < T) {
-    for (var k = 0u; k < H; k++) {
-      let w = ${cols4("W_hh_T", "k * H")};
-      for (var i = 0u; i < ${RB}u; i++) {
-        acc[i] += da[((t + 1u) * B + min(r0 + i, B - 1u)) * H + k] * w;
+  let decl = "", store = "";
+  for (let i = 0; i < rb; i++) {
+    for (let c = 0; c < cv; c++) {
+      decl += `  var acc${i}_${c} = vec4f();\n`;
+      store +=
+        `  if (r0 + ${i}u < ${M}u) { let row = r0 + ${i}u; let col = col0 + ${
+          c * LANES
+        }u; let acc = acc${i}_${c}; ${epilogue} }\n`;
+    }
+  }
+  const A = s.a === "uniform"
+    ? `var<uniform> A: array<vec4f, ${M * KV}>`
+    : "var<storage, read> A: array<vec4f>";
+  return `${STEP}${prelude}
+@group(0) @binding(1) ${A};
+@group(0) @binding(2) var<storage, read> W: array<vec4f>;
+${bindings}
+@compute @workgroup_size(${LANES})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u) {
+  let r0 = wg.y * ${rb}u;
+  let col0 = wg.x * ${LANES * cv}u + l.x;
+${decl}  for (var k = 0u; k < ${KV}u; k++) {
+${loop}  }
+${store}}`;
+}
+
+/** Sizes the step kernels are specialised for (padded widths). */
+export interface StepDims {
+  B: number;
+  /** Padded num_hiddens. */
+  Hp: number;
+}
+
+/**
+ * One step forward, H_t = φ(X_t W_xh + H_{t−1} W_hh + b_h). A is H_{t−1};
+ * the result goes to state slot t + 1 of `hs`. One-hot inputs read
+ * X_t W_xh as the row W_xh[x] (the same address in every lane); embedded
+ * inputs read P_t, their projection computed for all steps beforehand.
+ */
+export const stepForward = (
+  { B, Hp }: StepDims,
+  kind: Kind,
+  input: "one_hot" | "embedding",
+  shape: Omit<ProductShape, "M" | "K" | "N" | "layout">,
+): string => {
+  const HV = Hp / 4;
+  const [bindings, projection] = input === "one_hot"
+    ? [
+      `@group(0) @binding(3) var<storage, read> x: array<u32>;
+@group(0) @binding(4) var<storage, read> W_xh: array<vec4f>;`,
+      `W_xh[x[step.t * ${B}u + row] * ${HV}u + col]`,
+    ]
+    : [
+      `@group(0) @binding(3) var<storage, read> P: array<vec4f>;`,
+      `P[(step.t * ${B}u + row) * ${HV}u + col]`,
+    ];
+  const next = input === "one_hot" ? 5 : 4;
+  return product(
+    { ...shape, M: B, K: Hp, N: Hp, layout: "nn" },
+    `${bindings}
+@group(0) @binding(${next}) var<storage, read> b_h: array<vec4f>;
+@group(0) @binding(${next + 1}) var<storage, read_write> hs: array<vec4f>;`,
+    `hs[((step.t + 1u) * ${B}u + row) * ${HV}u + col] = phi(acc + ${projection} + b_h[col]);`,
+    activation(kind),
+  );
+};
+
+/**
+ * One step backward: dA_t = (dA_{t+1} W_hhᵀ + G_t) ⊙ φ′(H_t), where A is
+ * dA_{t+1} (zeros after the last step) and G_t = dlogits_t W_hqᵀ, the
+ * output layer's share, computed for all steps beforehand.
+ */
+export const stepBackward = (
+  { B, Hp }: StepDims,
+  kind: Kind,
+  shape: Omit<ProductShape, "M" | "K" | "N" | "layout">,
+): string => {
+  const HV = Hp / 4;
+  return product(
+    { ...shape, M: B, K: Hp, N: Hp, layout: "nt" },
+    `@group(0) @binding(3) var<storage, read> G: array<vec4f>;
+@group(0) @binding(4) var<storage, read> hs: array<vec4f>;
+@group(0) @binding(5) var<storage, read_write> da: array<vec4f>;`,
+    `let r = (step.t * ${B}u + row) * ${HV}u + col; da[r] = (acc + G[r]) * dphi(hs[r + ${
+      B * HV
+    }u]);`,
+    activation(kind),
+  );
+};
+
+/** A product whose result is stored at row `step.o + row`, optionally plus a bias. */
+export const productStore = (
+  s: ProductShape,
+  bias: boolean,
+): string =>
+  product(
+    s,
+    `@group(0) @binding(3) var<storage, read_write> C: array<vec4f>;` +
+      (bias
+        ? "\n@group(0) @binding(4) var<storage, read> bias: array<vec4f>;"
+        : ""),
+    `C[(step.o + row) * ${s.N / 4}u + col] = acc${bias ? " + bias[col]" : ""};`,
+  );
+
+/** Shape of a weight-gradient kernel G = Aᵀ D over `step.n` rows. */
+export interface OuterShape {
+  /** Columns of A = rows of G, a multiple of `rb`. */
+  K: number;
+  /** Columns of D and of G, a multiple of {@linkcode PAD}. */
+  N: number;
+  /** Rows of G per workgroup, a multiple of 4. */
+  rb: number;
+  /** vec4 columns per lane. */
+  cv: number;
+}
+
+/** Workgroups of a weight-gradient kernel. */
+export const outerGroups = (s: OuterShape): [number, number] => [
+  s.N / 4 / (LANES * s.cv),
+  s.K / s.rb,
+];
+
+/**
+ * A weight gradient summed over rows, G[k, j] = Σ_r A[r, k] · D[r, j]:
+ * dW_hh = Σ_t H_{t−1}ᵀ dA_t, dW_hq = Σ_t H_tᵀ dlogits_t, and dW_xh for
+ * embedded inputs. A starts at `step.a` (vec4s), rows number `step.n`.
+ */
+export function outer(s: OuterShape): string {
+  const { K, N, rb, cv } = s;
+  const KV = K / 4, NV = N / 4;
+  let decl = "", loop = "", store = "";
+  for (let c = 0; c < cv; c++) {
+    loop += `    let d${c} = D[r * ${NV}u + col0 + ${c * LANES}u];\n`;
+  }
+  for (let q = 0; q < rb / 4; q++) {
+    loop += `    let a${q} = A[step.a + r * ${KV}u + k4 + ${q}u];\n`;
+    for (let m = 0; m < 4; m++) {
+      for (let c = 0; c < cv; c++) {
+        const acc = `acc${4 * q + m}_${c}`;
+        loop += `    ${acc} = fma(vec4f(a${q}[${m}]), d${c}, ${acc});\n`;
       }
     }
   }
-${
-    storeBlock(
-      "B",
-      "H",
-      "da[(t * B + row) * H + col] = acc[i][c] * dphi(hs[((t + 1u) * B + row) * H + col]);",
-    )
-  }
-}`;
-
-/**
- * A weight gradient that is a product over all T·B rows,
- * G[k, j] = Σ_r A[r, k] · D[r, j]: dW_hh = Σ_t H_{t−1}ᵀ dA_t (A = states
- * 0…T−1, D = dA, K = H) and dW_hq = Σ_t H_tᵀ dlogits_t (A = states 1…T,
- * D = dlogits, K = V). Each thread computes an RB × CB block of the H × K
- * result.
- */
-export const gradOuter = (d: Dims, which: "W_hh" | "W_hq"): string => {
-  const K = which === "W_hh" ? "H" : "V";
-  const first = which === "W_hh" ? "0u" : "B * H"; // W_hq pairs row r with state slot t + 1
-  return consts(d) + `
-@group(0) @binding(0) var<storage, read> hs: array<f32>;
-@group(0) @binding(1) var<storage, read> D: array<f32>;
-@group(0) @binding(2) var<storage, read_write> grad: array<f32>;
-const K: u32 = ${K};
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) g: vec3u) {${block("H", "K")}
-  for (var r = 0u; r < T * B; r++) {
-    let a = ${cols4("D", "r * K")};
-    for (var i = 0u; i < ${RB}u; i++) {
-      acc[i] += hs[${first} + r * H + min(r0 + i, H - 1u)] * a;
+  for (let i = 0; i < rb; i++) {
+    for (let c = 0; c < cv; c++) {
+      decl += `  var acc${i}_${c} = vec4f();\n`;
+      store += `  G[(k0 + ${i}u) * ${NV}u + col0 + ${
+        c * LANES
+      }u] = acc${i}_${c};\n`;
     }
   }
-${storeBlock("H", "K", "grad[row * K + col] = acc[i][c];")}
-}`;
-};
+  return `${STEP}
+@group(0) @binding(1) var<storage, read> A: array<vec4f>;
+@group(0) @binding(2) var<storage, read> D: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> G: array<vec4f>;
+@compute @workgroup_size(${LANES})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u) {
+  let k0 = wg.y * ${rb}u;
+  let k4 = k0 / 4u;
+  let col0 = wg.x * ${LANES * cv}u + l.x;
+${decl}  for (var r = 0u; r < step.n; r++) {
+${loop}  }
+${store}}`;
+}
 
 /**
- * dW_xh: the one-hot product is a scatter, dW_xh[v] = Σ_{x_r = v} dA_r. One
- * thread per unit j walks the rows once, with one accumulator per token.
+ * Rows of a table picked by token, out[r] = table[x_r] for `step.n` rows:
+ * the one-hot input projection (rows of W_xh) or the embedded inputs.
+ * Workgroups: (N/32, ⌈n/8⌉).
  */
-export const gradWxh = (d: Dims): string =>
-  consts(d) + `
-@group(0) @binding(0) var<storage, read> x: array<u32>;
-@group(0) @binding(1) var<storage, read> da: array<f32>;
-@group(0) @binding(2) var<storage, read_write> grad: array<f32>;
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) g: vec3u) {
-  let j = g.x;
-  if (j >= H) { return; }
-  var acc: array<f32, V>;
-  for (var r = 0u; r < T * B; r++) { acc[x[r]] += da[r * H + j]; }
-  for (var v = 0u; v < V; v++) { grad[v * H + j] = acc[v]; }
+export const gather = (N: number): string =>
+  `${STEP}
+@group(0) @binding(1) var<storage, read> x: array<u32>;
+@group(0) @binding(2) var<storage, read> table: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> out: array<vec4f>;
+@compute @workgroup_size(${LANES})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u) {
+  let col = wg.x * ${LANES}u + l.x;
+  for (var r = wg.y * 8u; r < min(wg.y * 8u + 8u, step.n); r++) {
+    out[r * ${N / 4}u + col] = table[x[r] * ${N / 4}u + col];
+  }
 }`;
 
-/** Bias gradients: db_h = Σ_r dA_r, db_q = Σ_r dlogits_r, one thread per unit. */
-export const biasGrad = (d: Dims, which: "b_h" | "b_q"): string => {
-  const [n, src] = which === "b_h" ? ["H", "da"] : ["V", "dlogits"];
-  return consts(d) + `
-@group(0) @binding(0) var<storage, read> ${src}: array<f32>;
-@group(0) @binding(1) var<storage, read_write> grad: array<f32>;
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) g: vec3u) {
-  let i = g.x;
-  if (i >= ${n}) { return; }
-  var acc = 0.0;
-  for (var r = 0u; r < T * B; r++) { acc += ${src}[r * ${n} + i]; }
-  grad[i] = acc;
+/**
+ * The gradient of a row lookup, G[v] = Σ_{x_r = v} D[r]: rows arrive
+ * grouped by token (`order`, with token v's rows at start[v]…start[v+1]),
+ * so each workgroup sums only its token's rows. Workgroups: (N/32, rows of G).
+ */
+export const scatter = (N: number): string => `
+@group(0) @binding(0) var<storage, read> order: array<u32>;
+@group(0) @binding(1) var<storage, read> start: array<u32>;
+@group(0) @binding(2) var<storage, read> D: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> G: array<vec4f>;
+@compute @workgroup_size(${LANES})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u) {
+  let col = wg.x * ${LANES}u + l.x;
+  let v = wg.y;
+  var acc = vec4f();
+  for (var i = start[v]; i < start[v + 1u]; i++) { acc += D[order[i] * ${
+  N / 4
+}u + col]; }
+  G[v * ${N / 4}u + col] = acc;
 }`;
-};
+
+/** Column sums over `step.n` rows (the bias gradients). Workgroups: N/32. */
+export const colsum = (N: number): string =>
+  `${STEP}
+@group(0) @binding(1) var<storage, read> D: array<vec4f>;
+@group(0) @binding(2) var<storage, read_write> G: array<vec4f>;
+@compute @workgroup_size(${LANES})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u) {
+  let col = wg.x * ${LANES}u + l.x;
+  var acc = vec4f();
+  for (var r = 0u; r < step.n; r++) { acc += D[r * ${N / 4}u + col]; }
+  G[col] = acc;
+}`;
+
+/**
+ * Softmax cross-entropy and its gradient, one invocation per row of the
+ * loss window (R rows of Vp logits, the first V real): loss_r = logsumexp −
+ * logit[y]; the logits are overwritten by dlogits = (softmax − onehot(y))/R,
+ * the gradient of the mean loss (padded columns get 0).
+ */
+export const softmaxCE = (R: number, V: number, Vp: number): string => `
+@group(0) @binding(0) var<storage, read> y: array<u32>;
+@group(0) @binding(1) var<storage, read_write> logits: array<f32>;
+@group(0) @binding(2) var<storage, read_write> losses: array<f32>;
+@compute @workgroup_size(${WIDE})
+fn main(@builtin(global_invocation_id) g: vec3u) {
+  let r = g.x;
+  if (r >= ${R}u) { return; }
+  let base = r * ${Vp}u;
+  var m = -3.0e38;
+  for (var v = 0u; v < ${V}u; v++) { m = max(m, logits[base + v]); }
+  var s = 0.0;
+  for (var v = 0u; v < ${V}u; v++) { s += exp(logits[base + v] - m); }
+  let lse = m + log(s);
+  losses[r] = lse - logits[base + y[r]];
+  for (var v = 0u; v < ${V}u; v++) {
+    let p = exp(logits[base + v] - lse);
+    logits[base + v] = (p - select(0.0, 1.0, v == y[r])) / ${R}.0;
+  }
+}`;
 
 /**
  * Sums of one minibatch, by a single workgroup: the mean loss into
- * `stats[2·slot]` and the squared global gradient norm (all five gradients)
- * into `stats[2·slot + 1]`.
+ * `stats[2·slot]` and the squared global gradient norm into
+ * `stats[2·slot + 1]`. The gradients are one buffer, `grads`, `n` vec4s.
  */
-export const minibatchStats = (d: Dims): string =>
-  consts(d) + `
+export const minibatchStats = (R: number, n: number): string => `
 struct Slot { i: u32 }
 @group(0) @binding(0) var<uniform> slot: Slot;
 @group(0) @binding(1) var<storage, read> losses: array<f32>;
-@group(0) @binding(2) var<storage, read> dW_xh: array<f32>;
-@group(0) @binding(3) var<storage, read> dW_hh: array<f32>;
-@group(0) @binding(4) var<storage, read> db_h: array<f32>;
-@group(0) @binding(5) var<storage, read> dW_hq: array<f32>;
-@group(0) @binding(6) var<storage, read> db_q: array<f32>;
-@group(0) @binding(7) var<storage, read_write> stats: array<f32>;
-var<workgroup> partLoss: array<f32, ${WORKGROUP}>;
-var<workgroup> partNorm: array<f32, ${WORKGROUP}>;
-@compute @workgroup_size(${WORKGROUP})
+@group(0) @binding(2) var<storage, read> grads: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> stats: array<f32>;
+var<workgroup> partLoss: array<f32, ${WIDE}>;
+var<workgroup> partNorm: array<f32, ${WIDE}>;
+@compute @workgroup_size(${WIDE})
 fn main(@builtin(local_invocation_index) l: u32) {
   var loss = 0.0;
-  for (var r = l; r < T * B; r += ${WORKGROUP}u) { loss += losses[r]; }
-  var sq = 0.0;
-  for (var i = l; i < V * H; i += ${WORKGROUP}u) { sq += dW_xh[i] * dW_xh[i]; }
-  for (var i = l; i < H * H; i += ${WORKGROUP}u) { sq += dW_hh[i] * dW_hh[i]; }
-  for (var i = l; i < H; i += ${WORKGROUP}u) { sq += db_h[i] * db_h[i]; }
-  for (var i = l; i < H * V; i += ${WORKGROUP}u) { sq += dW_hq[i] * dW_hq[i]; }
-  for (var i = l; i < V; i += ${WORKGROUP}u) { sq += db_q[i] * db_q[i]; }
+  for (var r = l; r < ${R}u; r += ${WIDE}u) { loss += losses[r]; }
+  var sq = vec4f();
+  for (var i = l; i < ${n}u; i += ${WIDE}u) { sq = fma(grads[i], grads[i], sq); }
   partLoss[l] = loss;
-  partNorm[l] = sq;
+  partNorm[l] = sq.x + sq.y + sq.z + sq.w;
   workgroupBarrier();
   if (l == 0u) {
     var a = 0.0; var b = 0.0;
-    for (var k = 0u; k < ${WORKGROUP}u; k++) { a += partLoss[k]; b += partNorm[k]; }
-    stats[2u * slot.i] = a / f32(T * B);
+    for (var k = 0u; k < ${WIDE}u; k++) { a += partLoss[k]; b += partNorm[k]; }
+    stats[2u * slot.i] = a / ${R}.0;
     stats[2u * slot.i + 1u] = b;
   }
 }`;
 
 /**
- * SGD step with global-norm clipping, one thread per weight:
- * p ← p − lr · min(1, θ/‖g‖) · g (θ = +∞ with clipping off).
+ * SGD step with global-norm clipping over all parameters at once (one
+ * buffer, `n` vec4s): p ← p − lr · min(1, θ/‖g‖) · g (θ = +∞ with
+ * clipping off).
  */
-export const sgdUpdate = (): string => `
+export const sgdUpdate = (n: number): string => `
 struct Slot { i: u32 }
 struct Hyper { lr: f32, theta: f32 }
 @group(0) @binding(0) var<uniform> slot: Slot;
 @group(0) @binding(1) var<uniform> hyper: Hyper;
 @group(0) @binding(2) var<storage, read> stats: array<f32>;
-@group(0) @binding(3) var<storage, read> grad: array<f32>;
-@group(0) @binding(4) var<storage, read_write> param: array<f32>;
-@compute @workgroup_size(${WORKGROUP})
+@group(0) @binding(3) var<storage, read> grads: array<vec4f>;
+@group(0) @binding(4) var<storage, read_write> params: array<vec4f>;
+@compute @workgroup_size(${WIDE})
 fn main(@builtin(global_invocation_id) g: vec3u) {
-  if (g.x >= arrayLength(&param)) { return; }
+  if (g.x >= ${n}u) { return; }
   let norm = sqrt(stats[2u * slot.i + 1u]);
   let scale = min(1.0, hyper.theta / norm);
-  param[g.x] -= hyper.lr * scale * grad[g.x];
+  params[g.x] -= hyper.lr * scale * grads[g.x];
 }`;

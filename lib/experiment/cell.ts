@@ -10,7 +10,7 @@ import { type BackendInfo, setBackend } from "../model/backend.ts";
 import type { TrainConfig } from "../train/config.ts";
 import {
   emptyResult,
-  ENGINE_VERSION,
+  engineVersion,
   type EpochLog,
   train_ch8,
   type TrainResult,
@@ -52,7 +52,7 @@ function recordHeader(job: CellJob) {
     schema: CELL_SCHEMA,
     id: job.cell.id,
     experiment: job.experiment,
-    engine: ENGINE_VERSION,
+    engine: engineVersion(job.cell.config),
     point: job.cell.point,
     config: job.cell.config,
     overrides: job.overrides,

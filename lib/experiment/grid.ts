@@ -7,7 +7,7 @@
 import { UserError } from "../errors.ts";
 import { sha1Hex } from "../data/source.ts";
 import { resolveConfig, type TrainConfig } from "../train/config.ts";
-import { ENGINE_VERSION } from "../train/train.ts";
+import { engineVersion } from "../train/train.ts";
 import { type ConfigValue, type ExperimentSpec, MAX_CELLS } from "./spec.ts";
 
 /** One run of the grid. */
@@ -100,13 +100,13 @@ export function canonicalJson(value: unknown): string {
 
 /**
  * A cell's id: the first 16 hex digits of the SHA-1 of its canonical config,
- * corpus SHA-1 and engine version. Any change to what computes the numbers
+ * corpus SHA-1 and engine version (the config names the engine). Any change to what computes the numbers
  * changes the id, so a stored result is never reused for a different run.
  */
 export async function cellId(
   config: TrainConfig,
   corpusSha1: string,
-  engine = ENGINE_VERSION,
+  engine = engineVersion(config),
 ): Promise<string> {
   const text = canonicalJson({ config, corpus_sha1: corpusSha1, engine });
   return (await sha1Hex(new TextEncoder().encode(text))).slice(0, 16);

@@ -47,7 +47,9 @@ Deno.test("cell ids are stable across key order and change with config, corpus o
   assert.match(await cellId(a, "sha"), /^[0-9a-f]{16}$/);
   assert.notEqual(await cellId(a, "sha"), await cellId({ ...a, lr: 3 }, "sha"));
   assert.notEqual(await cellId(a, "sha"), await cellId(a, "other"));
-  assert.notEqual(await cellId(a, "sha"), await cellId(a, "sha", "fused/1"));
+  assert.notEqual(await cellId(a, "sha"), await cellId(a, "sha", "fused/0"));
+  const reference = { ...a, engine: "reference" as const };
+  assert.notEqual(await cellId(a, "sha"), await cellId(reference, "sha"));
 });
 
 Deno.test("shards partition the cells exactly; filters select by value", async () => {

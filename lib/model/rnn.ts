@@ -187,6 +187,18 @@ export class RNNModelScratch {
     return out;
   }
 
+  /**
+   * Sets every parameter to `values` (same names and shapes), e.g. the
+   * fused engine's weights before evaluation or prediction.
+   */
+  assign(values: ParamValues): void {
+    for (const [name, v] of Object.entries(this.params)) {
+      const next = tf.tensor(values[name].values, v.shape);
+      v.assign(next);
+      next.dispose();
+    }
+  }
+
   /** Frees the parameters' device memory. */
   dispose(): void {
     for (const v of Object.values(this.params)) v.dispose();

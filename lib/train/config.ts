@@ -11,6 +11,11 @@ import { BACKENDS } from "../model/backend.ts";
 
 const positiveInt = z.number().int().positive();
 
+/** The training engines. */
+export const ENGINES = ["fused", "reference"] as const;
+/** A training engine. */
+export type Engine = typeof ENGINES[number];
+
 /** Schema of a run's configuration; every key can be given as a `deno task train` flag. */
 export const TrainConfigSchema = z.object({
   /** Hidden units H. */
@@ -41,6 +46,12 @@ export const TrainConfigSchema = z.object({
   /** Seed of every random choice: init, iterators, sampling. */
   seed: z.number().int().nonnegative().max(2 ** 32 - 1).default(0),
   backend: z.enum(BACKENDS).default("webgpu"),
+  /**
+   * `fused` (explicit BPTT in WGSL kernels, WebGPU only) or `reference`
+   * (tfjs ops and autograd, any backend). Default: fused on the webgpu
+   * backend, reference otherwise.
+   */
+  engine: z.enum(ENGINES).optional(),
   /** Evaluate validation perplexity every this many epochs (and at the end). */
   eval_every: positiveInt.default(10),
   /** Characters generated after each prefix. */
@@ -49,10 +60,16 @@ export const TrainConfigSchema = z.object({
   message:
     "false needs sampling: sequential (random sampling starts every minibatch from a fresh state)",
   path: ["detach"],
+}).refine((c) => c.engine !== "fused" || c.backend === "webgpu", {
+  message:
+    "fused runs on WebGPU only: use backend webgpu, or engine reference with backend wasm or cpu",
+  path: ["engine"],
 });
 
 /** A fully resolved run configuration. */
-export type TrainConfig = z.infer<typeof TrainConfigSchema>;
+export type TrainConfig =
+  & Omit<z.infer<typeof TrainConfigSchema>, "engine">
+  & { engine: Engine };
 
 /** The keys of {@linkcode TrainConfig}, in schema order. */
 export const CONFIG_KEYS = Object.keys(
@@ -102,7 +119,11 @@ export function resolveConfig(
   if (!parsed.success) {
     throw new UserError(formatIssues(where, parsed.error, partial));
   }
-  return parsed.data;
+  const { engine, ...rest } = parsed.data;
+  return {
+    ...rest,
+    engine: engine ?? (rest.backend === "webgpu" ? "fused" : "reference"),
+  };
 }
 
 /**

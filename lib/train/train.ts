@@ -14,9 +14,10 @@ import {
   seqDataIterSequential,
 } from "../data/iterators.ts";
 import type { Corpus } from "../data/vocab.ts";
-import { get_params, RNNModelScratch } from "../model/rnn.ts";
+import { get_params, type ParamValues, RNNModelScratch } from "../model/rnn.ts";
 import { cross_entropy } from "../model/rnn.ts";
 import { predict } from "../model/predict.ts";
+import { FUSED_VERSION, FusedRnn } from "../engine/fused.ts";
 import { grad_clipping } from "./clip.ts";
 import { PREFIXES, type TrainConfig } from "./config.ts";
 
@@ -26,6 +27,11 @@ import { PREFIXES, type TrainConfig } from "./config.ts";
  * any change that alters numbers.
  */
 export const ENGINE_VERSION = "reference/1";
+
+/** The version of the engine `config` trains with (cell ids include it). */
+export function engineVersion(config: Pick<TrainConfig, "engine">): string {
+  return config.engine === "fused" ? FUSED_VERSION : ENGINE_VERSION;
+}
 
 /**
  * Fewest training tokens that give every epoch at least one minibatch,
@@ -212,6 +218,76 @@ export async function evaluate(
   return Math.exp(value);
 }
 
+/**
+ * What `train_ch8` needs of an engine: an epoch of SGD, and the current
+ * weights in `net` (evaluation and prediction run on the tfjs model).
+ */
+interface Trainer {
+  epoch(batches: Iterable<Minibatch>): Promise<EpochResult>;
+  /** Brings `net` up to date with the trained weights. */
+  sync(): Promise<void>;
+  dispose(): void;
+}
+
+/** The reference engine trains `net` itself. */
+function referenceTrainer(config: TrainConfig, net: RNNModelScratch): Trainer {
+  return {
+    epoch: (batches) => train_epoch(net, batches, config),
+    sync: () => Promise.resolve(),
+    dispose: () => {},
+  };
+}
+
+/**
+ * The fused engine on a WebGPU device of its own, from the same initial
+ * weights as `net`; `sync` copies its weights into `net`.
+ */
+async function fusedTrainer(
+  config: TrainConfig,
+  corpus: Corpus,
+  init: ParamValues,
+  net: RNNModelScratch,
+): Promise<Trainer> {
+  const adapter = await navigator.gpu?.requestAdapter();
+  if (!adapter) {
+    throw new Error(
+      "engine fused needs WebGPU, and no adapter was found: use --engine reference --backend wasm",
+    );
+  }
+  const device = await adapter.requestDevice();
+  const { batch_size: B, num_steps: T } = config;
+  // detach: false reaches back to the epoch's start: at most this many steps.
+  const perEpoch = Math.max(1, Math.floor((corpus.train.length - 1) / B / T));
+  const fused = new FusedRnn(device, {
+    ...net.spec,
+    batch_size: B,
+    num_steps: T,
+    max_steps: config.detach ? T : perEpoch * T,
+  }, init);
+  return {
+    async epoch(batches) {
+      const r = await fused.trainEpoch(batches, config);
+      if (r.losses.length === 0) {
+        throw new Error(
+          "the epoch had no minibatch: the corpus is shorter than one batch",
+        );
+      }
+      const mean = r.losses.reduce((a, b) => a + b, 0) / r.losses.length;
+      return {
+        ppl: Math.exp(mean),
+        tokens: r.tokens,
+        seconds: r.seconds,
+        grad_norms: r.grad_norms,
+      };
+    },
+    sync: async () => net.assign(await fused.values()),
+    dispose() {
+      fused.destroy();
+      device.destroy();
+    },
+  };
+}
+
 /** One epoch's line in the record. */
 export interface EpochLog {
   epoch: number;
@@ -312,22 +388,18 @@ export async function train_ch8(
   const t0 = performance.now();
   const seedRng = (salt: number): Rng => makeRng((config.seed ^ salt) >>> 0);
   const dataRng = seedRng(0x5bd1e995);
-  const net = new RNNModelScratch(
-    {
-      vocab_size: corpus.vocab.length,
-      num_hiddens: config.num_hiddens,
-      activation: config.activation,
-      input: config.input,
-      embed_size: config.embed_size,
-    },
-    get_params({
-      vocab_size: corpus.vocab.length,
-      num_hiddens: config.num_hiddens,
-      activation: config.activation,
-      input: config.input,
-      embed_size: config.embed_size,
-    }, seedRng(0)),
-  );
+  const spec = {
+    vocab_size: corpus.vocab.length,
+    num_hiddens: config.num_hiddens,
+    activation: config.activation,
+    input: config.input,
+    embed_size: config.embed_size,
+  };
+  const init = get_params(spec, seedRng(0));
+  const net = new RNNModelScratch(spec, init);
+  const trainer = config.engine === "fused"
+    ? await fusedTrainer(config, corpus, init, net)
+    : referenceTrainer(config, net);
   const result = emptyResult();
   const allNorms: number[] = [];
   let tokens = 0;
@@ -335,8 +407,7 @@ export async function train_ch8(
   const theta = config.clip === "off" ? Infinity : config.clip;
   try {
     for (let epoch = 1; epoch <= config.num_epochs; epoch++) {
-      const r = await train_epoch(
-        net,
+      const r = await trainer.epoch(
         dataIter(
           config.sampling,
           corpus.train,
@@ -344,7 +415,6 @@ export async function train_ch8(
           config.num_steps,
           dataRng,
         ),
-        config,
       );
       if (!Number.isFinite(r.ppl)) {
         result.status = "diverged";
@@ -367,6 +437,7 @@ export async function train_ch8(
       };
       result.train_ppl.push(r.ppl);
       if (epoch % config.eval_every === 0 || epoch === config.num_epochs) {
+        await trainer.sync();
         log.val_ppl = await evaluate(net, corpus.val, config);
         if (log.val_ppl !== null) {
           result.val_ppl.push({ epoch, ppl: log.val_ppl });
@@ -382,6 +453,7 @@ export async function train_ch8(
       hooks.onEpoch?.(log);
     }
     if (result.status === "done") {
+      await trainer.sync();
       for (const prefix of PREFIXES) {
         result.samples.push({
           prefix,
@@ -409,6 +481,7 @@ export async function train_ch8(
     result.status = "failed";
     result.error = e instanceof Error ? e.message : String(e);
   } finally {
+    trainer.dispose();
     net.dispose();
   }
   const norm = stats(allNorms);
