@@ -73,3 +73,24 @@ Deno.test("parseFlagValue turns flag strings into the values each key expects", 
   assert.equal(parseFlagValue("detach", "no"), "no");
   assert.equal(parseFlagValue("corpus", "123"), "123");
 });
+
+Deno.test("engine: fused by default on webgpu, reference elsewhere; fused off WebGPU is refused by name", () => {
+  assert.equal(resolveConfig({}).engine, "fused");
+  assert.equal(resolveConfig({ backend: "wasm" }).engine, "reference");
+  assert.equal(
+    resolveConfig({ engine: "reference" }).engine,
+    "reference",
+  );
+  assert.throws(
+    () => resolveConfig({ backend: "cpu", engine: "fused" }, "flags"),
+    (e) =>
+      e instanceof UserError &&
+      /^flags: engine: fused runs on WebGPU only.*\(got "fused"\)$/.test(
+        e.message,
+      ),
+  );
+  assert.throws(
+    () => resolveConfig({ engine: "turbo" }, "flags"),
+    (e) => e instanceof UserError && /engine.*"turbo"/.test(e.message),
+  );
+});

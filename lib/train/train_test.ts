@@ -67,7 +67,7 @@ Deno.test("train_ch8 records one perplexity per epoch, validation at eval epochs
   assert.equal(r.epochs.length, 3);
 });
 
-Deno.test("same seed → identical losses twice on WebGPU; another seed differs", async () => {
+Deno.test("same seed → identical losses twice on WebGPU (fused engine); another seed differs", async () => {
   const a = await losses("webgpu", { seed: 3 });
   const b = await losses("webgpu", { seed: 3 });
   const c = await losses("webgpu", { seed: 4 });
@@ -77,22 +77,27 @@ Deno.test("same seed → identical losses twice on WebGPU; another seed differs"
   assert.notDeepEqual(a.train_ppl, c.train_ppl);
 });
 
-Deno.test("WebGPU, wasm and cpu backends agree within float32 tolerance", async () => {
+Deno.test("fused (webgpu) and reference (webgpu, wasm) engines agree with the cpu reference within float32 tolerance", async () => {
   for (
     const over of [{}, { activation: "relu" as const, clip: "off" as const }, {
       sampling: "random" as const,
     }]
   ) {
     const ref = await losses("cpu", over);
-    for (const backend of ["webgpu", "wasm"] as const) {
-      const r = await losses(backend, over);
+    const runs = [
+      ["webgpu", "fused"],
+      ["webgpu", "reference"],
+      ["wasm", "reference"],
+    ] as const;
+    for (const [backend, engine] of runs) {
+      const r = await losses(backend, { ...over, engine });
       r.train_ppl.forEach((p, i) => {
         const rel = Math.abs(p - ref.train_ppl[i]) / ref.train_ppl[i];
         assert.ok(
           rel < 1e-4,
-          `${backend} ${JSON.stringify(over)} epoch ${i + 1}: ${p} vs cpu ${
-            ref.train_ppl[i]
-          }`,
+          `${engine} on ${backend} ${JSON.stringify(over)} epoch ${
+            i + 1
+          }: ${p} vs cpu ${ref.train_ppl[i]}`,
         );
       });
     }
