@@ -19,6 +19,7 @@ import {
   minibatchStats,
   outer,
   outerGroups,
+  outerSteps,
   pad,
   product,
   productGroups,
@@ -29,6 +30,7 @@ import {
   softmaxCE,
   stepBackward,
   stepForward,
+  transpose,
   WIDE,
 } from "./kernels.ts";
 
@@ -81,6 +83,111 @@ export interface FusedEpochOptions {
   sampling: Sampling;
   detach: boolean;
 }
+
+/** A bind group entry: a buffer name, a `buf:region`, a float range, or a buffer. */
+type Entry = string | GPUBuffer | [string, number, number];
+
+/**
+ * Encodes one command buffer: dispatches share a compute pass until a copy
+ * or clear ends it. With a device (profiling), every dispatch gets a pass of
+ * its own with GPU timestamps at its start and end.
+ */
+class Recorder {
+  readonly #encoder: GPUCommandEncoder;
+  #pass: GPUComputePassEncoder | null = null;
+  readonly #query: GPUQuerySet | null;
+  readonly #names: string[] = [];
+
+  constructor(encoder: GPUCommandEncoder, profileOn?: GPUDevice) {
+    this.#encoder = encoder;
+    this.#query =
+      profileOn?.createQuerySet({ type: "timestamp", count: 4096 }) ??
+        null;
+  }
+
+  /** The pass to record `name`'s dispatch into. */
+  pass(name: string): GPUComputePassEncoder {
+    if (this.#query) {
+      const i = this.#names.push(name) - 1;
+      return this.#pass = this.#encoder.beginComputePass({
+        timestampWrites: {
+          querySet: this.#query,
+          beginningOfPassWriteIndex: 2 * i,
+          endOfPassWriteIndex: 2 * i + 1,
+        },
+      });
+    }
+    return this.#pass ??= this.#encoder.beginComputePass();
+  }
+
+  /** After a dispatch: profiling closes its pass. */
+  done() {
+    if (this.#query) this.#end();
+  }
+
+  #end() {
+    this.#pass?.end();
+    this.#pass = null;
+  }
+
+  copy(
+    src: GPUBuffer,
+    srcOffset: number,
+    dst: GPUBuffer,
+    dstOffset: number,
+    bytes: number,
+  ) {
+    this.#end();
+    this.#encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+  }
+
+  clear(buffer: GPUBuffer, offset: number, bytes: number) {
+    this.#end();
+    this.#encoder.clearBuffer(buffer, offset, bytes);
+  }
+
+  finish(): GPUCommandBuffer {
+    this.#end();
+    return this.#encoder.finish();
+  }
+
+  /** Submits, then sums the timestamps per pipeline name (milliseconds). */
+  async resolve(
+    device: GPUDevice,
+  ): Promise<Record<string, { ms: number; dispatches: number }>> {
+    const n = this.#names.length * 2;
+    const resolved = device.createBuffer({
+      size: n * 8,
+      usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+    });
+    const staging = device.createBuffer({
+      size: n * 8,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    this.#end();
+    this.#encoder.resolveQuerySet(this.#query!, 0, n, resolved, 0);
+    this.#encoder.copyBufferToBuffer(resolved, 0, staging, 0, n * 8);
+    device.queue.submit([this.#encoder.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    const ns = new BigUint64Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    const out: Record<string, { ms: number; dispatches: number }> = {};
+    this.#names.forEach((name, i) => {
+      const o = out[name] ??= { ms: 0, dispatches: 0 };
+      o.ms += Number(ns[2 * i + 1] - ns[2 * i]) / 1e6;
+      o.dispatches++;
+    });
+    for (const b of [resolved, staging]) b.destroy();
+    this.#query!.destroy();
+    return out;
+  }
+}
+
+/**
+ * State slots per weight-gradient dispatch: each is a uniform binding, and
+ * WebGPU guarantees 12 per stage (one more holds the step).
+ */
+const STEPS_PER_DISPATCH = 8;
 
 const UNIFORM = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
 const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC |
@@ -188,7 +295,8 @@ export class FusedRnn {
     region("b_q", 1, V, 1);
     this.#n = offset;
     const maxUniform = device.limits.maxUniformBufferBindingSize;
-    this.#uniformA = B * Hp * 4 <= maxUniform;
+    this.#uniformA = B * Hp * 4 <= maxUniform &&
+      (B * Hp * 4) % device.limits.minUniformBufferOffsetAlignment === 0;
 
     const buffer = (name: string, floats: number, usage = STORAGE) =>
       this.#buffers[name] = device.createBuffer({
@@ -199,8 +307,11 @@ export class FusedRnn {
     buffer("params", offset);
     buffer("grads", offset);
     device.queue.writeBuffer(this.#buffers.params, 0, this.#pack(params));
-    buffer("hs", (L + 1) * B * Hp); // states of steps 0…L, 0 the initial one
+    // States of steps 0…L, 0 the initial one; slots bind as uniform buffers.
+    buffer("hs", (L + 1) * B * Hp, STORAGE | GPUBufferUsage.UNIFORM);
     buffer("carry", B * Hp);
+    buffer("W_hh_T", Hp * Hp);
+    buffer("W_hq_T", Vp * Hp);
     buffer("da", L * B * Hp);
     buffer("G", L * B * Hp);
     buffer("logits", T * B * Vp);
@@ -259,10 +370,11 @@ export class FusedRnn {
         K: Hp,
         N: Hp,
         a,
-        layout: "nt",
+        layout: "nn",
         ...stepTile(B, Hp),
       }),
     );
+    pipeline("transpose", transpose(Hp, Hp));
     const wide = (
       name: string,
       s: Omit<ProductShape, "a" | "rb" | "cv">,
@@ -272,19 +384,12 @@ export class FusedRnn {
       pipeline(name, productStore(shape, bias), productGroups(shape));
     };
     wide("logits", { M: T * B, K: Hp, N: Vp, layout: "nn" }, true);
-    wide("G", { M: T * B, K: Vp, N: Hp, layout: "nt" });
+    wide("G", { M: T * B, K: Vp, N: Hp, layout: "nn" });
+    pipeline("transposeHq", transpose(Hp, Vp));
     pipeline("softmax", softmaxCE(T * B, V, Vp));
     const outerShape = outerTile;
-    pipeline(
-      "dW_hh",
-      outer(outerShape(Hp, Hp)),
-      outerGroups(outerShape(Hp, Hp)),
-    );
-    pipeline(
-      "dW_hq",
-      outer(outerShape(Hp, Vp)),
-      outerGroups(outerShape(Hp, Vp)),
-    );
+    pipeline("dW_hh", outer(outerTile(Hp, Hp)), outerGroups(outerTile(Hp, Hp)));
+    pipeline("dW_hq", outer(outerTile(Hp, Vp)), outerGroups(outerTile(Hp, Vp)));
     pipeline("colsumH", colsum(Hp));
     pipeline("colsumV", colsum(Vp));
     if (embedding) {
@@ -339,6 +444,28 @@ export class FusedRnn {
     return out;
   }
 
+  /** The pipeline summing `name`'s gradient over n steps (made on first use). */
+  #outerSteps(name: string, n: number): string {
+    const key = `d${name}:${n}`;
+    if (!this.#pipelines[key]) {
+      const N = name === "W_hh" ? this.#Hp : this.#Vp;
+      const shape = { ...outerTile(this.#Hp, N), rows: this.#B, steps: n };
+      this.#pipelines[key] = this.device.createComputePipeline({
+        label: key,
+        layout: "auto",
+        compute: {
+          module: this.device.createShaderModule({
+            label: key,
+            code: outerSteps(shape),
+          }),
+          entryPoint: "main",
+        },
+      });
+      this.#groupsOf[key] = outerGroups(shape);
+    }
+    return key;
+  }
+
   /** A uniform buffer holding (t, a, o, n), made once per distinct value. */
   #step(t: number, a = 0, o = 0, n = 0): GPUBuffer {
     const key = `${t},${a},${o},${n}`;
@@ -356,10 +483,7 @@ export class FusedRnn {
    * regions (`"params:W_hh"`, `"grads:W_hh"`), `[name, firstFloat, floats]`
    * ranges, or buffers.
    */
-  #bind(
-    pipeline: string,
-    entries: (string | GPUBuffer | [string, number, number])[],
-  ): GPUBindGroup {
+  #bind(pipeline: string, entries: Entry[]): GPUBindGroup {
     const key = pipeline + "|" +
       entries.map((e) =>
         e instanceof GPUBuffer
@@ -370,7 +494,7 @@ export class FusedRnn {
       ).join("|");
     let group = this.#groups.get(key);
     if (group) return group;
-    const resource = (e: string | GPUBuffer | [string, number, number]) => {
+    const resource = (e: Entry) => {
       if (e instanceof GPUBuffer) return { buffer: e };
       if (Array.isArray(e)) {
         return {
@@ -405,15 +529,21 @@ export class FusedRnn {
     return `#${this.#ids.get(b)}`;
   }
 
+  /**
+   * Records `pipeline` with the bind group of `entries` (see `#bind`) into
+   * the recorder's current pass; `groups` defaults to the pipeline's own.
+   */
   #dispatch(
-    pass: GPUComputePassEncoder,
+    rec: Recorder,
     pipeline: string,
-    group: GPUBindGroup,
+    entries: Entry[],
     groups: [number, number] = this.#groupsOf[pipeline],
   ) {
+    const pass = rec.pass(pipeline);
     pass.setPipeline(this.#pipelines[pipeline]);
-    pass.setBindGroup(0, group);
+    pass.setBindGroup(0, this.#bind(pipeline, entries));
     pass.dispatchWorkgroups(groups[0], groups[1]);
+    rec.done();
   }
 
   /**
@@ -452,197 +582,229 @@ export class FusedRnn {
    * Forward over L steps from state slot 0, the loss on the last num_steps,
    * and backward through all L steps; leaves the gradients in `grads`.
    */
-  #encodeGradients(encoder: GPUCommandEncoder, L: number) {
+  #encodeGradients(rec: Recorder, L: number) {
     const B = this.#B, T = this.#T, Hp = this.#Hp, Vp = this.#Vp;
     const HV = Hp / 4;
-    const slot = B * Hp; // floats per state slot
+    const slot = B * Hp * 4; // bytes per state slot
     const w = L - T; // first step of the loss window
     const embedding = this.spec.input === "embedding";
+    const V = this.spec.vocab_size;
     const rows = L * B;
-    const gatherGroups: [number, number] = [
-      (embedding ? this.#Ep : Hp) / 4 / LANES,
-      Math.ceil(rows / 8),
-    ];
-    let pass = encoder.beginComputePass();
-    // Embedded inputs: their projection P for all steps at once.
+    const b = this.#buffers;
     if (embedding) {
-      this.#dispatch(
-        pass,
-        "gather",
-        this.#bind("gather", [
-          this.#step(0, 0, 0, rows),
-          "x",
-          "params:W_embed",
-          "Ex",
-        ]),
-        gatherGroups,
-      );
-      this.#dispatch(
-        pass,
-        "P",
-        this.#bind("P", [this.#step(0), "Ex", "params:W_xh", "P"]),
-        [this.#groupsOf.P[0], Math.ceil(rows / wideTile(Hp).rb)],
-      );
+      // Embedded inputs: their projection P for all steps at once.
+      this.#dispatch(rec, "gather", [
+        this.#step(0, 0, 0, rows),
+        "x",
+        "params:W_embed",
+        "Ex",
+      ], [this.#Ep / 4 / LANES, Math.ceil(rows / 8)]);
+      this.#dispatch(rec, "P", [this.#step(0), "Ex", "params:W_xh", "P"], [
+        this.#groupsOf.P[0],
+        Math.ceil(rows / wideTile(Hp).rb),
+      ]);
     }
     for (let t = 0; t < L; t++) {
       // The step's input state in a buffer of its own: a writable buffer
       // cannot also be read through another binding, and on llvmpipe a
       // uniform buffer's loads are one address for all lanes.
-      pass.end();
-      encoder.copyBufferToBuffer(
-        this.#buffers.hs,
-        t * slot * 4,
-        this.#buffers.hcur,
-        0,
-        slot * 4,
-      );
-      pass = encoder.beginComputePass();
-      this.#dispatch(
-        pass,
-        "forward",
-        this.#bind("forward", [
-          this.#step(t),
-          "hcur",
-          "params:W_hh",
-          ...(embedding ? ["P"] : ["x", "params:W_xh"]),
-          "params:b_h",
-          "hs",
-        ]),
-      );
-    }
-    this.#dispatch(
-      pass,
-      "logits",
-      this.#bind("logits", [
-        this.#step(0, (w + 1) * B * HV),
+      rec.copy(b.hs, t * slot, b.hcur, 0, slot);
+      this.#dispatch(rec, "forward", [
+        this.#step(t),
+        "hcur",
+        "params:W_hh",
+        ...(embedding ? ["P"] : ["x", "params:W_xh"]),
+        "params:b_h",
         "hs",
-        "params:W_hq",
-        "logits",
-        "params:b_q",
-      ]),
-    );
-    this.#dispatch(
-      pass,
-      "softmax",
-      this.#bind("softmax", ["y", "logits", "losses"]),
-      [Math.ceil(T * B / WIDE), 1],
-    );
-    pass.end();
-    if (w > 0) encoder.clearBuffer(this.#buffers.G, 0, w * slot * 4);
-    encoder.clearBuffer(this.#buffers.dcur, 0, slot * 4); // dA after the last step
-    pass = encoder.beginComputePass();
-    // The output layer's share of dH for every step of the window at once.
-    this.#dispatch(
-      pass,
-      "G",
-      this.#bind("G", [this.#step(0, 0, w * B), "logits", "params:W_hq", "G"]),
-    );
-    for (let t = L - 1; t >= 0; t--) {
-      if (t < L - 1) {
-        pass.end();
-        encoder.copyBufferToBuffer(
-          this.#buffers.da,
-          (t + 1) * slot * 4,
-          this.#buffers.dcur,
-          0,
-          slot * 4,
-        );
-        pass = encoder.beginComputePass();
-      }
-      this.#dispatch(
-        pass,
-        "backward",
-        this.#bind("backward", [
-          this.#step(t),
-          "dcur",
-          "params:W_hh",
-          "G",
-          "hs",
-          "da",
-        ]),
-      );
+      ]);
     }
-    // Weight gradients: sums over all rows.
-    this.#dispatch(
-      pass,
-      "dW_hh",
-      this.#bind("dW_hh", [
+    this.#dispatch(rec, "logits", [
+      this.#step(0, (w + 1) * B * HV),
+      "hs",
+      "params:W_hq",
+      "logits",
+      "params:b_q",
+    ]);
+    this.#dispatch(rec, "softmax", ["y", "logits", "losses"], [
+      Math.ceil(T * B / WIDE),
+      1,
+    ]);
+    if (w > 0) rec.clear(b.G, 0, w * slot);
+    rec.clear(b.dcur, 0, slot); // dA after the last step
+    this.#dispatch(rec, "transpose", ["params:W_hh", "W_hh_T"], [
+      Math.ceil(Hp * Hp / WIDE),
+      1,
+    ]);
+    // The output layer's share of dH for every step of the window at once.
+    this.#dispatch(rec, "transposeHq", ["params:W_hq", "W_hq_T"], [
+      Math.ceil(Hp * Vp / WIDE),
+      1,
+    ]);
+    this.#dispatch(rec, "G", [
+      this.#step(0, 0, w * B),
+      "logits",
+      "W_hq_T",
+      "G",
+    ]);
+    for (let t = L - 1; t >= 0; t--) {
+      if (t < L - 1) rec.copy(b.da, (t + 1) * slot, b.dcur, 0, slot);
+      this.#dispatch(rec, "backward", [
+        this.#step(t),
+        "dcur",
+        "W_hh_T",
+        "G",
+        "hs",
+        "da",
+      ]);
+    }
+    // Weight gradients: sums over all rows, a few steps per dispatch when
+    // state slots fit uniform buffers.
+    if (this.#uniformA) {
+      for (const name of ["W_hh", "W_hq"]) {
+        const r = this.#regions[name];
+        rec.clear(b.grads, r.offset * 4, r.prows * r.stride * 4);
+      }
+      const floats = B * Hp;
+      const sum = (name: string, first: number, last: number, D: string) => {
+        for (let t = first; t < last; t += STEPS_PER_DISPATCH) {
+          const n = Math.min(STEPS_PER_DISPATCH, last - t);
+          const slots = Array.from(
+            { length: n },
+            (
+              _,
+              s,
+            ): Entry => [
+              "hs",
+              (t + s + (name === "W_hq" ? 1 : 0)) * floats,
+              floats,
+            ],
+          );
+          const pipe = this.#outerSteps(name, n);
+          this.#dispatch(rec, pipe, [
+            this.#step(0, 0, (t - first) * B),
+            ...slots,
+            D,
+            `grads:${name}`,
+          ]);
+        }
+      };
+      sum("W_hh", 0, L, "da");
+      sum("W_hq", w, L, "logits");
+    } else {
+      this.#dispatch(rec, "dW_hh", [
         this.#step(0, 0, 0, rows),
         "hs",
         "da",
         "grads:W_hh",
-      ]),
-    );
-    this.#dispatch(
-      pass,
-      "dW_hq",
-      this.#bind("dW_hq", [
+      ]);
+      this.#dispatch(rec, "dW_hq", [
         this.#step(0, (w + 1) * B * HV, 0, T * B),
         "hs",
         "logits",
         "grads:W_hq",
-      ]),
-    );
-    this.#dispatch(
-      pass,
-      "colsumH",
-      this.#bind("colsumH", [this.#step(0, 0, 0, rows), "da", "grads:b_h"]),
-      [HV / LANES, 1],
-    );
-    this.#dispatch(
-      pass,
-      "colsumV",
-      this.#bind("colsumV", [
-        this.#step(0, 0, 0, T * B),
-        "logits",
-        "grads:b_q",
-      ]),
-      [Vp / 4 / LANES, 1],
-    );
-    const V = this.spec.vocab_size;
-    if (embedding) {
-      const EV = this.#Ep / 4;
-      this.#dispatch(
-        pass,
-        "dW_xh",
-        this.#bind("dW_xh", [
-          this.#step(0, 0, 0, rows),
-          "Ex",
-          "da",
-          "grads:W_xh",
-        ]),
-      );
-      this.#dispatch(
-        pass,
-        "dEx",
-        this.#bind("dEx", [this.#step(0), "da", "params:W_xh", "dEx"]),
-        [this.#groupsOf.dEx[0], Math.ceil(rows / wideTile(this.#Ep).rb)],
-      );
-      this.#dispatch(
-        pass,
-        "scatter",
-        this.#bind("scatter", [
-          "order",
-          "start",
-          "dEx",
-          "grads:W_embed",
-        ]),
-        [EV / LANES, V],
-      );
-    } else {
-      this.#dispatch(
-        pass,
-        "scatter",
-        this.#bind("scatter", [
-          "order",
-          "start",
-          "da",
-          "grads:W_xh",
-        ]),
-        [HV / LANES, V],
-      );
+      ]);
     }
-    pass.end();
+    this.#dispatch(rec, "colsumH", [
+      this.#step(0, 0, 0, rows),
+      "da",
+      "grads:b_h",
+    ], [HV / LANES, 1]);
+    this.#dispatch(rec, "colsumV", [
+      this.#step(0, 0, 0, T * B),
+      "logits",
+      "grads:b_q",
+    ], [Vp / 4 / LANES, 1]);
+    if (embedding) {
+      this.#dispatch(rec, "dW_xh", [
+        this.#step(0, 0, 0, rows),
+        "Ex",
+        "da",
+        "grads:W_xh",
+      ]);
+      this.#dispatch(rec, "dEx", [this.#step(0), "da", "params:W_xh", "dEx"], [
+        this.#groupsOf.dEx[0],
+        Math.ceil(rows / wideTile(this.#Ep).rb),
+      ]);
+      this.#dispatch(rec, "scatter", [
+        "order",
+        "start",
+        "dEx",
+        "grads:W_embed",
+      ], [this.#Ep / 4 / LANES, V]);
+    } else {
+      this.#dispatch(rec, "scatter", [
+        "order",
+        "start",
+        "da",
+        "grads:W_xh",
+      ], [HV / LANES, V]);
+    }
+  }
+
+  /**
+   * Minibatch `i` of an epoch: its initial state (zeros when `fresh`, else
+   * the last one carried on when `carry`, else slot 0 kept: `detach: false`
+   * restarts from the epoch's first state), gradients over L steps, loss and
+   * norm into slot i of `stats`, and the clipped SGD update.
+   */
+  #encodeMinibatch(
+    rec: Recorder,
+    i: number,
+    L: number,
+    state: { fresh: boolean; carry: boolean },
+  ) {
+    const b = this.#buffers;
+    const slot = this.#B * this.#Hp * 4;
+    if (state.fresh) rec.clear(b.hs, 0, slot);
+    else if (state.carry) {
+      // Copies go through `carry`: a buffer cannot be copied onto itself.
+      rec.copy(b.hs, this.#T * slot, b.carry, 0, slot);
+      rec.copy(b.carry, 0, b.hs, 0, slot);
+    }
+    this.#encodeGradients(rec, L);
+    const s = this.#step(i);
+    this.#dispatch(rec, "stats", [s, "losses", "grads", "stats"], [1, 1]);
+    this.#dispatch(rec, "update", [s, "hyper", "stats", "grads", "params"], [
+      Math.ceil(this.#n / 4 / WIDE),
+      1,
+    ]);
+  }
+
+  /**
+   * Time per kernel of one minibatch of sequential training (no update is
+   * kept: the parameters are restored), from GPU timestamps: milliseconds
+   * summed over each pipeline's dispatches, and their count. Needs the
+   * device's "timestamp-query" feature.
+   */
+  async profile(
+    batch: Minibatch,
+  ): Promise<Record<string, { ms: number; dispatches: number }>> {
+    const saved = await this.#read("params");
+    this.#upload([batch.X], batch.Y);
+    this.#ensureStats(1);
+    const rec = new Recorder(this.device.createCommandEncoder(), this.device);
+    this.#encodeMinibatch(rec, 0, this.#T, { fresh: true, carry: false });
+    const times = await rec.resolve(this.device);
+    this.device.queue.writeBuffer(
+      this.#buffers.params,
+      0,
+      saved as Float32Array<ArrayBuffer>,
+    );
+    return times;
+  }
+
+  /** A `stats` buffer with room for n minibatches. */
+  #ensureStats(n: number) {
+    if (this.#buffers.stats && this.#buffers.stats.size >= n * 8) return;
+    this.#buffers.stats?.destroy();
+    this.#buffers.stats = this.device.createBuffer({
+      label: "stats",
+      size: Math.max(16, n * 8),
+      usage: STORAGE,
+    });
+    for (const key of [...this.#groups.keys()]) {
+      if (key.includes("stats")) this.#groups.delete(key);
+    }
   }
 
   /**
@@ -664,9 +826,9 @@ export class FusedRnn {
       }
     }
     this.device.queue.writeBuffer(this.#buffers.hs, 0, state);
-    const encoder = this.device.createCommandEncoder();
-    this.#encodeGradients(encoder, T);
-    this.device.queue.submit([encoder.finish()]);
+    const rec = new Recorder(this.device.createCommandEncoder());
+    this.#encodeGradients(rec, T);
+    this.device.queue.submit([rec.finish()]);
     const losses = await this.#read("losses", 0, T * B);
     const last = await this.#read("hs", T * B * Hp, B * Hp);
     const Hn = new Float32Array(B * H);
@@ -693,7 +855,7 @@ export class FusedRnn {
     batches: Iterable<Minibatch>,
     options: FusedEpochOptions,
   ): Promise<FusedEpoch> {
-    const B = this.#B, T = this.#T, Hp = this.#Hp;
+    const B = this.#B, T = this.#T;
     const start = performance.now();
     const theta = options.clip === "off" ? 3.4e38 : options.clip;
     this.device.queue.writeBuffer(
@@ -710,59 +872,17 @@ export class FusedRnn {
         } (got ${this.spec.max_steps})`,
       );
     }
-    if (!this.#buffers.stats || this.#buffers.stats.size < list.length * 8) {
-      this.#buffers.stats?.destroy();
-      this.#buffers.stats = this.device.createBuffer({
-        label: "stats",
-        size: Math.max(16, list.length * 8),
-        usage: STORAGE,
-      });
-      for (const key of [...this.#groups.keys()]) {
-        if (key.includes("stats")) this.#groups.delete(key);
-      }
-    }
-    const state = B * Hp * 4;
+    this.#ensureStats(list.length);
     const xs: Int32Array[] = [];
     list.forEach((batch, i) => {
       if (replay) xs.push(batch.X);
       this.#upload(replay ? xs : [batch.X], batch.Y);
-      const encoder = this.device.createCommandEncoder();
-      if (i === 0 || options.sampling === "random") {
-        encoder.clearBuffer(this.#buffers.hs, 0, state);
-      } else if (!replay) {
-        // Carry the last state on; backward stops at step 0 (detached).
-        encoder.copyBufferToBuffer(
-          this.#buffers.hs,
-          T * state,
-          this.#buffers.carry,
-          0,
-          state,
-        );
-        encoder.copyBufferToBuffer(
-          this.#buffers.carry,
-          0,
-          this.#buffers.hs,
-          0,
-          state,
-        );
-      }
-      this.#encodeGradients(encoder, replay ? xs.length * T : T);
-      const slot = this.#step(i);
-      const pass = encoder.beginComputePass();
-      this.#dispatch(
-        pass,
-        "stats",
-        this.#bind("stats", [slot, "losses", "grads", "stats"]),
-        [1, 1],
-      );
-      this.#dispatch(
-        pass,
-        "update",
-        this.#bind("update", [slot, "hyper", "stats", "grads", "params"]),
-        [Math.ceil(this.#n / 4 / WIDE), 1],
-      );
-      pass.end();
-      this.device.queue.submit([encoder.finish()]);
+      const rec = new Recorder(this.device.createCommandEncoder());
+      this.#encodeMinibatch(rec, i, replay ? xs.length * T : T, {
+        fresh: i === 0 || options.sampling === "random",
+        carry: !replay,
+      });
+      this.device.queue.submit([rec.finish()]);
     });
     const stats = await this.#read("stats", 0, list.length * 2);
     return {
@@ -805,6 +925,3 @@ export class FusedRnn {
     for (const b of this.#steps.values()) b.destroy();
   }
 }
-
-/** @internal The product kernel, for the bench's kernel table. */
-export const _product = product;

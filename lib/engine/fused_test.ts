@@ -52,6 +52,8 @@ const configs: {
   { B: 5, T: 3, H: 65, V: 28, activation: "tanh", input: "one_hot", E: 1 },
   { B: 5, T: 4, H: 40, V: 13, activation: "tanh", input: "embedding", E: 9 },
   { B: 2, T: 6, H: 19, V: 28, activation: "relu", input: "embedding", E: 33 },
+  // A state slot over 64 KiB: the kernels read it from storage, not uniform.
+  { B: 40, T: 3, H: 420, V: 9, activation: "tanh", input: "one_hot", E: 1 },
 ];
 
 for (const { B, T, H, V, activation, input, E } of configs) {

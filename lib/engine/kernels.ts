@@ -172,8 +172,10 @@ export const stepForward = (
 
 /**
  * One step backward: dA_t = (dA_{t+1} W_hhᵀ + G_t) ⊙ φ′(H_t), where A is
- * dA_{t+1} (zeros after the last step) and G_t = dlogits_t W_hqᵀ, the
- * output layer's share, computed for all steps beforehand.
+ * dA_{t+1} (zeros after the last step), W is W_hhᵀ (transposed once per
+ * minibatch: row-wise loads run faster than the "nt" product's) and G_t =
+ * dlogits_t W_hqᵀ, the output layer's share, computed for all steps
+ * beforehand.
  */
 export const stepBackward = (
   { B, Hp }: StepDims,
@@ -182,7 +184,7 @@ export const stepBackward = (
 ): string => {
   const HV = Hp / 4;
   return product(
-    { ...shape, M: B, K: Hp, N: Hp, layout: "nt" },
+    { ...shape, M: B, K: Hp, N: Hp, layout: "nn" },
     `@group(0) @binding(3) var<storage, read> G: array<vec4f>;
 @group(0) @binding(4) var<storage, read> hs: array<vec4f>;
 @group(0) @binding(5) var<storage, read_write> da: array<vec4f>;`,
@@ -192,6 +194,18 @@ export const stepBackward = (
     activation(kind),
   );
 };
+
+/** Transpose of a rows × cols matrix, one invocation per element. */
+export const transpose = (rows: number, cols: number): string => `
+@group(0) @binding(0) var<storage, read> m: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@compute @workgroup_size(${WIDE})
+fn main(@builtin(global_invocation_id) g: vec3u) {
+  if (g.x >= ${rows * cols}u) { return; }
+  let r = g.x / ${cols}u;
+  let c = g.x % ${cols}u;
+  out[c * ${rows}u + r] = m[g.x];
+}`;
 
 /** A product whose result is stored at row `step.o + row`, optionally plus a bias. */
 export const productStore = (
@@ -266,6 +280,61 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u
 ${decl}  for (var r = 0u; r < step.n; r++) {
 ${loop}  }
 ${store}}`;
+}
+
+/**
+ * The same weight gradient over S steps of `rows` rows each, A being S
+ * state slots bound as S uniform buffers (one address for all lanes on
+ * llvmpipe, where storage loads go lane by lane): G += Σ_s A_sᵀ D_s, D
+ * from row `step.o`. A few dispatches cover all steps; G is cleared first.
+ */
+export function outerSteps(
+  s: OuterShape & { rows: number; steps: number },
+): string {
+  const { K, N, rb, cv, rows, steps } = s;
+  const KV = K / 4, NV = N / 4;
+  let decl = "", body = "", store = "", bindings = "";
+  for (let i = 0; i < rb; i++) {
+    for (let c = 0; c < cv; c++) decl += `  var acc${i}_${c} = vec4f();\n`;
+  }
+  for (let st = 0; st < steps; st++) {
+    bindings += `@group(0) @binding(${
+      st + 1
+    }) var<uniform> A${st}: array<vec4f, ${rows * KV}>;\n`;
+    body += `  for (var r = 0u; r < ${rows}u; r++) {\n`;
+    for (let c = 0; c < cv; c++) {
+      body += `    let d${c} = D[(step.o + ${
+        st * rows
+      }u + r) * ${NV}u + col0 + ${c * LANES}u];\n`;
+    }
+    for (let q = 0; q < rb / 4; q++) {
+      body += `    let a${q} = A${st}[r * ${KV}u + k4 + ${q}u];\n`;
+      for (let m = 0; m < 4; m++) {
+        for (let c = 0; c < cv; c++) {
+          const acc = `acc${4 * q + m}_${c}`;
+          body += `    ${acc} = fma(vec4f(a${q}[${m}]), d${c}, ${acc});\n`;
+        }
+      }
+    }
+    body += "  }\n";
+  }
+  for (let i = 0; i < rb; i++) {
+    for (let c = 0; c < cv; c++) {
+      store += `  G[(k0 + ${i}u) * ${NV}u + col0 + ${
+        c * LANES
+      }u] += acc${i}_${c};\n`;
+    }
+  }
+  return `${STEP}${bindings}@group(0) @binding(${
+    steps + 1
+  }) var<storage, read> D: array<vec4f>;
+@group(0) @binding(${steps + 2}) var<storage, read_write> G: array<vec4f>;
+@compute @workgroup_size(${LANES})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u) {
+  let k0 = wg.y * ${rb}u;
+  let k4 = k0 / 4u;
+  let col0 = wg.x * ${LANES * cv}u + l.x;
+${decl}${body}${store}}`;
 }
 
 /**
