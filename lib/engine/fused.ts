@@ -21,7 +21,6 @@ import {
   outerGroups,
   outerSteps,
   pad,
-  product,
   productGroups,
   type ProductShape,
   productStore,
@@ -326,8 +325,9 @@ export class FusedRnn {
       buffer("dEx", L * B * Ep);
     }
     const current = STORAGE | GPUBufferUsage.UNIFORM;
-    buffer("hcur", B * Hp, current);
-    buffer("dcur", B * Hp, current);
+    for (const name of ["hcur0", "hcur1", "dcur0", "dcur1"]) {
+      buffer(name, B * Hp, current);
+    }
     buffer("hyper", 4, UNIFORM);
 
     const pipeline = (
@@ -604,18 +604,20 @@ export class FusedRnn {
         Math.ceil(rows / wideTile(Hp).rb),
       ]);
     }
+    // Each step reads its input state from a buffer of its own (a writable
+    // buffer cannot also be read through another binding, and on llvmpipe a
+    // uniform buffer's loads are one address for all lanes) and writes the
+    // next step's into the other of two.
+    rec.copy(b.hs, 0, b.hcur0, 0, slot);
     for (let t = 0; t < L; t++) {
-      // The step's input state in a buffer of its own: a writable buffer
-      // cannot also be read through another binding, and on llvmpipe a
-      // uniform buffer's loads are one address for all lanes.
-      rec.copy(b.hs, t * slot, b.hcur, 0, slot);
       this.#dispatch(rec, "forward", [
         this.#step(t),
-        "hcur",
+        `hcur${t % 2}`,
         "params:W_hh",
         ...(embedding ? ["P"] : ["x", "params:W_xh"]),
         "params:b_h",
         "hs",
+        `hcur${(t + 1) % 2}`,
       ]);
     }
     this.#dispatch(rec, "logits", [
@@ -630,7 +632,7 @@ export class FusedRnn {
       1,
     ]);
     if (w > 0) rec.clear(b.G, 0, w * slot);
-    rec.clear(b.dcur, 0, slot); // dA after the last step
+    rec.clear(b[`dcur${(L - 1) % 2}`], 0, slot); // dA after the last step
     this.#dispatch(rec, "transpose", ["params:W_hh", "W_hh_T"], [
       Math.ceil(Hp * Hp / WIDE),
       1,
@@ -647,14 +649,14 @@ export class FusedRnn {
       "G",
     ]);
     for (let t = L - 1; t >= 0; t--) {
-      if (t < L - 1) rec.copy(b.da, (t + 1) * slot, b.dcur, 0, slot);
       this.#dispatch(rec, "backward", [
         this.#step(t),
-        "dcur",
+        `dcur${t % 2}`,
         "W_hh_T",
         "G",
         "hs",
         "da",
+        `dcur${(t + 1) % 2}`,
       ]);
     }
     // Weight gradients: sums over all rows, a few steps per dispatch when

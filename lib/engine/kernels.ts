@@ -138,7 +138,8 @@ export interface StepDims {
 
 /**
  * One step forward, H_t = φ(X_t W_xh + H_{t−1} W_hh + b_h). A is H_{t−1};
- * the result goes to state slot t + 1 of `hs`. One-hot inputs read
+ * the result goes to state slot t + 1 of `hs` and to `next`, the next
+ * step's A (two such buffers take turns, so no copy is needed). One-hot inputs read
  * X_t W_xh as the row W_xh[x] (the same address in every lane); embedded
  * inputs read P_t, their projection computed for all steps beforehand.
  */
@@ -159,20 +160,22 @@ export const stepForward = (
       `@group(0) @binding(3) var<storage, read> P: array<vec4f>;`,
       `P[(step.t * ${B}u + row) * ${HV}u + col]`,
     ];
-  const next = input === "one_hot" ? 5 : 4;
+  const n = input === "one_hot" ? 5 : 4;
   return product(
     { ...shape, M: B, K: Hp, N: Hp, layout: "nn" },
     `${bindings}
-@group(0) @binding(${next}) var<storage, read> b_h: array<vec4f>;
-@group(0) @binding(${next + 1}) var<storage, read_write> hs: array<vec4f>;`,
-    `hs[((step.t + 1u) * ${B}u + row) * ${HV}u + col] = phi(acc + ${projection} + b_h[col]);`,
+@group(0) @binding(${n}) var<storage, read> b_h: array<vec4f>;
+@group(0) @binding(${n + 1}) var<storage, read_write> hs: array<vec4f>;
+@group(0) @binding(${n + 2}) var<storage, read_write> next: array<vec4f>;`,
+    `let h = phi(acc + ${projection} + b_h[col]); hs[((step.t + 1u) * ${B}u + row) * ${HV}u + col] = h; next[row * ${HV}u + col] = h;`,
     activation(kind),
   );
 };
 
 /**
  * One step backward: dA_t = (dA_{t+1} W_hhᵀ + G_t) ⊙ φ′(H_t), where A is
- * dA_{t+1} (zeros after the last step), W is W_hhᵀ (transposed once per
+ * dA_{t+1} (zeros after the last step; written by the step before into
+ * `next`, as in the forward step), W is W_hhᵀ (transposed once per
  * minibatch: row-wise loads run faster than the "nt" product's) and G_t =
  * dlogits_t W_hqᵀ, the output layer's share, computed for all steps
  * beforehand.
@@ -187,10 +190,11 @@ export const stepBackward = (
     { ...shape, M: B, K: Hp, N: Hp, layout: "nn" },
     `@group(0) @binding(3) var<storage, read> G: array<vec4f>;
 @group(0) @binding(4) var<storage, read> hs: array<vec4f>;
-@group(0) @binding(5) var<storage, read_write> da: array<vec4f>;`,
-    `let r = (step.t * ${B}u + row) * ${HV}u + col; da[r] = (acc + G[r]) * dphi(hs[r + ${
+@group(0) @binding(5) var<storage, read_write> da: array<vec4f>;
+@group(0) @binding(6) var<storage, read_write> next: array<vec4f>;`,
+    `let r = (step.t * ${B}u + row) * ${HV}u + col; let d = (acc + G[r]) * dphi(hs[r + ${
       B * HV
-    }u]);`,
+    }u]); da[r] = d; next[row * ${HV}u + col] = d;`,
     activation(kind),
   );
 };
