@@ -86,6 +86,14 @@ export interface FusedEpochOptions {
 /** A bind group entry: a buffer name, a `buf:region`, a float range, or a buffer. */
 type Entry = string | GPUBuffer | [string, number, number];
 
+/** Where one minibatch's token arrays lie in the `tokens` buffer. */
+interface Tokens {
+  x: [string, number, number];
+  y: [string, number, number];
+  order: [string, number, number];
+  start: [string, number, number];
+}
+
 /**
  * Encodes one command buffer: dispatches share a compute pass until a copy
  * or clear ends it. With a device (profiling), every dispatch gets a pass of
@@ -315,10 +323,6 @@ export class FusedRnn {
     buffer("G", L * B * Hp);
     buffer("logits", T * B * Vp);
     buffer("losses", T * B);
-    buffer("x", L * B);
-    buffer("y", T * B);
-    buffer("order", L * B);
-    buffer("start", V + 1);
     if (embedding) {
       buffer("P", L * B * Hp);
       buffer("Ex", L * B * Ep);
@@ -547,42 +551,75 @@ export class FusedRnn {
   }
 
   /**
-   * Uploads the tokens of a sequence of `xs.length` minibatches (the last
-   * one's targets): x in time-major order for all L steps, the rows grouped
-   * by token for the scatter kernels, y of the last minibatch.
+   * Uploads the tokens of several minibatches at once, each a sequence of
+   * minibatches (`xs`, all L steps its backward pass reaches) and the last
+   * one's targets Y, into one buffer: per sequence x in time-major order, y,
+   * the rows grouped by token for the scatter kernels (`order`, `start`).
+   * Returns where each sequence's arrays lie, for bind-group ranges.
    */
-  #upload(xs: Int32Array[], Y: Int32Array) {
+  #upload(seqs: { xs: Int32Array[]; Y: Int32Array }[]): Tokens[] {
     const B = this.#B, T = this.#T;
     const V = this.spec.vocab_size;
-    const L = xs.length * T;
-    const x = new Uint32Array(L * B), y = new Uint32Array(T * B);
-    xs.forEach((X, i) => {
-      for (let b = 0; b < B; b++) {
-        for (let t = 0; t < T; t++) x[(i * T + t) * B + b] = X[b * T + t];
-      }
+    const align = (n: number) => Math.ceil(n / 64) * 64; // 256-byte offsets
+    const sizes = seqs.map(({ xs }) => {
+      const rows = xs.length * T * B;
+      return [rows, T * B, rows, V + 1].map(align);
     });
-    for (let b = 0; b < B; b++) {
-      for (let t = 0; t < T; t++) y[t * B + b] = Y[b * T + t];
+    const total = sizes.flat().reduce((a, b) => a + b, 0);
+    if (!this.#buffers.tokens || this.#buffers.tokens.size < total * 4) {
+      this.#buffers.tokens?.destroy();
+      this.#buffers.tokens = this.device.createBuffer({
+        label: "tokens",
+        size: total * 4,
+        usage: STORAGE,
+      });
+      this.#forget("tokens");
     }
-    // Counting sort of rows by token: dW_xh[v] sums token v's rows only.
-    const start = new Uint32Array(V + 1);
-    for (const v of x) start[v + 1]++;
-    for (let v = 0; v < V; v++) start[v + 1] += start[v];
-    const next = start.slice(0, V);
-    const order = new Uint32Array(L * B);
-    x.forEach((v, r) => order[next[v]++] = r);
-    const q = this.device.queue;
-    q.writeBuffer(this.#buffers.x, 0, x);
-    q.writeBuffer(this.#buffers.y, 0, y);
-    q.writeBuffer(this.#buffers.order, 0, order);
-    q.writeBuffer(this.#buffers.start, 0, start);
+    const data = new Uint32Array(total);
+    let at = 0;
+    const out = seqs.map(({ xs, Y }, k) => {
+      const L = xs.length * T;
+      const [xAt, yAt, orderAt, startAt] = sizes[k].map((n) => (at += n) - n);
+      const x = data.subarray(xAt, xAt + L * B);
+      xs.forEach((X, i) => {
+        for (let b = 0; b < B; b++) {
+          for (let t = 0; t < T; t++) x[(i * T + t) * B + b] = X[b * T + t];
+        }
+      });
+      for (let b = 0; b < B; b++) {
+        for (let t = 0; t < T; t++) data[yAt + t * B + b] = Y[b * T + t];
+      }
+      // Counting sort of rows by token: dW_xh[v] sums token v's rows only.
+      const start = data.subarray(startAt, startAt + V + 1);
+      for (const v of x) start[v + 1]++;
+      for (let v = 0; v < V; v++) start[v + 1] += start[v];
+      const next = start.slice(0, V);
+      x.forEach((v, r) => data[orderAt + next[v]++] = r);
+      return {
+        x: ["tokens", xAt, L * B],
+        y: ["tokens", yAt, T * B],
+        order: ["tokens", orderAt, L * B],
+        start: ["tokens", startAt, V + 1],
+      } satisfies Tokens;
+    });
+    this.device.queue.writeBuffer(this.#buffers.tokens, 0, data);
+    return out;
+  }
+
+  /** Drops cached bind groups that use buffer `name` (it was replaced). */
+  #forget(name: string) {
+    for (const key of [...this.#groups.keys()]) {
+      if (key.split("|").some((e) => e.split(":")[0] === name)) {
+        this.#groups.delete(key);
+      }
+    }
   }
 
   /**
    * Forward over L steps from state slot 0, the loss on the last num_steps,
    * and backward through all L steps; leaves the gradients in `grads`.
    */
-  #encodeGradients(rec: Recorder, L: number) {
+  #encodeGradients(rec: Recorder, L: number, tok: Tokens) {
     const B = this.#B, T = this.#T, Hp = this.#Hp, Vp = this.#Vp;
     const HV = Hp / 4;
     const slot = B * Hp * 4; // bytes per state slot
@@ -595,7 +632,7 @@ export class FusedRnn {
       // Embedded inputs: their projection P for all steps at once.
       this.#dispatch(rec, "gather", [
         this.#step(0, 0, 0, rows),
-        "x",
+        tok.x,
         "params:W_embed",
         "Ex",
       ], [this.#Ep / 4 / LANES, Math.ceil(rows / 8)]);
@@ -614,7 +651,7 @@ export class FusedRnn {
         this.#step(t),
         `hcur${t % 2}`,
         "params:W_hh",
-        ...(embedding ? ["P"] : ["x", "params:W_xh"]),
+        ...(embedding ? ["P"] : [tok.x, "params:W_xh"]),
         "params:b_h",
         "hs",
         `hcur${(t + 1) % 2}`,
@@ -627,7 +664,7 @@ export class FusedRnn {
       "logits",
       "params:b_q",
     ]);
-    this.#dispatch(rec, "softmax", ["y", "logits", "losses"], [
+    this.#dispatch(rec, "softmax", [tok.y, "logits", "losses"], [
       Math.ceil(T * B / WIDE),
       1,
     ]);
@@ -728,15 +765,15 @@ export class FusedRnn {
         Math.ceil(rows / wideTile(this.#Ep).rb),
       ]);
       this.#dispatch(rec, "scatter", [
-        "order",
-        "start",
+        tok.order,
+        tok.start,
         "dEx",
         "grads:W_embed",
       ], [this.#Ep / 4 / LANES, V]);
     } else {
       this.#dispatch(rec, "scatter", [
-        "order",
-        "start",
+        tok.order,
+        tok.start,
         "da",
         "grads:W_xh",
       ], [HV / LANES, V]);
@@ -753,6 +790,7 @@ export class FusedRnn {
     rec: Recorder,
     i: number,
     L: number,
+    tok: Tokens,
     state: { fresh: boolean; carry: boolean },
   ) {
     const b = this.#buffers;
@@ -763,7 +801,7 @@ export class FusedRnn {
       rec.copy(b.hs, this.#T * slot, b.carry, 0, slot);
       rec.copy(b.carry, 0, b.hs, 0, slot);
     }
-    this.#encodeGradients(rec, L);
+    this.#encodeGradients(rec, L, tok);
     const s = this.#step(i);
     this.#dispatch(rec, "stats", [s, "losses", "grads", "stats"], [1, 1]);
     this.#dispatch(rec, "update", [s, "hyper", "stats", "grads", "params"], [
@@ -782,10 +820,10 @@ export class FusedRnn {
     batch: Minibatch,
   ): Promise<Record<string, { ms: number; dispatches: number }>> {
     const saved = await this.#read("params");
-    this.#upload([batch.X], batch.Y);
+    const [tok] = this.#upload([{ xs: [batch.X], Y: batch.Y }]);
     this.#ensureStats(1);
     const rec = new Recorder(this.device.createCommandEncoder(), this.device);
-    this.#encodeMinibatch(rec, 0, this.#T, { fresh: true, carry: false });
+    this.#encodeMinibatch(rec, 0, this.#T, tok, { fresh: true, carry: false });
     const times = await rec.resolve(this.device);
     this.device.queue.writeBuffer(
       this.#buffers.params,
@@ -804,9 +842,7 @@ export class FusedRnn {
       size: Math.max(16, n * 8),
       usage: STORAGE,
     });
-    for (const key of [...this.#groups.keys()]) {
-      if (key.includes("stats")) this.#groups.delete(key);
-    }
+    this.#forget("stats");
   }
 
   /**
@@ -820,7 +856,7 @@ export class FusedRnn {
     H0: Float32Array | null,
   ): Promise<Gradients> {
     const B = this.#B, T = this.#T, Hp = this.#Hp, H = this.spec.num_hiddens;
-    this.#upload([X], Y);
+    const [tok] = this.#upload([{ xs: [X], Y }]);
     const state = new Float32Array(B * Hp);
     if (H0) {
       for (let b = 0; b < B; b++) {
@@ -829,7 +865,7 @@ export class FusedRnn {
     }
     this.device.queue.writeBuffer(this.#buffers.hs, 0, state);
     const rec = new Recorder(this.device.createCommandEncoder());
-    this.#encodeGradients(rec, T);
+    this.#encodeGradients(rec, T, tok);
     this.device.queue.submit([rec.finish()]);
     const losses = await this.#read("losses", 0, T * B);
     const last = await this.#read("hs", T * B * Hp, B * Hp);
@@ -875,17 +911,20 @@ export class FusedRnn {
       );
     }
     this.#ensureStats(list.length);
-    const xs: Int32Array[] = [];
-    list.forEach((batch, i) => {
-      if (replay) xs.push(batch.X);
-      this.#upload(replay ? xs : [batch.X], batch.Y);
-      const rec = new Recorder(this.device.createCommandEncoder());
-      this.#encodeMinibatch(rec, i, replay ? xs.length * T : T, {
+    // The whole epoch is one upload and one command buffer.
+    const tokens = this.#upload(list.map((batch, i) => ({
+      xs: replay ? list.slice(0, i + 1).map((b) => b.X) : [batch.X],
+      Y: batch.Y,
+    })));
+    const rec = new Recorder(this.device.createCommandEncoder());
+    list.forEach((_, i) => {
+      const L = replay ? (i + 1) * T : T;
+      this.#encodeMinibatch(rec, i, L, tokens[i], {
         fresh: i === 0 || options.sampling === "random",
         carry: !replay,
       });
-      this.device.queue.submit([rec.finish()]);
     });
+    this.device.queue.submit([rec.finish()]);
     const stats = await this.#read("stats", 0, list.length * 2);
     return {
       losses: list.map((_, i) => stats[2 * i]),
