@@ -54,6 +54,11 @@ export interface FusedSpec {
    * or num_steps × minibatches per epoch for `detach: false`.
    */
   max_steps?: number;
+  /**
+   * Kernel tiles for a CPU adapter (llvmpipe: few 8-lane workgroups) or a
+   * GPU (many wide ones). Default: cpu.
+   */
+  tiles?: "cpu" | "gpu";
 }
 
 /** Loss and gradients of one minibatch, read back. */
@@ -219,26 +224,45 @@ const widestCv = (N: number, max: number) => {
   return cv;
 };
 
+/** Most invocations per workgroup, up to 64, whose vec4 columns tile N. */
+const widestLanes = (N: number) => {
+  let lanes = 64;
+  while ((N / 4) % lanes !== 0) lanes /= 2;
+  return lanes;
+};
+
 /**
- * Tile of a step product (M = batch_size rows): all rows in one workgroup
- * and 4 vec4 columns per lane measured fastest on llvmpipe (32×512·512×512:
- * 1.3 ms, against 2.9 ms for 16 rows × 2; docs/performance.md).
+ * Tiles per kind of adapter. On a CPU (llvmpipe): 8 lanes, each with many
+ * accumulators, few workgroups; for a 32×512·512×512 step, all rows in one
+ * workgroup and 4 vec4 columns per lane measured fastest (1.3 ms, against
+ * 2.9 ms for 16 rows × 2; docs/performance.md). On a GPU: wide workgroups
+ * and small tiles, for many threads.
  */
-const stepTile = (B: number, N: number) => ({
-  rb: Math.min(B, 32),
-  cv: widestCv(N, 4),
-});
-
-/** Tile of an all-rows product (many rows, so many workgroups). */
-const wideTile = (N: number) => ({ rb: 8, cv: widestCv(N, 2) });
-
-/** Tile of a weight gradient (K is a padded width, a multiple of 32). */
-const outerTile = (K: number, N: number) => ({
-  K,
-  N,
-  rb: 32,
-  cv: widestCv(N, 4),
-});
+const TILES = {
+  cpu: {
+    step: (B: number, N: number) => ({
+      rb: Math.min(B, 32),
+      cv: widestCv(N, 4),
+    }),
+    wide: (N: number) => ({ rb: 8, cv: widestCv(N, 2) }),
+    outer: (K: number, N: number) => ({ K, N, rb: 32, cv: widestCv(N, 4) }),
+  },
+  gpu: {
+    step: (_B: number, N: number) => ({
+      rb: 2,
+      cv: 1,
+      lanes: widestLanes(N),
+    }),
+    wide: (N: number) => ({ rb: 4, cv: 1, lanes: widestLanes(N) }),
+    outer: (K: number, N: number) => ({
+      K,
+      N,
+      rb: 4,
+      cv: 1,
+      lanes: widestLanes(N),
+    }),
+  },
+};
 
 /**
  * One model on one device: parameters, activations and gradients as GPU
@@ -260,6 +284,7 @@ export class FusedRnn {
   readonly #Vp: number;
   readonly #Ep: number;
   readonly #regions: Record<string, Region> = {};
+  readonly #tiles: typeof TILES.cpu;
   /** Floats in the packed parameter buffer (a multiple of 4). */
   readonly #n: number;
   /** The step products read their A operand from a uniform buffer (faster on llvmpipe) when it fits. */
@@ -272,7 +297,14 @@ export class FusedRnn {
 
   constructor(device: GPUDevice, spec: FusedSpec, params: ParamValues) {
     this.device = device;
-    this.spec = { ...spec, max_steps: spec.max_steps ?? spec.num_steps };
+    this.spec = {
+      ...spec,
+      max_steps: spec.max_steps ?? spec.num_steps,
+      tiles: spec.tiles ?? "cpu",
+    };
+    const tiles = this.#tiles = TILES[this.spec.tiles];
+    const stepTile = tiles.step, wideTile = tiles.wide;
+    const outerTile = tiles.outer;
     const { batch_size: B, num_steps: T, num_hiddens: H, vocab_size: V } = spec;
     const embedding = spec.input === "embedding";
     const E = spec.embed_size;
@@ -453,7 +485,11 @@ export class FusedRnn {
     const key = `d${name}:${n}`;
     if (!this.#pipelines[key]) {
       const N = name === "W_hh" ? this.#Hp : this.#Vp;
-      const shape = { ...outerTile(this.#Hp, N), rows: this.#B, steps: n };
+      const shape = {
+        ...this.#tiles.outer(this.#Hp, N),
+        rows: this.#B,
+        steps: n,
+      };
       this.#pipelines[key] = this.device.createComputePipeline({
         label: key,
         layout: "auto",
@@ -638,7 +674,7 @@ export class FusedRnn {
       ], [this.#Ep / 4 / LANES, Math.ceil(rows / 8)]);
       this.#dispatch(rec, "P", [this.#step(0), "Ex", "params:W_xh", "P"], [
         this.#groupsOf.P[0],
-        Math.ceil(rows / wideTile(Hp).rb),
+        Math.ceil(rows / this.#tiles.wide(Hp).rb),
       ]);
     }
     // Each step reads its input state from a buffer of its own (a writable
@@ -762,7 +798,7 @@ export class FusedRnn {
       ]);
       this.#dispatch(rec, "dEx", [this.#step(0), "da", "params:W_xh", "dEx"], [
         this.#groupsOf.dEx[0],
-        Math.ceil(rows / wideTile(this.#Ep).rb),
+        Math.ceil(rows / this.#tiles.wide(this.#Ep).rb),
       ]);
       this.#dispatch(rec, "scatter", [
         tok.order,

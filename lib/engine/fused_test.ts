@@ -56,8 +56,26 @@ const configs: {
   { B: 40, T: 3, H: 420, V: 9, activation: "tanh", input: "one_hot", E: 1 },
 ];
 
-for (const { B, T, H, V, activation, input, E } of configs) {
-  Deno.test(`fused loss and every gradient match tfjs autograd within 1e-4 (B=${B} T=${T} H=${H} V=${V} ${activation} ${input}${input === "embedding" ? ` E=${E}` : ""})`, async () => {
+// Each config with the CPU tiles (llvmpipe's), the first two with the GPU ones too.
+const cases = [
+  ...configs.map((c) => ({ ...c, tiles: "cpu" as const })),
+  ...configs.slice(0, 2).map((c) => ({ ...c, tiles: "gpu" as const })),
+  { ...configs[3], tiles: "gpu" as const },
+  // 64-lane workgroups need a padded width of 256.
+  {
+    B: 3,
+    T: 4,
+    H: 250,
+    V: 7,
+    activation: "relu" as const,
+    input: "one_hot" as const,
+    E: 1,
+    tiles: "gpu" as const,
+  },
+];
+
+for (const { B, T, H, V, activation, input, E, tiles } of cases) {
+  Deno.test(`fused loss and every gradient match tfjs autograd within 1e-4 (B=${B} T=${T} H=${H} V=${V} ${activation} ${input}${input === "embedding" ? ` E=${E}` : ""}, ${tiles} tiles)`, async () => {
     await setBackend("cpu");
     const spec: RnnSpec = {
       vocab_size: V,
@@ -95,6 +113,7 @@ for (const { B, T, H, V, activation, input, E } of configs) {
       batch_size: B,
       num_steps: T,
       ...spec,
+      tiles,
     }, values);
     const out = await fused.gradients(X, Y, H0);
     assert.ok(

@@ -18,6 +18,7 @@
 export const PAD = 32;
 /** Invocations per workgroup of the matrix kernels: one SIMD register on llvmpipe. */
 export const LANES = 8;
+const DEFAULT_LANES = LANES;
 /** Invocations per workgroup of the elementwise kernels. */
 export const WIDE = 64;
 
@@ -55,13 +56,15 @@ export interface ProductShape {
   rb: number;
   /** vec4 columns per lane. */
   cv: number;
+  /** Invocations per workgroup (default {@linkcode LANES}). */
+  lanes?: number;
 }
 
 /**
  * Workgroups of a product, as `dispatchWorkgroups(x, y)` takes them.
  */
 export const productGroups = (s: ProductShape): [number, number] => [
-  s.N / 4 / (LANES * s.cv),
+  s.N / 4 / ((s.lanes ?? LANES) * s.cv),
   Math.ceil(s.M / s.rb),
 ];
 
@@ -80,6 +83,7 @@ export function product(
 ): string {
   const { M, K, N, rb, cv } = s;
   const KV = K / 4, NV = N / 4;
+  const LANES = s.lanes ?? DEFAULT_LANES;
   const rowOf = (i: number) =>
     M % rb === 0 ? `r0 + ${i}u` : `min(r0 + ${i}u, ${M - 1}u)`;
   let loop = "";
@@ -235,11 +239,13 @@ export interface OuterShape {
   rb: number;
   /** vec4 columns per lane. */
   cv: number;
+  /** Invocations per workgroup (default {@linkcode LANES}). */
+  lanes?: number;
 }
 
 /** Workgroups of a weight-gradient kernel. */
 export const outerGroups = (s: OuterShape): [number, number] => [
-  s.N / 4 / (LANES * s.cv),
+  s.N / 4 / ((s.lanes ?? LANES) * s.cv),
   s.K / s.rb,
 ];
 
@@ -251,6 +257,7 @@ export const outerGroups = (s: OuterShape): [number, number] => [
 export function outer(s: OuterShape): string {
   const { K, N, rb, cv } = s;
   const KV = K / 4, NV = N / 4;
+  const LANES = s.lanes ?? DEFAULT_LANES;
   let decl = "", loop = "", store = "";
   for (let c = 0; c < cv; c++) {
     loop += `    let d${c} = D[r * ${NV}u + col0 + ${c * LANES}u];\n`;
@@ -297,6 +304,7 @@ export function outerSteps(
 ): string {
   const { K, N, rb, cv, rows, steps } = s;
   const KV = K / 4, NV = N / 4;
+  const LANES = s.lanes ?? DEFAULT_LANES;
   let decl = "", body = "", store = "", bindings = "";
   for (let i = 0; i < rb; i++) {
     for (let c = 0; c < cv; c++) decl += `  var acc${i}_${c} = vec4f();\n`;

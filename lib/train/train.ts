@@ -255,6 +255,9 @@ async function fusedTrainer(
     );
   }
   const device = await adapter.requestDevice();
+  // A software adapter runs workgroups as CPU threads: its own kernel tiles.
+  const cpu = adapter.info.isFallbackAdapter ||
+    /llvmpipe|lavapipe|swiftshader/i.test(adapter.info.description);
   const { batch_size: B, num_steps: T } = config;
   // detach: false reaches back to the epoch's start: at most this many steps.
   const perEpoch = Math.max(1, Math.floor((corpus.train.length - 1) / B / T));
@@ -263,6 +266,7 @@ async function fusedTrainer(
     batch_size: B,
     num_steps: T,
     max_steps: config.detach ? T : perEpoch * T,
+    tiles: cpu ? "cpu" : "gpu",
   }, init);
   return {
     async epoch(batches) {
