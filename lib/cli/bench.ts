@@ -64,6 +64,11 @@ async function main(): Promise<number> {
     )
     .option("--cpu-epochs <n>", "measured epochs on the slow cpu backend", "1")
     .option("--json <path>", "also write the JSON here")
+    .option(
+      "--out <dir>",
+      "where latest.json and README.md go",
+      `${ROOT}/results/bench`,
+    )
     .option(...DATA_DIR_OPTION);
   const status = parseCommand(program);
   if (status !== null) return status;
@@ -73,6 +78,7 @@ async function main(): Promise<number> {
       epochs: string;
       cpuEpochs: string;
       json?: string;
+      out: string;
       dataDir?: string;
     }
   >();
@@ -147,7 +153,7 @@ async function main(): Promise<number> {
     rows,
     env,
   };
-  const dir = `${ROOT}/results/bench`;
+  const dir = opts.out;
   await Deno.mkdir(dir, { recursive: true });
   await writeJsonAtomic(`${dir}/latest.json`, out);
   const table = [
