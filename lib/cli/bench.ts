@@ -17,6 +17,10 @@ import { type Engine, resolveConfig } from "../train/config.ts";
 import { engineVersion, train_ch8 } from "../train/train.ts";
 import { collectEnv } from "../env.ts";
 import { writeJsonAtomic, writeTextAtomic } from "../fsutil.ts";
+import { makeRng } from "../data/prng.ts";
+import { dataIter } from "../data/iterators.ts";
+import { get_params } from "../model/rnn.ts";
+import { FusedRnn, tilesFor } from "../engine/fused.ts";
 import {
   DATA_DIR_OPTION,
   parseCommand,
@@ -49,6 +53,79 @@ const median = (xs: number[]) => {
     ? s[(s.length - 1) / 2]
     : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
+
+/** GPU time per kernel of one fused minibatch, or why there is none. */
+export type KernelProfile =
+  | { kernels: Record<string, { ms: number; dispatches: number }> }
+  | { error: string };
+
+/**
+ * Times each kernel of one minibatch of the fused engine on the chapter's
+ * config with GPU timestamps (after a warm-up epoch), where the adapter
+ * offers them.
+ */
+async function profileFused(
+  train: Int32Array,
+  V: number,
+): Promise<KernelProfile> {
+  try {
+    const adapter = await navigator.gpu?.requestAdapter();
+    if (!adapter) throw new Error("no WebGPU adapter");
+    if (!adapter.features.has("timestamp-query")) {
+      throw new Error("the adapter has no timestamp queries");
+    }
+    const device = await adapter.requestDevice({
+      requiredFeatures: ["timestamp-query"],
+    });
+    const c = resolveConfig({});
+    const spec = {
+      vocab_size: V,
+      num_hiddens: c.num_hiddens,
+      activation: c.activation,
+      input: c.input,
+      embed_size: c.embed_size,
+    };
+    const net = new FusedRnn(device, {
+      ...spec,
+      batch_size: c.batch_size,
+      num_steps: c.num_steps,
+      tiles: tilesFor(adapter),
+    }, get_params(spec, makeRng(c.seed)));
+    const batches = [
+      ...dataIter(c.sampling, train, c.batch_size, c.num_steps, makeRng(1)),
+    ];
+    await net.trainEpoch(batches, c);
+    const kernels = await net.profile(batches[0]);
+    net.destroy();
+    device.destroy();
+    return { kernels };
+  } catch (e) {
+    return { error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/** The profile as Markdown lines, slowest kernel first. */
+function profileTable(p: KernelProfile): string[] {
+  if ("error" in p) return [`Kernel profile: none (${p.error}).`, ""];
+  const entries = Object.entries(p.kernels).sort((a, b) => b[1].ms - a[1].ms);
+  const total = entries.reduce((a, [, k]) => a + k.ms, 0);
+  return [
+    "GPU time per kernel of one fused minibatch (timestamps around each dispatch, which",
+    "runs in a pass of its own here; the time between dispatches is not included):",
+    "",
+    "| kernel | dispatches | ms | share |",
+    "| --- | ---: | ---: | ---: |",
+    ...entries.map(([name, k]) =>
+      `| ${name} | ${k.dispatches} | ${k.ms.toFixed(2)} | ${
+        (100 * k.ms / total).toFixed(1)
+      } % |`
+    ),
+    `| total | ${entries.reduce((a, [, k]) => a + k.dispatches, 0)} | ${
+      total.toFixed(1)
+    } | |`,
+    "",
+  ];
+}
 
 async function main(): Promise<number> {
   const program = new Command()
@@ -146,11 +223,15 @@ async function main(): Promise<number> {
       }${row.adapter ? `  (${row.adapter})` : ""}`,
     );
   }
+  const profile = backends.includes("webgpu")
+    ? await profileFused(corpus.train, corpus.vocab.length)
+    : null;
   const env = await collectEnv();
   const out = {
     schema: "rnnlab.bench/1",
     config: resolveConfig({ num_epochs: 1 }),
     rows,
+    profile,
     env,
   };
   const dir = opts.out;
@@ -175,6 +256,7 @@ async function main(): Promise<number> {
       } | ${r.epochs_tokens_per_sec.length} |`
     ),
     "",
+    ...(profile ? profileTable(profile) : []),
   ].join("\n");
   await writeTextAtomic(`${dir}/README.md`, table);
   if (opts.json) await writeJsonAtomic(opts.json, out);

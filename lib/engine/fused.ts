@@ -265,6 +265,18 @@ const TILES = {
 };
 
 /**
+ * The tiles for an adapter: "cpu" for a software adapter (llvmpipe runs
+ * workgroups as CPU threads), "gpu" otherwise.
+ */
+export function tilesFor(adapter: GPUAdapter): "cpu" | "gpu" {
+  const { isFallbackAdapter, description } = adapter.info;
+  return isFallbackAdapter ||
+      /llvmpipe|lavapipe|swiftshader/i.test(description)
+    ? "cpu"
+    : "gpu";
+}
+
+/**
  * One model on one device: parameters, activations and gradients as GPU
  * buffers. Widths are padded to multiples of 32 with zeros.
  *

@@ -17,7 +17,7 @@ import type { Corpus } from "../data/vocab.ts";
 import { get_params, type ParamValues, RNNModelScratch } from "../model/rnn.ts";
 import { cross_entropy } from "../model/rnn.ts";
 import { predict } from "../model/predict.ts";
-import { FUSED_VERSION, FusedRnn } from "../engine/fused.ts";
+import { FUSED_VERSION, FusedRnn, tilesFor } from "../engine/fused.ts";
 import { grad_clipping } from "./clip.ts";
 import { PREFIXES, type TrainConfig } from "./config.ts";
 
@@ -255,9 +255,6 @@ async function fusedTrainer(
     );
   }
   const device = await adapter.requestDevice();
-  // A software adapter runs workgroups as CPU threads: its own kernel tiles.
-  const cpu = adapter.info.isFallbackAdapter ||
-    /llvmpipe|lavapipe|swiftshader/i.test(adapter.info.description);
   const { batch_size: B, num_steps: T } = config;
   // detach: false reaches back to the epoch's start: at most this many steps.
   const perEpoch = Math.max(1, Math.floor((corpus.train.length - 1) / B / T));
@@ -266,7 +263,7 @@ async function fusedTrainer(
     batch_size: B,
     num_steps: T,
     max_steps: config.detach ? T : perEpoch * T,
-    tiles: cpu ? "cpu" : "gpu",
+    tiles: tilesFor(adapter),
   }, init);
   return {
     async epoch(batches) {
