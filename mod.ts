@@ -3,7 +3,8 @@
  * (section "Implementation of RNNs from Scratch") on tfjs in Deno, with the
  * chapter's names, so each idea is where a reader of the book expects it.
  *
- * Data flows one way: data → model → train → experiment → report.
+ * Data flows one way: data → model (and the fused engine) → train →
+ * experiment → report.
  *
  * @example
  * ```ts
@@ -62,15 +63,28 @@ export {
   type RnnSpec,
 } from "./lib/model/rnn.ts";
 export { type Decoding, predict, sampleIndex } from "./lib/model/predict.ts";
+export {
+  FUSED_VERSION,
+  type FusedEpoch,
+  type FusedEpochOptions,
+  FusedRnn,
+  type FusedSpec,
+  type Gradients,
+  tilesFor,
+} from "./lib/engine/fused.ts";
 export { grad_clipping } from "./lib/train/clip.ts";
 export {
   CONFIG_KEYS,
+  type Engine,
+  ENGINES,
   PREFIXES,
   resolveConfig,
   type TrainConfig,
   TrainConfigSchema,
 } from "./lib/train/config.ts";
 export {
+  ENGINE_VERSION,
+  engineVersion,
   type EpochLog,
   type EpochOptions,
   type EpochResult,

@@ -1,10 +1,10 @@
 /**
  * The fused engine: the chapter's RNN trained with explicit
  * backpropagation through time in WGSL, on a WebGPU device of its own.
- * Pipelines are made once and bind groups on first use; each minibatch is
- * one command buffer (input projection, forward steps, loss, backward steps,
- * weight gradients, loss and norm sums, clipped SGD update); nothing is read
- * back until the epoch ends. Every training feature of the reference
+ * Pipelines are made once and bind groups on first use; an epoch is one
+ * token upload and one command buffer (per minibatch: forward steps, loss,
+ * backward steps, weight gradients, loss and norm sums, clipped SGD update),
+ * and its losses and gradient norms are read back once, at its end. Every training feature of the reference
  * engine: tanh or ReLU, one-hot or embedded inputs, clipping θ or off,
  * sequential or random sampling, `detach: false`.
  *
@@ -306,9 +306,14 @@ export class FusedRnn {
   readonly #groups = new Map<string, GPUBindGroup>();
   readonly #steps = new Map<string, GPUBuffer>();
   readonly #groupsOf: Record<string, [number, number]> = {};
+  #error: string | undefined;
 
   constructor(device: GPUDevice, spec: FusedSpec, params: ParamValues) {
     this.device = device;
+    // A validation or out-of-memory error would otherwise pass silently.
+    device.addEventListener("uncapturederror", (e) => {
+      this.#error ??= (e as GPUUncapturedErrorEvent).error.message;
+    });
     this.spec = {
       ...spec,
       max_steps: spec.max_steps ?? spec.num_steps,
@@ -378,50 +383,17 @@ export class FusedRnn {
     }
     buffer("hyper", 4, UNIFORM);
 
-    const pipeline = (
-      name: string,
-      code: string,
-      groups?: [number, number],
-    ) => {
-      this.#pipelines[name] = device.createComputePipeline({
-        label: name,
-        layout: "auto",
-        compute: {
-          module: device.createShaderModule({ label: name, code }),
-          entryPoint: "main",
-        },
-      });
-      if (groups) this.#groupsOf[name] = groups;
-    };
+    const pipeline = this.#pipeline.bind(this);
     const a = this.#uniformA ? "uniform" as const : "storage" as const;
     const step = { B, Hp };
+    const tile = { a, ...stepTile(B, Hp) };
+    const groups = productGroups({ M: B, K: Hp, N: Hp, layout: "nn", ...tile });
     pipeline(
       "forward",
-      stepForward(step, spec.activation, spec.input, {
-        a,
-        ...stepTile(B, Hp),
-      }),
-      productGroups({
-        M: B,
-        K: Hp,
-        N: Hp,
-        a,
-        layout: "nn",
-        ...stepTile(B, Hp),
-      }),
+      stepForward(step, spec.activation, spec.input, tile),
+      groups,
     );
-    pipeline(
-      "backward",
-      stepBackward(step, spec.activation, { a, ...stepTile(B, Hp) }),
-      productGroups({
-        M: B,
-        K: Hp,
-        N: Hp,
-        a,
-        layout: "nn",
-        ...stepTile(B, Hp),
-      }),
-    );
+    pipeline("backward", stepBackward(step, spec.activation, tile), groups);
     pipeline("transpose", transpose(Hp, Hp));
     const wide = (
       name: string,
@@ -435,9 +407,12 @@ export class FusedRnn {
     wide("G", { M: T * B, K: Vp, N: Hp, layout: "nn" });
     pipeline("transposeHq", transpose(Hp, Vp));
     pipeline("softmax", softmaxCE(T * B, V, Vp));
-    const outerShape = outerTile;
-    pipeline("dW_hh", outer(outerTile(Hp, Hp)), outerGroups(outerTile(Hp, Hp)));
-    pipeline("dW_hq", outer(outerTile(Hp, Vp)), outerGroups(outerTile(Hp, Vp)));
+    if (!this.#uniformA) {
+      // Weight gradients over all rows at once (else `#outerSteps`).
+      for (const [name, N] of [["dW_hh", Hp], ["dW_hq", Vp]] as const) {
+        pipeline(name, outer(outerTile(Hp, N)), outerGroups(outerTile(Hp, N)));
+      }
+    }
     pipeline("colsumH", colsum(Hp));
     pipeline("colsumV", colsum(Vp));
     if (embedding) {
@@ -445,8 +420,8 @@ export class FusedRnn {
       wide("P", { M: L * B, K: Ep, N: Hp, layout: "nn" });
       pipeline(
         "dW_xh",
-        outer(outerShape(Ep, Hp)),
-        outerGroups(outerShape(Ep, Hp)),
+        outer(outerTile(Ep, Hp)),
+        outerGroups(outerTile(Ep, Hp)),
       );
       wide("dEx", { M: L * B, K: Hp, N: Ep, layout: "nt" });
       pipeline("scatter", scatter(Ep));
@@ -502,20 +477,22 @@ export class FusedRnn {
         rows: this.#B,
         steps: n,
       };
-      this.#pipelines[key] = this.device.createComputePipeline({
-        label: key,
-        layout: "auto",
-        compute: {
-          module: this.device.createShaderModule({
-            label: key,
-            code: outerSteps(shape),
-          }),
-          entryPoint: "main",
-        },
-      });
-      this.#groupsOf[key] = outerGroups(shape);
+      this.#pipeline(key, outerSteps(shape), outerGroups(shape));
     }
     return key;
+  }
+
+  /** Compiles `code` as pipeline `name`, dispatched as `groups` by default. */
+  #pipeline(name: string, code: string, groups?: [number, number]) {
+    this.#pipelines[name] = this.device.createComputePipeline({
+      label: name,
+      layout: "auto",
+      compute: {
+        module: this.device.createShaderModule({ label: name, code }),
+        entryPoint: "main",
+      },
+    });
+    if (groups) this.#groupsOf[name] = groups;
   }
 
   /** A uniform buffer holding (t, a, o, n), made once per distinct value. */
@@ -987,6 +964,7 @@ export class FusedRnn {
     return this.#unpack(await this.#read("params"));
   }
 
+  /** Reads a buffer back; throws the device's first error, if any. */
   async #read(
     name: string,
     offset = 0,
@@ -1005,6 +983,7 @@ export class FusedRnn {
     const out = new Float32Array(staging.getMappedRange().slice(0));
     staging.unmap();
     staging.destroy();
+    if (this.#error) throw new Error(`WebGPU: ${this.#error}`);
     return out;
   }
 
