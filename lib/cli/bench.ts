@@ -110,8 +110,9 @@ function profileTable(p: KernelProfile): string[] {
   const entries = Object.entries(p.kernels).sort((a, b) => b[1].ms - a[1].ms);
   const total = entries.reduce((a, [, k]) => a + k.ms, 0);
   return [
-    "GPU time per kernel of one fused minibatch (timestamps around each dispatch, which",
-    "runs in a pass of its own here; the time between dispatches is not included):",
+    "GPU time per kernel of one fused minibatch: timestamps around each dispatch, which",
+    "runs in a pass of its own for them. On llvmpipe that makes the minibatch slower than",
+    "in training (and the time between dispatches is not included): read the shares.",
     "",
     "| kernel | dispatches | ms | share |",
     "| --- | ---: | ---: | ---: |",
