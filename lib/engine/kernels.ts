@@ -18,7 +18,6 @@
 export const PAD = 32;
 /** Invocations per workgroup of the matrix kernels: one SIMD register on llvmpipe. */
 export const LANES = 8;
-const DEFAULT_LANES = LANES;
 /** Invocations per workgroup of the elementwise kernels. */
 export const WIDE = 64;
 
@@ -83,7 +82,7 @@ export function product(
 ): string {
   const { M, K, N, rb, cv } = s;
   const KV = K / 4, NV = N / 4;
-  const LANES = s.lanes ?? DEFAULT_LANES;
+  const lanes = s.lanes ?? LANES;
   const rowOf = (i: number) =>
     M % rb === 0 ? `r0 + ${i}u` : `min(r0 + ${i}u, ${M - 1}u)`;
   let loop = "";
@@ -91,10 +90,10 @@ export function product(
     for (let m = 0; m < 4; m++) {
       loop += s.layout === "nn"
         ? `    let w${m}_${c} = W[(k * 4u + ${m}u) * ${NV}u + col0 + ${
-          c * LANES
+          c * lanes
         }u];\n`
         : `    let w${m}_${c} = W[((col0 + ${
-          c * LANES
+          c * lanes
         }u) * 4u + ${m}u) * ${KV}u + k];\n`;
     }
   }
@@ -113,7 +112,7 @@ export function product(
       decl += `  var acc${i}_${c} = vec4f();\n`;
       store +=
         `  if (r0 + ${i}u < ${M}u) { let row = r0 + ${i}u; let col = col0 + ${
-          c * LANES
+          c * lanes
         }u; let acc = acc${i}_${c}; ${epilogue} }\n`;
     }
   }
@@ -124,10 +123,10 @@ export function product(
 @group(0) @binding(1) ${A};
 @group(0) @binding(2) var<storage, read> W: array<vec4f>;
 ${bindings}
-@compute @workgroup_size(${LANES})
+@compute @workgroup_size(${lanes})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u) {
   let r0 = wg.y * ${rb}u;
-  let col0 = wg.x * ${LANES * cv}u + l.x;
+  let col0 = wg.x * ${lanes * cv}u + l.x;
 ${decl}  for (var k = 0u; k < ${KV}u; k++) {
 ${loop}  }
 ${store}}`;
@@ -257,10 +256,10 @@ export const outerGroups = (s: OuterShape): [number, number] => [
 export function outer(s: OuterShape): string {
   const { K, N, rb, cv } = s;
   const KV = K / 4, NV = N / 4;
-  const LANES = s.lanes ?? DEFAULT_LANES;
+  const lanes = s.lanes ?? LANES;
   let decl = "", loop = "", store = "";
   for (let c = 0; c < cv; c++) {
-    loop += `    let d${c} = D[r * ${NV}u + col0 + ${c * LANES}u];\n`;
+    loop += `    let d${c} = D[r * ${NV}u + col0 + ${c * lanes}u];\n`;
   }
   for (let q = 0; q < rb / 4; q++) {
     loop += `    let a${q} = A[step.a + r * ${KV}u + k4 + ${q}u];\n`;
@@ -275,7 +274,7 @@ export function outer(s: OuterShape): string {
     for (let c = 0; c < cv; c++) {
       decl += `  var acc${i}_${c} = vec4f();\n`;
       store += `  G[(k0 + ${i}u) * ${NV}u + col0 + ${
-        c * LANES
+        c * lanes
       }u] = acc${i}_${c};\n`;
     }
   }
@@ -283,11 +282,11 @@ export function outer(s: OuterShape): string {
 @group(0) @binding(1) var<storage, read> A: array<vec4f>;
 @group(0) @binding(2) var<storage, read> D: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> G: array<vec4f>;
-@compute @workgroup_size(${LANES})
+@compute @workgroup_size(${lanes})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u) {
   let k0 = wg.y * ${rb}u;
   let k4 = k0 / 4u;
-  let col0 = wg.x * ${LANES * cv}u + l.x;
+  let col0 = wg.x * ${lanes * cv}u + l.x;
 ${decl}  for (var r = 0u; r < step.n; r++) {
 ${loop}  }
 ${store}}`;
@@ -304,7 +303,7 @@ export function outerSteps(
 ): string {
   const { K, N, rb, cv, rows, steps } = s;
   const KV = K / 4, NV = N / 4;
-  const LANES = s.lanes ?? DEFAULT_LANES;
+  const lanes = s.lanes ?? LANES;
   let decl = "", body = "", store = "", bindings = "";
   for (let i = 0; i < rb; i++) {
     for (let c = 0; c < cv; c++) decl += `  var acc${i}_${c} = vec4f();\n`;
@@ -317,7 +316,7 @@ export function outerSteps(
     for (let c = 0; c < cv; c++) {
       body += `    let d${c} = D[(step.o + ${
         st * rows
-      }u + r) * ${NV}u + col0 + ${c * LANES}u];\n`;
+      }u + r) * ${NV}u + col0 + ${c * lanes}u];\n`;
     }
     for (let q = 0; q < rb / 4; q++) {
       body += `    let a${q} = A${st}[r * ${KV}u + k4 + ${q}u];\n`;
@@ -333,7 +332,7 @@ export function outerSteps(
   for (let i = 0; i < rb; i++) {
     for (let c = 0; c < cv; c++) {
       store += `  G[(k0 + ${i}u) * ${NV}u + col0 + ${
-        c * LANES
+        c * lanes
       }u] += acc${i}_${c};\n`;
     }
   }
@@ -341,11 +340,11 @@ export function outerSteps(
     steps + 1
   }) var<storage, read> D: array<vec4f>;
 @group(0) @binding(${steps + 2}) var<storage, read_write> G: array<vec4f>;
-@compute @workgroup_size(${LANES})
+@compute @workgroup_size(${lanes})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u) {
   let k0 = wg.y * ${rb}u;
   let k4 = k0 / 4u;
-  let col0 = wg.x * ${LANES * cv}u + l.x;
+  let col0 = wg.x * ${lanes * cv}u + l.x;
 ${decl}${body}${store}}`;
 }
 
