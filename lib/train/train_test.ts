@@ -156,18 +156,21 @@ Deno.test("detach: false backpropagates to the epoch's start: first minibatch as
   assert.notDeepEqual(a3.values.W_hh.values, b3.values.W_hh.values);
 });
 
-Deno.test("a run that must diverge is marked diverged with its epoch, not a fake number", async () => {
-  const r = await losses("webgpu", {
-    lr: 1e6,
-    clip: "off",
-    activation: "relu",
-    num_epochs: 5,
-  });
-  assert.equal(r.status, "diverged");
-  assert.equal(r.diverged_epoch, r.train_ppl.length + 1);
-  assert.ok(r.train_ppl.every(Number.isFinite));
-  assert.deepEqual(r.samples, []);
-  assert.ok(Number.isFinite(JSON.parse(JSON.stringify(r)).tokens_per_sec));
+Deno.test("a run that must diverge is marked diverged with its epoch, not a fake number (both engines)", async () => {
+  for (const engine of ["fused", "reference"] as const) {
+    const r = await losses("webgpu", {
+      lr: 1e6,
+      clip: "off",
+      activation: "relu",
+      num_epochs: 5,
+      engine,
+    });
+    assert.equal(r.status, "diverged", engine);
+    assert.equal(r.diverged_epoch, r.train_ppl.length + 1);
+    assert.ok(r.train_ppl.every(Number.isFinite));
+    assert.deepEqual(r.samples, []);
+    assert.ok(Number.isFinite(JSON.parse(JSON.stringify(r)).tokens_per_sec));
+  }
 });
 
 Deno.test("an epoch without a minibatch is an error, never a perplexity of 1", async () => {
