@@ -246,6 +246,14 @@ const TILES = {
     }),
     wide: (N: number) => ({ rb: 8, cv: widestCv(N, 2) }),
     outer: (K: number, N: number) => ({ K, N, rb: 32, cv: widestCv(N, 4) }),
+    // From uniform state slots: 64 rows × 4 vec4 ran at 9–15 GFLOP/s where
+    // 32 × 4 ran at 8–10 (dW_hh, eight steps per dispatch).
+    outerSteps: (K: number, N: number) => ({
+      K,
+      N,
+      rb: K % 64 === 0 ? 64 : 32,
+      cv: widestCv(N, 4),
+    }),
   },
   gpu: {
     step: (_B: number, N: number) => ({
@@ -255,6 +263,13 @@ const TILES = {
     }),
     wide: (N: number) => ({ rb: 4, cv: 1, lanes: widestLanes(N) }),
     outer: (K: number, N: number) => ({
+      K,
+      N,
+      rb: 4,
+      cv: 1,
+      lanes: widestLanes(N),
+    }),
+    outerSteps: (K: number, N: number) => ({
       K,
       N,
       rb: 4,
@@ -473,7 +488,7 @@ export class FusedRnn {
     if (!this.#pipelines[key]) {
       const N = name === "W_hh" ? this.#Hp : this.#Vp;
       const shape = {
-        ...this.#tiles.outer(this.#Hp, N),
+        ...this.#tiles.outerSteps(this.#Hp, N),
         rows: this.#B,
         steps: n,
       };
