@@ -398,15 +398,16 @@ export async function train_ch8(
   };
   const init = get_params(spec, seedRng(0));
   const net = new RNNModelScratch(spec, init);
-  const trainer = config.engine === "fused"
-    ? await fusedTrainer(config, corpus, init, net)
-    : referenceTrainer(config, net);
+  let trainer: Trainer | null = null;
   const result = emptyResult();
   const allNorms: number[] = [];
   let tokens = 0;
   let seconds = 0;
   const theta = config.clip === "off" ? Infinity : config.clip;
   try {
+    trainer = config.engine === "fused"
+      ? await fusedTrainer(config, corpus, init, net)
+      : referenceTrainer(config, net);
     for (let epoch = 1; epoch <= config.num_epochs; epoch++) {
       const r = await trainer.epoch(
         dataIter(
@@ -482,7 +483,7 @@ export async function train_ch8(
     result.status = "failed";
     result.error = e instanceof Error ? e.message : String(e);
   } finally {
-    trainer.dispose();
+    trainer?.dispose();
     net.dispose();
   }
   const norm = stats(allNorms);
