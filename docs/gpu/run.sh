@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs `deno task bench` (webgpu: the fused and the reference engine) on a
 # GPU machine prepared by docs/gpu/prepare.sh, and writes
-# $OUT/gpu-<kind>.json plus the Markdown table. Takes about a minute after
-# the machine's start.
+# $OUT/gpu-<kind>.json plus the Markdown table (on lavapipe the same bench
+# took 2 min 19 s; it has not yet run on a GPU).
 #
 #   bash docs/gpu/run.sh nvidia-h100-x1
 set -uo pipefail
