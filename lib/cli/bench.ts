@@ -21,6 +21,7 @@ import { makeRng } from "../data/prng.ts";
 import { dataIter } from "../data/iterators.ts";
 import { get_params } from "../model/rnn.ts";
 import { FusedRnn, tilesFor } from "../engine/fused.ts";
+import { timeTiles } from "../engine/tune.ts";
 import {
   DATA_DIR_OPTION,
   parseCommand,
@@ -104,6 +105,25 @@ async function profileFused(
   }
 }
 
+/** `--tiles`: the kernel tile sweep on the chapter's sizes, as a table. */
+async function printTiles(): Promise<number> {
+  const adapter = await navigator.gpu?.requestAdapter();
+  if (!adapter) throw new UserError("--tiles: no WebGPU adapter");
+  const device = await adapter.requestDevice();
+  const c = resolveConfig({});
+  console.log(`adapter: ${adapter.info.description || adapter.info.vendor}`);
+  console.log("kernel      rows/wg  vec4/lane      ms  GFLOP/s");
+  for (const t of await timeTiles(device, c.batch_size, c.num_hiddens)) {
+    console.log(
+      `${t.kernel.padEnd(10)} ${String(t.rb).padStart(8)} ${
+        String(t.cv).padStart(10)
+      } ${t.ms.toFixed(3).padStart(7)} ${t.gflops.toFixed(2).padStart(8)}`,
+    );
+  }
+  device.destroy();
+  return 0;
+}
+
 /** The profile as Markdown lines, slowest kernel first. */
 function profileTable(p: KernelProfile): string[] {
   if ("error" in p) return [`Kernel profile: none (${p.error}).`, ""];
@@ -143,6 +163,10 @@ async function main(): Promise<number> {
     .option("--cpu-epochs <n>", "measured epochs on the slow cpu backend", "1")
     .option("--json <path>", "also write the JSON here")
     .option(
+      "--tiles",
+      "only time the fused engine's step and weight-gradient kernels per tile (chapter's sizes); print and exit",
+    )
+    .option(
       "--out <dir>",
       "where latest.json and README.md go",
       `${ROOT}/results/bench`,
@@ -156,6 +180,7 @@ async function main(): Promise<number> {
       epochs: string;
       cpuEpochs: string;
       json?: string;
+      tiles?: boolean;
       out: string;
       dataDir?: string;
     }
@@ -170,6 +195,7 @@ async function main(): Promise<number> {
       );
     }
   }
+  if (opts.tiles) return await printTiles();
   const epochs = parseCount(opts.epochs, "--epochs");
   const cpuEpochs = parseCount(opts.cpuEpochs, "--cpu-epochs");
   const source = await readCorpus("timemachine", sourceOptions(opts.dataDir));
