@@ -2,8 +2,9 @@
  * Timing of the fused engine's two hot kernels under different tiles, for
  * `deno task bench --tiles`: the forward step product (batch × H by H × H,
  * its A operand in a uniform buffer where it fits) and the weight gradient
- * over eight uniform-bound state slots. Random inputs; each tile is timed
- * as the best of three batches of repeated dispatches.
+ * over eight uniform-bound state slots. Fixed pseudo-random inputs; each
+ * tile is timed as the best of three submits of `reps` dispatches (a submit
+ * and its wait cost ~13 ms on llvmpipe, shared among them).
  *
  * @module
  */
@@ -53,7 +54,7 @@ export async function timeTiles(
   B: number,
   H: number,
   tiles: TileSet = DEFAULT_TILES,
-  reps = 20,
+  reps = 50,
 ): Promise<TileTiming[]> {
   const U = GPUBufferUsage;
   const made: GPUBuffer[] = [];
