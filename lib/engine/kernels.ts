@@ -254,42 +254,14 @@ export const outerGroups = (s: OuterShape): [number, number] => [
  * embedded inputs. A starts at `step.a` (vec4s), rows number `step.n`.
  */
 export function outer(s: OuterShape): string {
-  const { K, N, rb, cv } = s;
-  const KV = K / 4, NV = N / 4;
-  const lanes = s.lanes ?? LANES;
-  let decl = "", loop = "", store = "";
-  for (let c = 0; c < cv; c++) {
-    loop += `    let d${c} = D[r * ${NV}u + col0 + ${c * lanes}u];\n`;
-  }
-  for (let q = 0; q < rb / 4; q++) {
-    loop += `    let a${q} = A[step.a + r * ${KV}u + k4 + ${q}u];\n`;
-    for (let m = 0; m < 4; m++) {
-      for (let c = 0; c < cv; c++) {
-        const acc = `acc${4 * q + m}_${c}`;
-        loop += `    ${acc} = fma(vec4f(a${q}[${m}]), d${c}, ${acc});\n`;
-      }
-    }
-  }
-  for (let i = 0; i < rb; i++) {
-    for (let c = 0; c < cv; c++) {
-      decl += `  var acc${i}_${c} = vec4f();\n`;
-      store += `  G[(k0 + ${i}u) * ${NV}u + col0 + ${
-        c * lanes
-      }u] = acc${i}_${c};\n`;
-    }
-  }
-  return `${STEP}
-@group(0) @binding(1) var<storage, read> A: array<vec4f>;
+  return weightGradient(
+    s,
+    `@group(0) @binding(1) var<storage, read> A: array<vec4f>;
 @group(0) @binding(2) var<storage, read> D: array<vec4f>;
-@group(0) @binding(3) var<storage, read_write> G: array<vec4f>;
-@compute @workgroup_size(${lanes})
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u) {
-  let k0 = wg.y * ${rb}u;
-  let k4 = k0 / 4u;
-  let col0 = wg.x * ${lanes * cv}u + l.x;
-${decl}  for (var r = 0u; r < step.n; r++) {
-${loop}  }
-${store}}`;
+@group(0) @binding(3) var<storage, read_write> G: array<vec4f>;`,
+    [{ rows: "step.n", A: "A[step.a + ", D: "r" }],
+    "=",
+  );
 }
 
 /**
@@ -301,25 +273,59 @@ ${store}}`;
 export function outerSteps(
   s: OuterShape & { rows: number; steps: number },
 ): string {
-  const { K, N, rb, cv, rows, steps } = s;
-  const KV = K / 4, NV = N / 4;
-  const lanes = s.lanes ?? LANES;
-  let decl = "", body = "", store = "", bindings = "";
-  for (let i = 0; i < rb; i++) {
-    for (let c = 0; c < cv; c++) decl += `  var acc${i}_${c} = vec4f();\n`;
-  }
+  const { rows, steps } = s;
+  let bindings = "";
   for (let st = 0; st < steps; st++) {
     bindings += `@group(0) @binding(${
       st + 1
-    }) var<uniform> A${st}: array<vec4f, ${rows * KV}>;\n`;
-    body += `  for (var r = 0u; r < ${rows}u; r++) {\n`;
+    }) var<uniform> A${st}: array<vec4f, ${rows * s.K / 4}>;\n`;
+  }
+  return weightGradient(
+    s,
+    `${bindings}@group(0) @binding(${
+      steps + 1
+    }) var<storage, read> D: array<vec4f>;
+@group(0) @binding(${steps + 2}) var<storage, read_write> G: array<vec4f>;`,
+    Array.from({ length: steps }, (_, st) => ({
+      rows: `${rows}u`,
+      A: `A${st}[`,
+      D: `(step.o + ${st * rows}u + r)`,
+    })),
+    "+=",
+  );
+}
+
+/**
+ * What `outer` and `outerSteps` share: each workgroup owns rb rows of G
+ * (k0…) and each lane cv vec4 columns; every loop walks its rows r, loading
+ * A at `A…r·K/4 + k4 + q]` (four k per vec4) and D at row `D`, and the
+ * accumulators are stored into G with `op`.
+ */
+function weightGradient(
+  s: OuterShape,
+  bindings: string,
+  loops: { rows: string; A: string; D: string }[],
+  op: "=" | "+=",
+): string {
+  const { K, N, rb, cv } = s;
+  const KV = K / 4, NV = N / 4;
+  const lanes = s.lanes ?? LANES;
+  let decl = "", body = "", store = "";
+  for (let i = 0; i < rb; i++) {
     for (let c = 0; c < cv; c++) {
-      body += `    let d${c} = D[(step.o + ${
-        st * rows
-      }u + r) * ${NV}u + col0 + ${c * lanes}u];\n`;
+      decl += `  var acc${i}_${c} = vec4f();\n`;
+      store += `  G[(k0 + ${i}u) * ${NV}u + col0 + ${
+        c * lanes
+      }u] ${op} acc${i}_${c};\n`;
+    }
+  }
+  for (const loop of loops) {
+    body += `  for (var r = 0u; r < ${loop.rows}; r++) {\n`;
+    for (let c = 0; c < cv; c++) {
+      body += `    let d${c} = D[${loop.D} * ${NV}u + col0 + ${c * lanes}u];\n`;
     }
     for (let q = 0; q < rb / 4; q++) {
-      body += `    let a${q} = A${st}[r * ${KV}u + k4 + ${q}u];\n`;
+      body += `    let a${q} = ${loop.A}r * ${KV}u + k4 + ${q}u];\n`;
       for (let m = 0; m < 4; m++) {
         for (let c = 0; c < cv; c++) {
           const acc = `acc${4 * q + m}_${c}`;
@@ -329,17 +335,7 @@ export function outerSteps(
     }
     body += "  }\n";
   }
-  for (let i = 0; i < rb; i++) {
-    for (let c = 0; c < cv; c++) {
-      store += `  G[(k0 + ${i}u) * ${NV}u + col0 + ${
-        c * lanes
-      }u] += acc${i}_${c};\n`;
-    }
-  }
-  return `${STEP}${bindings}@group(0) @binding(${
-    steps + 1
-  }) var<storage, read> D: array<vec4f>;
-@group(0) @binding(${steps + 2}) var<storage, read_write> G: array<vec4f>;
+  return `${STEP}${bindings}
 @compute @workgroup_size(${lanes})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u) {
   let k0 = wg.y * ${rb}u;
