@@ -606,15 +606,7 @@ export class FusedRnn {
       return [rows, T * B, rows, V + 1].map(align);
     });
     const total = sizes.flat().reduce((a, b) => a + b, 0);
-    if (!this.#buffers.tokens || this.#buffers.tokens.size < total * 4) {
-      this.#buffers.tokens?.destroy();
-      this.#buffers.tokens = this.device.createBuffer({
-        label: "tokens",
-        size: total * 4,
-        usage: STORAGE,
-      });
-      this.#forget("tokens");
-    }
+    this.#ensure("tokens", total * 4);
     const data = new Uint32Array(total);
     let at = 0;
     const out = seqs.map(({ xs, Y }, k) => {
@@ -644,15 +636,6 @@ export class FusedRnn {
     });
     this.device.queue.writeBuffer(this.#buffers.tokens, 0, data);
     return out;
-  }
-
-  /** Drops cached bind groups that use buffer `name` (it was replaced). */
-  #forget(name: string) {
-    for (const key of [...this.#groups.keys()]) {
-      if (key.split("|").some((e) => e.split(":")[0] === name)) {
-        this.#groups.delete(key);
-      }
-    }
   }
 
   /**
@@ -861,7 +844,7 @@ export class FusedRnn {
   ): Promise<Record<string, { ms: number; dispatches: number }>> {
     const saved = await this.#read("params");
     const [tok] = this.#upload([{ xs: [batch.X], Y: batch.Y }]);
-    this.#ensureStats(1);
+    this.#ensure("stats", 8);
     const rec = new Recorder(this.device.createCommandEncoder(), this.device);
     this.#encodeMinibatch(rec, 0, this.#T, tok, { fresh: true, carry: false });
     const times = await rec.resolve(this.device);
@@ -873,16 +856,24 @@ export class FusedRnn {
     return times;
   }
 
-  /** A `stats` buffer with room for n minibatches. */
-  #ensureStats(n: number) {
-    if (this.#buffers.stats && this.#buffers.stats.size >= n * 8) return;
-    this.#buffers.stats?.destroy();
-    this.#buffers.stats = this.device.createBuffer({
-      label: "stats",
-      size: Math.max(16, n * 8),
+  /**
+   * Buffer `name` with room for `bytes` (grown on demand: its size depends
+   * on the epoch); bind groups of a replaced buffer are dropped.
+   */
+  #ensure(name: string, bytes: number) {
+    const old = this.#buffers[name];
+    if (old && old.size >= bytes) return;
+    old?.destroy();
+    this.#buffers[name] = this.device.createBuffer({
+      label: name,
+      size: Math.max(16, bytes),
       usage: STORAGE,
     });
-    this.#forget("stats");
+    for (const key of [...this.#groups.keys()]) {
+      if (key.split("|").some((e) => e.split(":")[0] === name)) {
+        this.#groups.delete(key);
+      }
+    }
   }
 
   /**
@@ -950,7 +941,7 @@ export class FusedRnn {
         } (got ${this.spec.max_steps})`,
       );
     }
-    this.#ensureStats(list.length);
+    this.#ensure("stats", list.length * 8);
     // The whole epoch is one upload and one command buffer.
     const tokens = this.#upload(list.map((batch, i) => ({
       xs: replay ? list.slice(0, i + 1).map((b) => b.X) : [batch.X],
