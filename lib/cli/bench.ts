@@ -14,7 +14,7 @@ import { readCorpus } from "../data/source.ts";
 import { loadCorpus } from "../data/vocab.ts";
 import { type BackendName, BACKENDS, setBackend } from "../model/backend.ts";
 import { type Engine, resolveConfig } from "../train/config.ts";
-import { engineVersion, train_ch8 } from "../train/train.ts";
+import { engineVersion, rnnSpec, train_ch8 } from "../train/train.ts";
 import { collectEnv } from "../env.ts";
 import { writeJsonAtomic, writeTextAtomic } from "../fsutil.ts";
 import { makeRng } from "../data/prng.ts";
@@ -79,13 +79,7 @@ async function profileFused(
       requiredFeatures: ["timestamp-query"],
     });
     const c = resolveConfig({});
-    const spec = {
-      vocab_size: V,
-      num_hiddens: c.num_hiddens,
-      activation: c.activation,
-      input: c.input,
-      embed_size: c.embed_size,
-    };
+    const spec = rnnSpec(c, V);
     const net = new FusedRnn(device, {
       ...spec,
       batch_size: c.batch_size,

@@ -14,8 +14,13 @@ import {
   seqDataIterSequential,
 } from "../data/iterators.ts";
 import type { Corpus } from "../data/vocab.ts";
-import { get_params, type ParamValues, RNNModelScratch } from "../model/rnn.ts";
-import { cross_entropy } from "../model/rnn.ts";
+import {
+  cross_entropy,
+  get_params,
+  type ParamValues,
+  RNNModelScratch,
+  type RnnSpec,
+} from "../model/rnn.ts";
 import { predict } from "../model/predict.ts";
 import { FUSED_VERSION, FusedRnn, tilesFor } from "../engine/fused.ts";
 import { grad_clipping } from "./clip.ts";
@@ -163,18 +168,32 @@ export async function train_epoch(
   tf.dispose([...losses, ...norms, ...seen]);
   state?.dispose();
   epochState?.dispose();
-  if (loss.length === 0) {
+  return epochResult(
+    loss,
+    grad_norms,
+    tokens,
+    (performance.now() - start) / 1000,
+  );
+}
+
+/**
+ * An epoch's result from its minibatches' mean losses: perplexity is
+ * exp(mean loss). An epoch without minibatches is an error, never a
+ * perplexity of 1.
+ */
+function epochResult(
+  losses: number[],
+  grad_norms: number[],
+  tokens: number,
+  seconds: number,
+): EpochResult {
+  if (losses.length === 0) {
     throw new Error(
       "the epoch had no minibatch: the corpus is shorter than one batch",
     );
   }
-  const meanLoss = loss.reduce((a, b) => a + b, 0) / loss.length;
-  return {
-    ppl: Math.exp(meanLoss),
-    tokens,
-    seconds: (performance.now() - start) / 1000,
-    grad_norms,
-  };
+  const meanLoss = losses.reduce((a, b) => a + b, 0) / losses.length;
+  return { ppl: Math.exp(meanLoss), tokens, seconds, grad_norms };
 }
 
 /**
@@ -268,18 +287,7 @@ async function fusedTrainer(
   return {
     async epoch(batches) {
       const r = await fused.trainEpoch(batches, config);
-      if (r.losses.length === 0) {
-        throw new Error(
-          "the epoch had no minibatch: the corpus is shorter than one batch",
-        );
-      }
-      const mean = r.losses.reduce((a, b) => a + b, 0) / r.losses.length;
-      return {
-        ppl: Math.exp(mean),
-        tokens: r.tokens,
-        seconds: r.seconds,
-        grad_norms: r.grad_norms,
-      };
+      return epochResult(r.losses, r.grad_norms, r.tokens, r.seconds);
     },
     sync: async () => net.assign(await fused.values()),
     dispose() {
@@ -287,6 +295,12 @@ async function fusedTrainer(
       device.destroy();
     },
   };
+}
+
+/** The model `config` describes, for a vocabulary of `vocab_size` tokens. */
+export function rnnSpec(config: TrainConfig, vocab_size: number): RnnSpec {
+  const { num_hiddens, activation, input, embed_size } = config;
+  return { vocab_size, num_hiddens, activation, input, embed_size };
 }
 
 /** One epoch's line in the record. */
@@ -389,13 +403,7 @@ export async function train_ch8(
   const t0 = performance.now();
   const seedRng = (salt: number): Rng => makeRng((config.seed ^ salt) >>> 0);
   const dataRng = seedRng(0x5bd1e995);
-  const spec = {
-    vocab_size: corpus.vocab.length,
-    num_hiddens: config.num_hiddens,
-    activation: config.activation,
-    input: config.input,
-    embed_size: config.embed_size,
-  };
+  const spec = rnnSpec(config, corpus.vocab.length);
   const init = get_params(spec, seedRng(0));
   const net = new RNNModelScratch(spec, init);
   let trainer: Trainer | null = null;
