@@ -231,6 +231,15 @@ const widestLanes = (N: number) => {
   return lanes;
 };
 
+/** GPU tile of both weight-gradient kernels. */
+const gpuOuter = (K: number, N: number) => ({
+  K,
+  N,
+  rb: 4,
+  cv: 1,
+  lanes: widestLanes(N),
+});
+
 /**
  * Tiles per kind of adapter. On a CPU (llvmpipe): 8 lanes, each with many
  * accumulators, few workgroups; for a 32×512·512×512 step, all rows in one
@@ -262,20 +271,8 @@ const TILES = {
       lanes: widestLanes(N),
     }),
     wide: (N: number) => ({ rb: 4, cv: 1, lanes: widestLanes(N) }),
-    outer: (K: number, N: number) => ({
-      K,
-      N,
-      rb: 4,
-      cv: 1,
-      lanes: widestLanes(N),
-    }),
-    outerSteps: (K: number, N: number) => ({
-      K,
-      N,
-      rb: 4,
-      cv: 1,
-      lanes: widestLanes(N),
-    }),
+    outer: gpuOuter,
+    outerSteps: gpuOuter,
   },
 };
 
