@@ -73,63 +73,151 @@ export const productGroups = (s: ProductShape): [number, number] => [
  * `acc` (vec4f). Bindings 0–2 are step, A and W; `bindings` declares the
  * epilogue's own from binding 3 on. Each workgroup computes `rb` rows ×
  * 8·`cv` vec4 columns; each lane `rb` × `cv` vec4 accumulators in registers.
+ * Segments in `more` add products of their own A and W to the same sum.
  */
 export function product(
   s: ProductShape,
   bindings: string,
   epilogue: string,
   prelude = "",
+  more: Segment[] = [],
 ): string {
-  const { M, K, N, rb, cv } = s;
-  const KV = K / 4, NV = N / 4;
+  const A = s.a === "uniform"
+    ? `var<uniform> A: array<vec4f, ${s.M * s.K / 4}>`
+    : "var<storage, read> A: array<vec4f>";
+  return `${STEP}${prelude}
+@group(0) @binding(1) ${A};
+@group(0) @binding(2) var<storage, read> W: array<vec4f>;
+${bindings}
+@compute @workgroup_size(${s.lanes ?? LANES})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u) {
+  let r0 = wg.y * ${s.rb}u;
+${
+    tile(
+      s,
+      [
+        {
+          K: s.K,
+          W: "W",
+          load: (row) => `A[step.a + (${row}) * ${s.K / 4}u + k]`,
+        },
+        ...more,
+      ],
+      epilogue,
+      "",
+    )
+  }}`;
+}
+
+/**
+ * The product over `steps` slices of A of M rows each, slice s bound as a
+ * uniform buffer of its own at binding 1 + s (one binding holds at most 64
+ * KiB; on llvmpipe its loads are one address for all lanes, where storage
+ * loads go lane by lane). W is binding steps + 1, `bindings` follow from
+ * steps + 2. The epilogue's `row` counts across slices: s·M + the row.
+ * Workgroups: see {@linkcode productGroups} (`steps` times the rows).
+ */
+export function productSteps(
+  s: Omit<ProductShape, "a"> & { steps: number },
+  bindings: string,
+  epilogue: string,
+): string {
+  const { M, K, rb, steps } = s;
+  const groups = Math.ceil(M / rb);
+  let decl = "", cases = "";
+  for (let st = 0; st < steps; st++) {
+    decl += `@group(0) @binding(${st + 1}) var<uniform> A${st}: array<vec4f, ${
+      M * K / 4
+    }>;
+`;
+    cases += `    case ${st}u: ${
+      tile(
+        { ...s, a: "uniform" },
+        [{ K, W: "W", load: (row) => `A${st}[(${row}) * ${K / 4}u + k]` }],
+        epilogue,
+        `${st * M}u + `,
+      )
+    }`;
+  }
+  return `${STEP}${decl}@group(0) @binding(${
+    steps + 1
+  }) var<storage, read> W: array<vec4f>;
+${bindings}
+@compute @workgroup_size(${s.lanes ?? LANES})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u) {
+  let r0 = (wg.y % ${groups}u) * ${rb}u;
+  switch wg.y / ${groups}u {
+${cases}    default: {}
+  }
+}`;
+}
+
+/**
+ * One K range of a product: row `row` of A at vec4 column k is `load(row)`,
+ * and W is the storage array named `W` (K × N, or N × K for `"nt"`).
+ */
+export interface Segment {
+  K: number;
+  load: (row: string) => string;
+  W: string;
+}
+
+/**
+ * One workgroup's tile of a product, a WGSL block: rows r0…, the sum over
+ * `segments` of A·W, `rb` × `cv` vec4 accumulators per lane, results
+ * through `epilogue` with `row` = `rowBase` + the row.
+ */
+function tile(
+  s: ProductShape,
+  segments: Segment[],
+  epilogue: string,
+  rowBase: string,
+): string {
+  const { M, N, rb, cv } = s;
+  const NV = N / 4;
   const lanes = s.lanes ?? LANES;
   const rowOf = (i: number) =>
     M % rb === 0 ? `r0 + ${i}u` : `min(r0 + ${i}u, ${M - 1}u)`;
-  let loop = "";
-  for (let c = 0; c < cv; c++) {
-    for (let m = 0; m < 4; m++) {
-      loop += s.layout === "nn"
-        ? `    let w${m}_${c} = W[(k * 4u + ${m}u) * ${NV}u + col0 + ${
-          c * lanes
-        }u];\n`
-        : `    let w${m}_${c} = W[((col0 + ${
-          c * lanes
-        }u) * 4u + ${m}u) * ${KV}u + k];\n`;
-    }
-  }
-  for (let i = 0; i < rb; i++) {
-    loop += `    let a${i} = A[step.a + (${rowOf(i)}) * ${KV}u + k];\n`;
+  let loops = "";
+  for (const { K, load, W } of segments) {
+    const KV = K / 4;
+    let loop = "";
     for (let c = 0; c < cv; c++) {
-      const acc = `acc${i}_${c}`;
-      loop += s.layout === "nn"
-        ? `    ${acc} = fma(vec4f(a${i}.x), w0_${c}, fma(vec4f(a${i}.y), w1_${c}, fma(vec4f(a${i}.z), w2_${c}, fma(vec4f(a${i}.w), w3_${c}, ${acc}))));\n`
-        : `    ${acc} += vec4f(dot(a${i}, w0_${c}), dot(a${i}, w1_${c}), dot(a${i}, w2_${c}), dot(a${i}, w3_${c}));\n`;
+      for (let m = 0; m < 4; m++) {
+        loop += s.layout === "nn"
+          ? `    let w${m}_${c} = ${W}[(k * 4u + ${m}u) * ${NV}u + col0 + ${
+            c * lanes
+          }u];\n`
+          : `    let w${m}_${c} = ${W}[((col0 + ${
+            c * lanes
+          }u) * 4u + ${m}u) * ${KV}u + k];\n`;
+      }
     }
+    for (let i = 0; i < rb; i++) {
+      loop += `    let a${i} = ${load(rowOf(i))};\n`;
+      for (let c = 0; c < cv; c++) {
+        const acc = `acc${i}_${c}`;
+        loop += s.layout === "nn"
+          ? `    ${acc} = fma(vec4f(a${i}.x), w0_${c}, fma(vec4f(a${i}.y), w1_${c}, fma(vec4f(a${i}.z), w2_${c}, fma(vec4f(a${i}.w), w3_${c}, ${acc}))));\n`
+          : `    ${acc} += vec4f(dot(a${i}, w0_${c}), dot(a${i}, w1_${c}), dot(a${i}, w2_${c}), dot(a${i}, w3_${c}));\n`;
+      }
+    }
+    loops += `  for (var k = 0u; k < ${KV}u; k++) {\n${loop}  }\n`;
   }
   let decl = "", store = "";
   for (let i = 0; i < rb; i++) {
     for (let c = 0; c < cv; c++) {
       decl += `  var acc${i}_${c} = vec4f();\n`;
       store +=
-        `  if (r0 + ${i}u < ${M}u) { let row = r0 + ${i}u; let col = col0 + ${
+        `  if (r0 + ${i}u < ${M}u) { let row = ${rowBase}r0 + ${i}u; let col = col0 + ${
           c * lanes
         }u; let acc = acc${i}_${c}; ${epilogue} }\n`;
     }
   }
-  const A = s.a === "uniform"
-    ? `var<uniform> A: array<vec4f, ${M * KV}>`
-    : "var<storage, read> A: array<vec4f>";
-  return `${STEP}${prelude}
-@group(0) @binding(1) ${A};
-@group(0) @binding(2) var<storage, read> W: array<vec4f>;
-${bindings}
-@compute @workgroup_size(${lanes})
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u) {
-  let r0 = wg.y * ${rb}u;
+  return `{
   let col0 = wg.x * ${lanes * cv}u + l.x;
-${decl}  for (var k = 0u; k < ${KV}u; k++) {
-${loop}  }
-${store}}`;
+${decl}${loops}${store}}
+`;
 }
 
 /** Sizes the step kernels are specialised for (padded widths). */
@@ -176,57 +264,94 @@ export const stepForward = (
 };
 
 /**
- * One step backward: dA_t = (dA_{t+1} W_hhᵀ + G_t) ⊙ φ′(H_t), where A is
- * dA_{t+1} (zeros after the last step; written by the step before into
- * `next`, as in the forward step), W is W_hhᵀ (transposed once per
- * minibatch: row-wise loads run faster than the "nt" product's) and G_t =
- * dlogits_t W_hqᵀ, the output layer's share, computed for all steps
- * beforehand.
+ * One step backward: dA_t = (dA_{t+1} W_hhᵀ + dlogits_t W_hqᵀ) ⊙ φ′(H_t),
+ * where A is dA_{t+1} (zeros after the last step; written by the step
+ * before into `next`, as in the forward step), W is W_hhᵀ (transposed once
+ * per minibatch: row-wise loads run faster than the "nt" product's), and the
+ * output layer's share is a second, short segment of the same sum (K = Vp):
+ * D is dlogits_t, a uniform slice or (`d: "storage"`) read from `step.o`
+ * (in vec4s), and zeros before the loss window.
  */
 export const stepBackward = (
-  { B, Hp }: StepDims,
+  { B, Hp, Vp }: StepDims & { /** Padded vocabulary size. */ Vp: number },
   kind: Kind,
   shape: Omit<ProductShape, "M" | "K" | "N" | "layout">,
+  d: "uniform" | "storage",
 ): string => {
-  const HV = Hp / 4;
+  const HV = Hp / 4, VV = Vp / 4;
   return product(
     { ...shape, M: B, K: Hp, N: Hp, layout: "nn" },
-    `@group(0) @binding(3) var<storage, read> G: array<vec4f>;
-@group(0) @binding(4) var<storage, read> hs: array<vec4f>;
-@group(0) @binding(5) var<storage, read_write> da: array<vec4f>;
-@group(0) @binding(6) var<storage, read_write> next: array<vec4f>;`,
-    `let r = (step.t * ${B}u + row) * ${HV}u + col; let d = (acc + G[r]) * dphi(hs[r + ${
+    `@group(0) @binding(3) var<storage, read> W_q: array<vec4f>;
+@group(0) @binding(4) ${
+      d === "uniform"
+        ? `var<uniform> D: array<vec4f, ${B * VV}>`
+        : "var<storage, read> D: array<vec4f>"
+    };
+@group(0) @binding(5) var<storage, read> hs: array<vec4f>;
+@group(0) @binding(6) var<storage, read_write> da: array<vec4f>;
+@group(0) @binding(7) var<storage, read_write> next: array<vec4f>;`,
+    `let r = (step.t * ${B}u + row) * ${HV}u + col; let d = acc * dphi(hs[r + ${
       B * HV
     }u]); da[r] = d; next[row * ${HV}u + col] = d;`,
     activation(kind),
+    [{
+      K: Vp,
+      W: "W_q",
+      load: (row) =>
+        `D[${d === "uniform" ? "" : "step.o + "}(${row}) * ${VV}u + k]`,
+    }],
   );
 };
 
-/** Transpose of a rows × cols matrix, one invocation per element. */
+/**
+ * Transpose of a rows × cols matrix (both multiples of 4), one invocation
+ * per 4 × 4 block: four vec4 loads and four vec4 stores, where one
+ * invocation per element would make 16 scattered scalar stores.
+ * Invocations: rows · cols / 16.
+ */
 export const transpose = (rows: number, cols: number): string => `
-@group(0) @binding(0) var<storage, read> m: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(0) var<storage, read> m: array<vec4f>;
+@group(0) @binding(1) var<storage, read_write> out: array<vec4f>;
 @compute @workgroup_size(${WIDE})
 fn main(@builtin(global_invocation_id) g: vec3u) {
-  if (g.x >= ${rows * cols}u) { return; }
-  let r = g.x / ${cols}u;
-  let c = g.x % ${cols}u;
-  out[c * ${rows}u + r] = m[g.x];
+  if (g.x >= ${rows * cols / 16}u) { return; }
+  let i = g.x / ${cols / 4}u;
+  let j = g.x % ${cols / 4}u;
+  let r0 = m[(4u * i) * ${cols / 4}u + j];
+  let r1 = m[(4u * i + 1u) * ${cols / 4}u + j];
+  let r2 = m[(4u * i + 2u) * ${cols / 4}u + j];
+  let r3 = m[(4u * i + 3u) * ${cols / 4}u + j];
+  out[(4u * j) * ${rows / 4}u + i] = vec4f(r0.x, r1.x, r2.x, r3.x);
+  out[(4u * j + 1u) * ${rows / 4}u + i] = vec4f(r0.y, r1.y, r2.y, r3.y);
+  out[(4u * j + 2u) * ${rows / 4}u + i] = vec4f(r0.z, r1.z, r2.z, r3.z);
+  out[(4u * j + 3u) * ${rows / 4}u + i] = vec4f(r0.w, r1.w, r2.w, r3.w);
 }`;
 
-/** A product whose result is stored at row `step.o + row`, optionally plus a bias. */
+/**
+ * A product whose result is stored at row `step.o + row` of C, optionally
+ * plus a bias; over `steps` uniform slices of A (see
+ * {@linkcode productSteps}) when given.
+ */
 export const productStore = (
   s: ProductShape,
   bias: boolean,
-): string =>
-  product(
-    s,
-    `@group(0) @binding(3) var<storage, read_write> C: array<vec4f>;` +
-      (bias
-        ? "\n@group(0) @binding(4) var<storage, read> bias: array<vec4f>;"
-        : ""),
-    `C[(step.o + row) * ${s.N / 4}u + col] = acc${bias ? " + bias[col]" : ""};`,
-  );
+  steps?: number,
+): string => {
+  const first = steps ? steps + 2 : 3;
+  const bindings =
+    `@group(0) @binding(${first}) var<storage, read_write> C: array<vec4f>;` +
+    (bias
+      ? `\n@group(0) @binding(${
+        first + 1
+      }) var<storage, read> bias: array<vec4f>;`
+      : "");
+  const epilogue = `C[(step.o + row) * ${s.N / 4}u + col] = acc${
+    bias ? " + bias[col]" : ""
+  };`;
+  return steps
+    ? productSteps({ ...s, steps }, bindings, epilogue)
+    : product(s, bindings, epilogue);
+};
 
 /** Shape of a weight-gradient kernel G = Aᵀ D over `step.n` rows. */
 export interface OuterShape {
