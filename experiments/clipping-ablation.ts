@@ -18,5 +18,5 @@ export default defineExperiment({
     // (7.9); ReLU trained either way (3.9 / 4.1).
     lr: [1, 2],
   },
-  seeds: [0],
+  seeds: [0, 1, 2],
 });

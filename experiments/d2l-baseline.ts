@@ -12,5 +12,5 @@ export default defineExperiment({
     "the closing run with use_random_iter=True",
   ],
   grid: { sampling: ["sequential", "random"] },
-  seeds: [0],
+  seeds: [0, 1, 2],
 });
