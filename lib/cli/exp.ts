@@ -34,7 +34,9 @@ import {
 import { acquireLock, readCells } from "../experiment/store.ts";
 import type { CellRecord } from "../experiment/cell.ts";
 import type { ExperimentSpec } from "../experiment/spec.ts";
-import { buildResults, writeReport } from "../report/report.ts";
+import { buildResults, type Results, writeReport } from "../report/report.ts";
+import { type IndexEntry, writeIndex } from "../report/index.ts";
+import { readJsonIfExists } from "../fsutil.ts";
 import { pointLabel } from "../report/plot.ts";
 import { compareCells, formatComparison } from "../report/compare.ts";
 import { canonicalJson } from "../experiment/grid.ts";
@@ -114,6 +116,23 @@ export async function storedGridCells(
     );
 }
 
+/**
+ * Rewrites `results/README.md`, the index of every experiment and its
+ * committed results.
+ */
+export async function refreshIndex(resultsDir = `${ROOT}/results`) {
+  const entries: IndexEntry[] = [];
+  for (const name of await listExperiments()) {
+    const { spec, file } = await loadExperiment(name, { allowLarge: true });
+    const planned = expandConfigs(spec, { allowLarge: true, file }).length;
+    const results = await readJsonIfExists<Results>(
+      `${resultsDir}/${name}/results.json`,
+    );
+    entries.push({ spec, planned, results: results ?? null });
+  }
+  await writeIndex(resultsDir, entries);
+}
+
 const TASK_PERMISSIONS = [
   "--allow-read",
   "--allow-write",
@@ -126,11 +145,11 @@ const TASK_PERMISSIONS = [
 /**
  * Arithmetic rate per engine and backend on the 2-core dev machine at 512
  * hidden units, from `deno task bench` (tokens/s × 6·(H² + 2HV) FLOP per
- * token): fused 5,499 tokens/s; reference 1,754 (wasm), 589 (webgpu), 170
- * (cpu) in the same run.
+ * token): fused 6,931 tokens/s (fused/2, the middle of three runs); reference
+ * 1,754 (wasm), 589 (webgpu), 170 (cpu).
  */
 const FLOPS: Record<string, number> = {
-  "fused/webgpu": 9.6e9,
+  "fused/webgpu": 12.1e9,
   "reference/wasm": 3.1e9,
   "reference/webgpu": 1.0e9,
   "reference/cpu": 0.3e9,
@@ -431,6 +450,7 @@ async function main(): Promise<number> {
     bar.stop();
     const stored = await storedGridCells(dir, configs);
     await writeReport(dir, buildResults(spec, stored, overrides));
+    if (dir === outputDir(name, {})) await refreshIndex();
     const count = (s: string) => records.filter((r) => r.status === s).length;
     console.log(
       `${name}: ran ${records.length} cells (${count("done")} done, ${

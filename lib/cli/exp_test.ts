@@ -134,7 +134,7 @@ Deno.test("deno task exp runs a grid end to end, writes JSON, Markdown and SVG; 
       "seed=0",
     ]);
     assert.equal(verified.code, 0, verified.stdout + verified.stderr);
-    assert.match(verified.stdout, /^same: 20 of 20 numbers within tolerance/m);
+    assert.match(verified.stdout, /^same: 28 of 28 values within tolerance/m);
     // Tamper with one stored number: verify must notice.
     const path = `${out}/cells/${cellFiles(out)[0]}`;
     const cell = JSON.parse(await Deno.readTextFile(path));

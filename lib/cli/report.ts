@@ -1,7 +1,9 @@
 /**
  * `deno task report <name> [--out DIR]`: regenerates an experiment's report
  * (results.json, README.md, SVG curves) from the cells stored in its results
- * directory — e.g. after copying shards' cells into one directory.
+ * directory — e.g. after copying shards' cells into one directory — and, for
+ * `results/<name>`, the index `results/README.md`. `deno task report --index`
+ * rewrites only the index.
  *
  * @module
  */
@@ -11,19 +13,33 @@ import { expandConfigs } from "../experiment/grid.ts";
 import { loadExperiment } from "../experiment/load.ts";
 import { readCells } from "../experiment/store.ts";
 import { buildResults, writeReport } from "../report/report.ts";
-import { outputDir, storedGridCells } from "./exp.ts";
+import { outputDir, refreshIndex, storedGridCells } from "./exp.ts";
 import { parseCommand, runMain } from "./common.ts";
 
 async function main(): Promise<number> {
   const program = new Command()
     .name("deno task report")
     .description("Regenerate an experiment's report from its stored cells.")
-    .argument("<name>", "experiment name")
-    .option("--out <dir>", "results directory (default results/<name>)");
+    .argument("[name]", "experiment name")
+    .option("--out <dir>", "results directory (default results/<name>)")
+    .option(
+      "--index",
+      "rewrite results/README.md, the index of all experiments, and exit",
+    );
   const status = parseCommand(program);
   if (status !== null) return status;
   const name = program.args[0];
-  const { out } = program.opts<{ out?: string }>();
+  const { out, index } = program.opts<{ out?: string; index?: boolean }>();
+  if (index) {
+    await refreshIndex();
+    console.log("results/README.md written");
+    return 0;
+  }
+  if (!name) {
+    throw new UserError(
+      "missing experiment name (or --index); `deno task exp --list` shows them",
+    );
+  }
   const { spec, file } = await loadExperiment(name, { allowLarge: true });
   const dir = outputDir(name, {}, out);
   const stored = await readCells(dir);
@@ -42,6 +58,7 @@ async function main(): Promise<number> {
     );
   }
   await writeReport(dir, buildResults(spec, cells, overrides));
+  if (dir === outputDir(name, {})) await refreshIndex();
   console.log(
     `report of ${cells.length}/${configs.length} cells written to ${dir}/README.md`,
   );

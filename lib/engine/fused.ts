@@ -37,7 +37,7 @@ import {
  * Version of the fused engine's arithmetic. Experiment cell ids include it,
  * so stored results are recomputed when it changes.
  */
-export const FUSED_VERSION = "fused/2";
+export const FUSED_VERSION = "fused/3";
 
 /** What the fused engine is built for. */
 export interface FusedSpec {
@@ -671,16 +671,39 @@ export class FusedRnn {
   }
 
   /**
-   * Forward over L steps from state slot 0, the loss on the last num_steps,
-   * and backward through all L steps; leaves the gradients in `grads`.
+   * Slices of `buffer`, `size` floats each, for steps first…last − 1 (slice
+   * 0 at float `at`), STEPS_PER_DISPATCH steps per dispatch of `kernel`.
    */
-  #encodeGradients(rec: Recorder, L: number, tok: Tokens) {
-    const B = this.#B, T = this.#T, Hp = this.#Hp, Vp = this.#Vp;
+  #bySlices(
+    rec: Recorder,
+    kernel: SlicedKernel,
+    first: number,
+    last: number,
+    buffer: string,
+    at: number,
+    size: number,
+    entries: (t: number, slices: Entry[]) => Entry[],
+  ) {
+    for (let t = first; t < last; t += STEPS_PER_DISPATCH) {
+      const n = Math.min(STEPS_PER_DISPATCH, last - t);
+      const slices = Array.from(
+        { length: n },
+        (_, s): Entry => [buffer, at + (t - first + s) * size, size],
+      );
+      this.#dispatch(rec, this.#slices(kernel, n), entries(t, slices));
+    }
+  }
+
+  /**
+   * Forward over L steps from state slot 0, and the loss (per row, in
+   * `losses`) of the last num_steps; their logits become dlogits.
+   */
+  #encodeForward(rec: Recorder, L: number, tok: Tokens) {
+    const B = this.#B, T = this.#T, Hp = this.#Hp;
     const HV = Hp / 4;
     const slot = B * Hp * 4; // bytes per state slot
     const w = L - T; // first step of the loss window
     const embedding = this.spec.input === "embedding";
-    const V = this.spec.vocab_size;
     const rows = L * B;
     const b = this.#buffers;
     if (embedding) {
@@ -713,34 +736,23 @@ export class FusedRnn {
       ]);
     }
     const floats = B * Hp; // per state slot
-    // Slices of `buffer`, `size` floats each, for steps first…last − 1
-    // (slice 0 at `at`), STEPS_PER_DISPATCH steps per dispatch of `kernel`.
-    const bySlices = (
-      kernel: SlicedKernel,
-      first: number,
-      last: number,
-      buffer: string,
-      at: number,
-      size: number,
-      entries: (t: number, slices: Entry[]) => Entry[],
-    ) => {
-      for (let t = first; t < last; t += STEPS_PER_DISPATCH) {
-        const n = Math.min(STEPS_PER_DISPATCH, last - t);
-        const slices = Array.from(
-          { length: n },
-          (_, s): Entry => [buffer, at + (t - first + s) * size, size],
-        );
-        this.#dispatch(rec, this.#slices(kernel, n), entries(t, slices));
-      }
-    };
     if (this.#uniformA) {
-      bySlices("logits", w, L, "hs", (w + 1) * floats, floats, (t, A) => [
-        this.#step(0, 0, (t - w) * B),
-        ...A,
-        "params:W_hq",
+      this.#bySlices(
+        rec,
         "logits",
-        "params:b_q",
-      ]);
+        w,
+        L,
+        "hs",
+        (w + 1) * floats,
+        floats,
+        (t, A) => [
+          this.#step(0, 0, (t - w) * B),
+          ...A,
+          "params:W_hq",
+          "logits",
+          "params:b_q",
+        ],
+      );
     } else {
       this.#dispatch(rec, "logits", [
         this.#step(0, (w + 1) * B * HV),
@@ -754,6 +766,24 @@ export class FusedRnn {
       Math.ceil(T * B / WIDE),
       1,
     ]);
+  }
+
+  /**
+   * Forward over L steps from state slot 0 and the loss on the last
+   * num_steps, then backward through all L steps; leaves the gradients in
+   * `grads`.
+   */
+  #encodeGradients(rec: Recorder, L: number, tok: Tokens) {
+    this.#encodeForward(rec, L, tok);
+    const B = this.#B, T = this.#T, Hp = this.#Hp, Vp = this.#Vp;
+    const HV = Hp / 4;
+    const slot = B * Hp * 4; // bytes per state slot
+    const floats = B * Hp;
+    const w = L - T; // first step of the loss window
+    const embedding = this.spec.input === "embedding";
+    const V = this.spec.vocab_size;
+    const rows = L * B;
+    const b = this.#buffers;
     rec.clear(b[`dcur${(L - 1) % 2}`], 0, slot); // dA after the last step
     this.#dispatch(rec, "transpose", ["params:W_hh", "W_hh_T"], [
       Math.ceil(Hp * Hp / 16 / WIDE),
@@ -787,18 +817,27 @@ export class FusedRnn {
         const r = this.#regions[name];
         rec.clear(b.grads, r.offset * 4, r.prows * r.stride * 4);
       }
-      bySlices("dW_hh", 0, L, "hs", 0, floats, (t, A) => [
+      this.#bySlices(rec, "dW_hh", 0, L, "hs", 0, floats, (t, A) => [
         this.#step(0, 0, t * B),
         ...A,
         "da",
         "grads:W_hh",
       ]);
-      bySlices("dW_hq", w, L, "hs", (w + 1) * floats, floats, (t, A) => [
-        this.#step(0, 0, (t - w) * B),
-        ...A,
-        "logits",
-        "grads:W_hq",
-      ]);
+      this.#bySlices(
+        rec,
+        "dW_hq",
+        w,
+        L,
+        "hs",
+        (w + 1) * floats,
+        floats,
+        (t, A) => [
+          this.#step(0, 0, (t - w) * B),
+          ...A,
+          "logits",
+          "grads:W_hq",
+        ],
+      );
     } else {
       this.#dispatch(rec, "dW_hh", [
         this.#step(0, 0, 0, rows),
@@ -863,6 +902,21 @@ export class FusedRnn {
     tok: Tokens,
     state: { fresh: boolean; carry: boolean },
   ) {
+    this.#encodeState(rec, state);
+    this.#encodeGradients(rec, L, tok);
+    const s = this.#step(i);
+    this.#dispatch(rec, "stats", [s, "losses", "grads", "stats"], [1, 1]);
+    this.#dispatch(rec, "update", [s, "hyper", "stats", "grads", "params"], [
+      Math.ceil(this.#n / 4 / WIDE),
+      1,
+    ]);
+  }
+
+  /**
+   * The initial state in slot 0: zeros when `fresh`, else the last one of
+   * the minibatch before when `carry`, else slot 0 as it is.
+   */
+  #encodeState(rec: Recorder, state: { fresh: boolean; carry: boolean }) {
     const b = this.#buffers;
     const slot = this.#B * this.#Hp * 4;
     if (state.fresh) rec.clear(b.hs, 0, slot);
@@ -871,13 +925,43 @@ export class FusedRnn {
       rec.copy(b.hs, this.#T * slot, b.carry, 0, slot);
       rec.copy(b.carry, 0, b.hs, 0, slot);
     }
-    this.#encodeGradients(rec, L, tok);
-    const s = this.#step(i);
-    this.#dispatch(rec, "stats", [s, "losses", "grads", "stats"], [1, 1]);
-    this.#dispatch(rec, "update", [s, "hyper", "stats", "grads", "params"], [
-      Math.ceil(this.#n / 4 / WIDE),
-      1,
-    ]);
+  }
+
+  /**
+   * Mean cross-entropy of `batches` (each minibatch's mean over its tokens,
+   * averaged) under the current weights, forward only: validation
+   * perplexity is its exp, as `evaluate` computes it on tfjs. Each
+   * minibatch starts from the last one's state (`carry`, sequential) or
+   * from zeros; one command buffer, one read-back.
+   *
+   * @example
+   * ```ts
+   * const ppl = Math.exp(await net.evaluate(valBatches, true));
+   * ```
+   */
+  async evaluate(
+    batches: Iterable<Minibatch>,
+    carry: boolean,
+  ): Promise<number> {
+    const list = [...batches];
+    if (list.length === 0) return NaN;
+    this.#ensure("stats", list.length * 8);
+    const tokens = this.#upload(list.map((b) => ({ xs: [b.X], Y: b.Y })));
+    const rec = new Recorder(this.device.createCommandEncoder());
+    list.forEach((_, i) => {
+      this.#encodeState(rec, { fresh: i === 0 || !carry, carry: true });
+      this.#encodeForward(rec, this.#T, tokens[i]);
+      // Its norm half sums stale gradients: unused.
+      this.#dispatch(rec, "stats", [
+        this.#step(i),
+        "losses",
+        "grads",
+        "stats",
+      ], [1, 1]);
+    });
+    this.device.queue.submit([rec.finish()]);
+    const stats = await this.#read("stats", 0, list.length * 2);
+    return list.reduce((sum, _, i) => sum + stats[2 * i], 0) / list.length;
   }
 
   /**

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { makeRng } from "../data/prng.ts";
-import { dataIter } from "../data/iterators.ts";
+import { dataIter, seqDataIterSequential } from "../data/iterators.ts";
 import { loadCorpus } from "../data/vocab.ts";
 import { readCorpus } from "../data/source.ts";
 import { HAVE_TIME_MACHINE, TEST_DATA_DIR } from "../data/testdata.ts";
@@ -15,7 +15,7 @@ import {
   type RnnSpec,
 } from "../model/rnn.ts";
 import { resolveConfig } from "../train/config.ts";
-import { train_ch8, train_epoch } from "../train/train.ts";
+import { evaluate, train_ch8, train_epoch } from "../train/train.ts";
 import { FusedRnn } from "./fused.ts";
 
 /** Largest difference relative to the reference's largest magnitude. */
@@ -134,7 +134,7 @@ for (const { B, T, H, V, activation, input, E, tiles } of cases) {
   });
 }
 
-Deno.test("fused training epochs follow the reference engine's (losses, norms, parameters), every feature", async () => {
+Deno.test("fused training epochs follow the reference engine's (losses, norms, parameters, validation), every feature", async () => {
   await setBackend("cpu");
   const { vocab, train } = loadCorpus(TEXT, 600);
   const gpu = await device();
@@ -193,6 +193,23 @@ Deno.test("fused training epochs follow the reference engine's (losses, norms, p
         `${JSON.stringify(o)} norms ${f.grad_norms} vs ${r.grad_norms}`,
       );
     }
+    // Validation, forward only, as tfjs's `evaluate` computes it.
+    const held = train.slice(0, 150);
+    const refVal = (await evaluate(ref, held, {
+      batch_size: B,
+      num_steps: T,
+      sampling: epoch.sampling,
+    }))!;
+    const fusedVal = Math.exp(
+      await fused.evaluate(
+        seqDataIterSequential(held, B, T, makeRng(0), 0),
+        epoch.sampling === "sequential",
+      ),
+    );
+    assert.ok(
+      Math.abs(fusedVal - refVal) / refVal < 1e-4,
+      `${JSON.stringify(o)} validation ${fusedVal} vs ${refVal}`,
+    );
     const a = await fused.values(), b = await ref.values();
     for (const name of Object.keys(b)) {
       assert.ok(

@@ -41,6 +41,11 @@ export interface ExperimentSpec {
   /** Seeds; every grid point runs once per seed. */
   seeds: number[];
   report?: ReportOptions;
+  /**
+   * What the numbers say, a sentence or two written after reading the
+   * generated table; the results index prints it under the table.
+   */
+  reading?: string;
 }
 
 /**
@@ -84,6 +89,7 @@ const ExperimentSchema = z.object({
   seeds: z.array(z.number().int().nonnegative()).min(1, "at least one seed"),
   report: z.object({ alphas: z.array(z.number().positive()).optional() })
     .strict().optional(),
+  reading: z.string().min(1).optional(),
 }).strict();
 
 /**

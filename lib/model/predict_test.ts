@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
 import { makeRng } from "../data/prng.ts";
 import { loadCorpus } from "../data/vocab.ts";
 import { setBackend } from "./backend.ts";
-import { predict, sampleIndex } from "./predict.ts";
+import { predict, sampleIndex, stepper } from "./predict.ts";
 import { get_params, RNNModelScratch } from "./rnn.ts";
 
 Deno.test("sampleIndex draws from q ∝ P^α: α = 1 follows P, large α is greedy", () => {
@@ -49,4 +50,46 @@ Deno.test("predict keeps the prefix, adds num_preds characters, is greedy-determ
   assert.equal(await sample(1), await sample(1));
   assert.notEqual(await sample(1), await sample(2));
   net.dispose();
+});
+
+Deno.test("stepper: the CPU recurrence gives the tfjs model's logits, each activation and input mode", async () => {
+  await setBackend("cpu");
+  for (
+    const [activation, input] of [
+      ["tanh", "one_hot"],
+      ["relu", "one_hot"],
+      ["tanh", "embedding"],
+    ] as const
+  ) {
+    const spec = {
+      vocab_size: 7,
+      num_hiddens: 12,
+      activation,
+      input,
+      embed_size: 5,
+    };
+    // Weights large enough that the state matters.
+    const params = get_params(spec, makeRng(3));
+    for (const p of Object.values(params)) {
+      p.values = p.values.map((v, i) => v * 30 + (i % 3) * 0.01);
+    }
+    const net = new RNNModelScratch(spec, params);
+    const tokens = [3, 0, 6, 6, 1, 2];
+    const X = tf.tensor2d([tokens], [1, tokens.length], "int32");
+    const [Y, H] = net.forward(X, net.begin_state(1));
+    const expected = await Y.data();
+    tf.dispose([X, Y, H]);
+    const step = stepper(spec, params);
+    tokens.forEach((x, t) => {
+      const logits = step(x);
+      for (let q = 0; q < spec.vocab_size; q++) {
+        const e = expected[t * spec.vocab_size + q];
+        assert.ok(
+          Math.abs(logits[q] - e) <= 1e-4 * Math.max(1, Math.abs(e)),
+          `${activation} ${input} step ${t} logit ${q}: ${logits[q]} vs ${e}`,
+        );
+      }
+    });
+    net.dispose();
+  }
 });

@@ -38,8 +38,9 @@ const relDiff = (a: number | null, b: number | null) =>
     : Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b));
 
 /**
- * Compares cells with the same id: status, final and best perplexities, and
- * the largest relative difference along the training curve. With `subset`,
+ * Compares cells with the same id: status, final and best perplexities, the
+ * largest relative difference along the training curve, and the generated
+ * texts (which must be equal when `tolerance` is 0). With `subset`,
  * cells of A missing from B are allowed (B reran only some of them).
  *
  * @example
@@ -73,6 +74,25 @@ export function compareCells(
       rel: ca.status === cb.status ? 0 : Infinity,
       ok: ca.status === cb.status,
     });
+    // Generated texts must match when numbers must (tolerance 0); with a
+    // tolerance the models differ a little and so may their texts.
+    for (const sa of ca.samples) {
+      const sb = cb.samples.find((s) =>
+        s.prefix === sa.prefix && s.decoding === sa.decoding &&
+        s.alpha === sa.alpha
+      );
+      const same = sb?.text === sa.text;
+      deltas.push({
+        ...base,
+        metric: `text ${sa.decoding}${
+          sa.alpha === undefined ? "" : ` α=${sa.alpha}`
+        } "${sa.prefix}"`,
+        a: sa.text,
+        b: sb?.text ?? null,
+        rel: same ? 0 : Infinity,
+        ok: same || tolerance > 0,
+      });
+    }
     num("final train ppl", ca.final.train_ppl, cb.final.train_ppl);
     num("final val ppl", ca.final.val_ppl, cb.final.val_ppl);
     num("best val ppl", ca.final.best_val_ppl, cb.final.best_val_ppl);
@@ -131,7 +151,7 @@ export function formatComparison(
     ...c.onlyB.map((id) => `✗ ${id} only in ${labels[1]}`),
     `${c.ok ? "same" : "DIFFERENT"}: ${
       c.deltas.length - bad
-    } of ${c.deltas.length} numbers within tolerance` +
+    } of ${c.deltas.length} values within tolerance` +
     (c.onlyA.length + c.onlyB.length
       ? `, ${c.onlyA.length + c.onlyB.length} unmatched cells`
       : ""),

@@ -70,7 +70,8 @@ export function buildResults(
 const num = (x: number, digits: number) =>
   Math.abs(x) >= 1e6 ? x.toExponential(2) : x.toFixed(digits);
 
-const fmt = (s: Stat | null, digits = 2) =>
+/** A statistic for a table: mean ± sd, or "–" when there is none. */
+export const fmt = (s: Stat | null, digits = 2): string =>
   s === null
     ? "–"
     : s.n > 1

@@ -167,7 +167,7 @@ Deno.test("writeReport writes results.json, README.md and both SVGs", async () =
   }
 });
 
-Deno.test("compare detects a changed number and passes identical sets", () => {
+Deno.test("compare detects a changed number or text and passes identical sets", () => {
   assert.ok(compareCells(cells, structuredClone(cells), 0).ok);
   const changed = structuredClone(cells);
   changed[1].train_ppl[1] *= 1 + 1e-5;
@@ -181,4 +181,13 @@ Deno.test("compare detects a changed number and passes identical sets", () => {
   assert.ok(!missing.ok);
   assert.deepEqual(missing.onlyA, [cells[0].id]);
   assert.ok(compareCells(cells, cells.slice(1), 0, { subset: true }).ok);
+  const retold = structuredClone(cells);
+  retold[0].samples[0].text += "!";
+  assert.deepEqual(
+    compareCells(cells, retold, 0).deltas.filter((d) => !d.ok).map((d) =>
+      d.metric
+    ),
+    ['text greedy "time traveller"'],
+  );
+  assert.ok(compareCells(cells, retold, 1e-6).ok, "texts may differ off 0");
 });

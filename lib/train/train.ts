@@ -21,7 +21,7 @@ import {
   RNNModelScratch,
   type RnnSpec,
 } from "../model/rnn.ts";
-import { predict } from "../model/predict.ts";
+import { generate, predict } from "../model/predict.ts";
 import { FUSED_VERSION, FusedRnn, tilesFor } from "../engine/fused.ts";
 import { grad_clipping } from "./clip.ts";
 import { PREFIXES, type TrainConfig } from "./config.ts";
@@ -196,6 +196,14 @@ function epochResult(
   return { ppl: Math.exp(meanLoss), tokens, seconds, grad_norms };
 }
 
+/** Rows per evaluation minibatch: batch_size, fewer when the text is short. */
+function evalBatchSize(
+  tokens: Int32Array,
+  { batch_size, num_steps }: { batch_size: number; num_steps: number },
+): number {
+  return Math.min(batch_size, Math.floor((tokens.length - 1) / num_steps));
+}
+
 /**
  * Perplexity of the model on held-out tokens: `batch_size` contiguous streams
  * walked `num_steps` at a time from offset 0, the state carried on for
@@ -208,10 +216,7 @@ export async function evaluate(
   options: { batch_size: number; num_steps: number; sampling: Sampling },
 ): Promise<number | null> {
   const { num_steps, sampling } = options;
-  const B = Math.min(
-    options.batch_size,
-    Math.floor((tokens.length - 1) / num_steps),
-  );
+  const B = evalBatchSize(tokens, options);
   if (B < 1) return null;
   const losses: tf.Scalar[] = [];
   let state = net.begin_state(B);
@@ -238,11 +243,13 @@ export async function evaluate(
 }
 
 /**
- * What `train_ch8` needs of an engine: an epoch of SGD, and the current
- * weights in `net` (evaluation and prediction run on the tfjs model).
+ * What `train_ch8` needs of an engine: an epoch of SGD, validation
+ * perplexity, and the current weights in `net` (prediction runs on them).
  */
 interface Trainer {
   epoch(batches: Iterable<Minibatch>): Promise<EpochResult>;
+  /** Perplexity of `tokens` as {@linkcode evaluate} defines it. */
+  evaluate(tokens: Int32Array): Promise<number | null>;
   /** Brings `net` up to date with the trained weights. */
   sync(): Promise<void>;
   dispose(): void;
@@ -252,6 +259,7 @@ interface Trainer {
 function referenceTrainer(config: TrainConfig, net: RNNModelScratch): Trainer {
   return {
     epoch: (batches) => train_epoch(net, batches, config),
+    evaluate: (tokens) => evaluate(net, tokens, config),
     sync: () => Promise.resolve(),
     dispose: () => {},
   };
@@ -288,6 +296,18 @@ async function fusedTrainer(
     async epoch(batches) {
       const r = await fused.trainEpoch(batches, config);
       return epochResult(r.losses, r.grad_norms, r.tokens, r.seconds);
+    },
+    async evaluate(tokens) {
+      // Its kernels are built for batch_size rows; a shorter text is
+      // evaluated on tfjs with the weights copied over.
+      if (evalBatchSize(tokens, config) !== B) {
+        net.assign(await fused.values());
+        return evaluate(net, tokens, config);
+      }
+      const batches = seqDataIterSequential(tokens, B, T, makeRng(0), 0);
+      return Math.exp(
+        await fused.evaluate(batches, config.sampling === "sequential"),
+      );
     },
     sync: async () => net.assign(await fused.values()),
     dispose() {
@@ -326,6 +346,8 @@ export interface Sample {
   /** Sharpening exponent for `decoding: "sample"`. */
   alpha?: number;
   text: string;
+  /** Mean log-probability (nats) of the generated characters under the model (absent in cells stored before it was recorded). */
+  mean_log_prob?: number;
 }
 
 /** The outcome of {@linkcode train_ch8}. */
@@ -447,8 +469,8 @@ export async function train_ch8(
       };
       result.train_ppl.push(r.ppl);
       if (epoch % config.eval_every === 0 || epoch === config.num_epochs) {
+        log.val_ppl = await trainer.evaluate(corpus.val);
         await trainer.sync();
-        log.val_ppl = await evaluate(net, corpus.val, config);
         if (log.val_ppl !== null) {
           result.val_ppl.push({ epoch, ppl: log.val_ppl });
         }
@@ -468,7 +490,7 @@ export async function train_ch8(
         result.samples.push({
           prefix,
           decoding: "greedy",
-          text: await predict(prefix, config.num_preds, net, corpus.vocab),
+          ...await generate(prefix, config.num_preds, net, corpus.vocab),
         });
       }
       const sampleRng = seedRng(0x27d4eb2f);
@@ -478,7 +500,7 @@ export async function train_ch8(
             prefix,
             decoding: "sample",
             alpha,
-            text: await predict(prefix, config.num_preds, net, corpus.vocab, {
+            ...await generate(prefix, config.num_preds, net, corpus.vocab, {
               kind: "sample",
               alpha,
               rng: sampleRng,
