@@ -11,6 +11,8 @@ export default defineExperiment({
     "next character. What happens? Bias the model towards more likely outputs, e.g., by sampling " +
     "from q(x_t | x_{t-1}, ..., x_1) ∝ P(x_t | x_{t-1}, ..., x_1)^α for α > 1.",
   ],
+  // Longer continuations than the chapter's 50 characters, for the measures.
+  base: { num_preds: 200 },
   grid: { num_hiddens: [512] },
   seeds: [0, 1, 2],
   report: { alphas: [1, 2, 4] },

@@ -7,7 +7,7 @@
  */
 import type { ExperimentSpec } from "../experiment/spec.ts";
 import { writeTextAtomic } from "../fsutil.ts";
-import { fmt, type Results } from "./report.ts";
+import { decodingTable, fmt, type Results } from "./report.ts";
 import { pointLabel } from "./plot.ts";
 
 /** One experiment as the index shows it. */
@@ -71,6 +71,9 @@ export function renderIndex(entries: IndexEntry[]): string {
           "",
           ...headline(results),
           "",
+          ...(decodingTable(results.cells).length
+            ? [...decodingTable(results.cells), ""]
+            : []),
           spec.reading
             ? `**Reading.** ${spec.reading}`
             : "**Reading.** Not written yet.",

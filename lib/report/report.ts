@@ -12,6 +12,7 @@ import { writeJsonAtomic, writeTextAtomic } from "../fsutil.ts";
 import type { TrainConfig } from "../train/config.ts";
 import { type Stat, summarize, type SummaryRow } from "./aggregate.ts";
 import { perplexitySvg, pointLabel } from "./plot.ts";
+import { decodingRows } from "./decoding.ts";
 
 /** Schema tag of `results.json`; see docs/results-schema.md. */
 export const RESULTS_SCHEMA = "rnnlab.results/1";
@@ -64,6 +65,49 @@ export function buildResults(
     rows: summarize(pointed),
     cells: pointed,
   };
+}
+
+/**
+ * Exercise 3's table, when cells sampled: per decoding, the model's mean
+ * log-probability of the generated text, its distinct 4-grams and repeated
+ * 8-grams, and an example. Empty otherwise.
+ */
+export function decodingTable(cells: CellRecord[]): string[] {
+  const rows = decodingRows(cells);
+  if (rows.length === 0) return [];
+  return [
+    "| decoding | mean log-prob (nats/char) | distinct 4-grams | repeated 8-grams | example (first seed) |",
+    "| --- | ---: | ---: | ---: | --- |",
+    ...rows.map((r) =>
+      `| ${r.decoding === "greedy" ? "greedy" : `sample, α = ${r.alpha}`} | ${
+        fmt(r.mean_log_prob, 3)
+      } | ${fmt(r.distinct_4, 3)} | ${fmt(r.repeated_8, 3)} | \`${
+        cellText(r.example)
+      }\` |`
+    ),
+  ];
+}
+
+/**
+ * Exercise 1's check, from the one-hot cells that recorded it: how far each
+ * trained one-hot model's logits are from its own as an identity embedding.
+ */
+function onehotCheck(cells: CellRecord[]): string[] {
+  const diffs = cells.map((c) => c.onehot_as_embedding).filter((d) =>
+    typeof d === "number"
+  ) as number[];
+  if (diffs.length === 0) return [];
+  const V = cells.find((c) => c.onehot_as_embedding !== undefined)!.corpus
+    .vocab.length;
+  return [
+    `**Exercise 1, checked.** One-hot inputs times W_xh pick rows of W_xh: each trained one-hot ` +
+    `model (${diffs.length} cell${
+      diffs.length > 1 ? "s" : ""
+    }), run again as an embedding model with W_embed = I (${V} × ${V}) ` +
+    `and its own weights, gives the same logits over 200 validation characters: largest ` +
+    `|Δ logit| ${Math.max(...diffs).toExponential(1)}.`,
+    "",
+  ];
 }
 
 /** A number for the table; blown-up values (a run that exploded) in exponent form. */
@@ -175,6 +219,8 @@ export function renderMarkdown(results: Results): string {
       }** (seed ${first.config.seed}): \`${greedy.text}\``,
     ];
   });
+  const decoding = decodingTable(cells);
+  const equivalence = keys.includes("input") ? onehotCheck(cells) : [];
   const base = Object.entries(spec.base ?? {}).map(([k, v]) => `${k}=${v}`)
     .join(", ");
   const overrides = Object.entries(results.overrides).map(([k, v]) =>
@@ -216,10 +262,24 @@ export function renderMarkdown(results: Results): string {
     "tokens/s is training throughput; clipped % is the share of minibatches whose gradient norm " +
     "exceeded θ; max ‖g‖ the largest gradient norm before clipping. ★ marks the lowest validation perplexity.",
     "",
+    ...equivalence,
     "## Generated text (greedy, after `time traveller`)",
     "",
     ...samples,
     "",
+    ...(decoding.length
+      ? [
+        "## Decoding (exercise 3)",
+        "",
+        ...decoding,
+        "",
+        "Over the generated characters of both prefixes, mean ± sd over seeds: the model's mean " +
+        "log-probability of what was generated (higher: more likely under the model), the share of " +
+        "distinct character 4-grams (higher: more varied) and of character 8-grams already seen " +
+        "earlier in the same text (higher: more looping).",
+        "",
+      ]
+      : []),
     "## Perplexity curves",
     "",
     "![Training perplexity per epoch](train_ppl.svg)",

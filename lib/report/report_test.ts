@@ -191,3 +191,27 @@ Deno.test("compare detects a changed number or text and passes identical sets", 
   );
   assert.ok(compareCells(cells, retold, 1e-6).ok, "texts may differ off 0");
 });
+
+Deno.test("a grid over input modes reports exercise 1's check from the one-hot cells", () => {
+  const byInput: ExperimentSpec = {
+    ...spec,
+    grid: { input: ["one_hot", "embedding"] },
+  };
+  const cells = (["one_hot", "embedding"] as const).map((input) => {
+    const c = fixtureCell({ input }, [5, 3]);
+    c.point = { input };
+    c.corpus.vocab = [..."abcdefg"];
+    if (input === "one_hot") c.onehot_as_embedding = 2.5e-7;
+    return c;
+  });
+  const md = renderMarkdown(buildResults(byInput, cells, {}));
+  assert.match(
+    md,
+    /Exercise 1, checked\.\*\* .*\(1 cell\).*W_embed = I \(7 × 7\).*\|Δ logit\| 2\.5e-7\./s,
+  );
+  // Without an input axis, no such paragraph.
+  assert.doesNotMatch(
+    renderMarkdown(buildResults(spec, [fixtureCell({}, [5, 3])], {})),
+    /Exercise 1, checked/,
+  );
+});

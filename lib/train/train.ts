@@ -17,6 +17,7 @@ import type { Corpus } from "../data/vocab.ts";
 import {
   cross_entropy,
   get_params,
+  oneHotAsEmbedding,
   type ParamValues,
   RNNModelScratch,
   type RnnSpec,
@@ -371,6 +372,12 @@ export interface TrainResult {
   };
   grad_norm: { mean: number; max: number; clipped_fraction: number };
   samples: Sample[];
+  /**
+   * Exercise 1: the trained one-hot model's largest |Δ logit| against itself
+   * run as an identity embedding over the first 200 validation tokens
+   * (one-hot runs; absent in cells stored before it was recorded).
+   */
+  onehot_as_embedding?: number;
   /** Wall time of the whole run, in seconds. */
   wall_seconds: number;
 }
@@ -492,6 +499,12 @@ export async function train_ch8(
           decoding: "greedy",
           ...await generate(prefix, config.num_preds, net, corpus.vocab),
         });
+      }
+      if (config.input === "one_hot" && corpus.val.length > 0) {
+        result.onehot_as_embedding = await oneHotAsEmbedding(
+          net,
+          corpus.val.subarray(0, 200),
+        );
       }
       const sampleRng = seedRng(0x27d4eb2f);
       for (const alpha of hooks.sample_alphas ?? []) {
