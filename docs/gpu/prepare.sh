@@ -7,7 +7,7 @@
 #
 #   bash docs/gpu/prepare.sh
 #   then, with the device tool: carry [".device", ".gl"], command
-#   bash docs/gpu/run.sh nvidia-h100-x1
+#   bash docs/gpu/run.sh nvidia-h200   # KIND: the kind the device tool's status names
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 data=${RNNLAB_DATA_DIR:-../shared/data}

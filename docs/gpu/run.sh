@@ -4,7 +4,7 @@
 # $OUT/gpu-<kind>.json plus the Markdown table (on lavapipe the same bench
 # took 2 min 19 s; it has not yet run on a GPU).
 #
-#   bash docs/gpu/run.sh nvidia-h100-x1
+#   bash docs/gpu/run.sh nvidia-h200   # KIND: the kind the device tool's status names
 set -uo pipefail
 kind=${1:?usage: run.sh KIND}
 out=${OUT:-/tmp/rnnlab-gpu}
