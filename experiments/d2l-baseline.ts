@@ -13,4 +13,12 @@ export default defineExperiment({
   ],
   grid: { sampling: ["sequential", "random"] },
   seeds: [0, 1, 2],
+  reading:
+    "Both runs land where the book does: training perplexity 1.04 ± 0.00 with " +
+    "sequential partitioning and 1.54 ± 0.03 with random sampling (3 seeds), and every greedy " +
+    "continuation of 'time traveller' is a passage of the training text, up to a dropped space " +
+    "(two sequential seeds: 'you can show black is white by argument said filby'). They are " +
+    "memorised: validation perplexity on the next 5,000 characters is lowest (8.5 ± 0.1 " +
+    "sequential, 8.1 ± 0.1 random) after 90–160 epochs and then climbs to 84.8 and 21.6 by " +
+    "epoch 500.",
 });
