@@ -128,8 +128,7 @@ export function productSteps(
   for (let st = 0; st < steps; st++) {
     decl += `@group(0) @binding(${st + 1}) var<uniform> A${st}: array<vec4f, ${
       M * K / 4
-    }>;
-`;
+    }>;\n`;
     cases += `    case ${st}u: ${
       tile(
         { ...s, a: "uniform" },
