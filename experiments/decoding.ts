@@ -19,4 +19,11 @@ export default defineExperiment({
   grid: { num_epochs: [500, 100] },
   seeds: [0, 1, 2],
   report: { alphas: [1, 2, 4] },
+  reading:
+    "After 100 epochs (validation perplexity 8.82 ± 0.20) greedy decoding falls into a " +
+    "loop ('and and and …': 87 % of its 8-grams repeat), plain sampling (α = 1) never loops " +
+    "(0 % repeated, 97 % distinct 4-grams) but misspells (−2.0 nats per character under the " +
+    "model against −0.9 for greedy), and sharpening with α = 2 and 4 lands in between (4 % and " +
+    "29 % repeated). After 500 epochs the model has memorised its text: greedy and α ≥ 2 give " +
+    "the same passage of the book, and α = 1 follows it until one unlikely draw derails it.",
 });

@@ -48,7 +48,7 @@ Deno.test("decodingRows: per decoding over seeds, on the generated part only, gr
   const table = decodingTable(cells).join("\n");
   assert.match(
     table,
-    /\| sample, α = 2 \| -1\.500 ± 0\.707 \| 1\.000 ± 0\.000 \| 0\.000 ± 0\.000 \|/,
+    /\| clip=1 \| sample, α = 2 \| -1\.500 ± 0\.707 \| 1\.000 ± 0\.000 \| 0\.000 ± 0\.000 \|/,
   );
   // Cells without sampling give no table.
   assert.deepEqual(decodingRows([fixtureCell({}, [5, 3])]), []);

@@ -73,18 +73,26 @@ export function buildResults(
  * 8-grams, and an example. Empty otherwise.
  */
 export function decodingTable(cells: CellRecord[]): string[] {
-  const rows = decodingRows(cells);
-  if (rows.length === 0) return [];
+  // One block of rows per grid point: decodings of different models differ.
+  const points = new Map<string, CellRecord[]>();
+  for (const c of cells) {
+    const label = pointLabel(c.point);
+    points.set(label, [...(points.get(label) ?? []), c]);
+  }
+  const lines = [...points].flatMap(([label, group]) =>
+    decodingRows(group).map((r) =>
+      `| ${cellText(label)} | ${
+        r.decoding === "greedy" ? "greedy" : `sample, α = ${r.alpha}`
+      } | ${fmt(r.mean_log_prob, 3)} | ${fmt(r.distinct_4, 3)} | ${
+        fmt(r.repeated_8, 3)
+      } | \`${cellText(r.example)}\` |`
+    )
+  );
+  if (lines.length === 0) return [];
   return [
-    "| decoding | mean log-prob (nats/char) | distinct 4-grams | repeated 8-grams | example (first seed) |",
-    "| --- | ---: | ---: | ---: | --- |",
-    ...rows.map((r) =>
-      `| ${r.decoding === "greedy" ? "greedy" : `sample, α = ${r.alpha}`} | ${
-        fmt(r.mean_log_prob, 3)
-      } | ${fmt(r.distinct_4, 3)} | ${fmt(r.repeated_8, 3)} | \`${
-        cellText(r.example)
-      }\` |`
-    ),
+    "| grid point | decoding | mean log-prob (nats/char) | distinct 4-grams | repeated 8-grams | example (first seed) |",
+    "| --- | --- | ---: | ---: | ---: | --- |",
+    ...lines,
   ];
 }
 
