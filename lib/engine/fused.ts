@@ -693,6 +693,35 @@ export class FusedRnn {
   }
 
   /**
+   * `kernel` over the loss window's states H_w…H_{L−1} (slots w + 1…L) as
+   * uniform slices, its rows counted from the window's start; `rest` are
+   * the bindings after the slices.
+   */
+  #overWindow(
+    rec: Recorder,
+    kernel: SlicedKernel,
+    w: number,
+    L: number,
+    rest: Entry[],
+  ) {
+    const floats = this.#B * this.#Hp;
+    this.#bySlices(
+      rec,
+      kernel,
+      w,
+      L,
+      "hs",
+      (w + 1) * floats,
+      floats,
+      (t, A) => [
+        this.#step(0, 0, (t - w) * this.#B),
+        ...A,
+        ...rest,
+      ],
+    );
+  }
+
+  /**
    * Forward over L steps from state slot 0, and the loss (per row, in
    * `losses`) of the last num_steps; their logits become dlogits.
    */
@@ -733,24 +762,12 @@ export class FusedRnn {
         `hcur${(t + 1) % 2}`,
       ]);
     }
-    const floats = B * Hp; // per state slot
     if (this.#uniformA) {
-      this.#bySlices(
-        rec,
+      this.#overWindow(rec, "logits", w, L, [
+        "params:W_hq",
         "logits",
-        w,
-        L,
-        "hs",
-        (w + 1) * floats,
-        floats,
-        (t, A) => [
-          this.#step(0, 0, (t - w) * B),
-          ...A,
-          "params:W_hq",
-          "logits",
-          "params:b_q",
-        ],
-      );
+        "params:b_q",
+      ]);
     } else {
       this.#dispatch(rec, "logits", [
         this.#step(0, (w + 1) * B * HV),
@@ -821,21 +838,7 @@ export class FusedRnn {
         "da",
         "grads:W_hh",
       ]);
-      this.#bySlices(
-        rec,
-        "dW_hq",
-        w,
-        L,
-        "hs",
-        (w + 1) * floats,
-        floats,
-        (t, A) => [
-          this.#step(0, 0, (t - w) * B),
-          ...A,
-          "logits",
-          "grads:W_hq",
-        ],
-      );
+      this.#overWindow(rec, "dW_hq", w, L, ["logits", "grads:W_hq"]);
     } else {
       this.#dispatch(rec, "dW_hh", [
         this.#step(0, 0, 0, rows),

@@ -48,6 +48,7 @@ function headline(results: Results): string[] {
 export function renderIndex(entries: IndexEntry[]): string {
   const sections = entries.flatMap(({ spec, planned, results }) => {
     const stored = results?.cells.length ?? 0;
+    const decoding = results ? decodingTable(results.cells) : [];
     return [
       results ? `## [${spec.name}](${spec.name}/README.md)` : `## ${spec.name}`,
       "",
@@ -71,9 +72,7 @@ export function renderIndex(entries: IndexEntry[]): string {
           "",
           ...headline(results),
           "",
-          ...(decodingTable(results.cells).length
-            ? [...decodingTable(results.cells), ""]
-            : []),
+          ...(decoding.length ? [...decoding, ""] : []),
           spec.reading
             ? `**Reading.** ${spec.reading}`
             : "**Reading.** Not written yet.",

@@ -2,16 +2,9 @@ import assert from "node:assert/strict";
 import type { ExperimentSpec } from "../experiment/spec.ts";
 import { buildResults } from "./report.ts";
 import { renderIndex } from "./index.ts";
-import { fixtureCell } from "./report_test.ts";
+import { fixtureCell, spec as fixture } from "./report_test.ts";
 
-const spec: ExperimentSpec = {
-  name: "fixture",
-  description: "A stored fixture.",
-  exercises: ["4. No clipping?"],
-  grid: { clip: [1, "off"] },
-  seeds: [0, 1],
-  reading: "Clipping wins here.",
-};
+const spec: ExperimentSpec = { ...fixture, reading: "Clipping wins here." };
 
 Deno.test("renderIndex: each experiment's exercise, command, headline numbers from its results, and reading", () => {
   const cells = [

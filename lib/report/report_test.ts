@@ -8,7 +8,8 @@ import { buildResults, renderMarkdown, writeReport } from "./report.ts";
 import { perplexitySvg } from "./plot.ts";
 import { compareCells } from "./compare.ts";
 
-const spec: ExperimentSpec = {
+/** The experiment the fixture cells belong to. */
+export const spec: ExperimentSpec = {
   name: "fixture",
   description: "A stored fixture.",
   exercises: ["4. No clipping?"],

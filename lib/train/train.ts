@@ -293,6 +293,7 @@ async function fusedTrainer(
     max_steps: config.detach ? T : perEpoch * T,
     tiles: tilesFor(adapter),
   }, init);
+  const sync = async () => net.assign(await fused.values());
   return {
     async epoch(batches) {
       const r = await fused.trainEpoch(batches, config);
@@ -302,7 +303,7 @@ async function fusedTrainer(
       // Its kernels are built for batch_size rows; a shorter text is
       // evaluated on tfjs with the weights copied over.
       if (evalBatchSize(tokens, config) !== B) {
-        net.assign(await fused.values());
+        await sync();
         return evaluate(net, tokens, config);
       }
       const batches = seqDataIterSequential(tokens, B, T, makeRng(0), 0);
@@ -310,7 +311,7 @@ async function fusedTrainer(
         await fused.evaluate(batches, config.sampling === "sequential"),
       );
     },
-    sync: async () => net.assign(await fused.values()),
+    sync,
     dispose() {
       fused.destroy();
       device.destroy();
