@@ -27,7 +27,9 @@ import {
 } from "../experiment/grid.ts";
 import { listExperiments, loadExperiment } from "../experiment/load.ts";
 import {
+  findStored,
   planCells,
+  reuseStored,
   runCells,
   type RunnerEvents,
 } from "../experiment/runner.ts";
@@ -312,6 +314,10 @@ async function main(): Promise<number> {
     .option("--out <dir>", "results directory (default results/<name>)")
     .option("--force", "rerun cells that are already stored")
     .option(
+      "--no-reuse",
+      "train every cell here, even one another experiment beside it already stored (same id)",
+    )
+    .option(
       "--dry-run",
       "list the cells and whether they are stored; run nothing, write nothing",
     )
@@ -335,6 +341,7 @@ async function main(): Promise<number> {
     filter: string[];
     out?: string;
     force?: boolean;
+    reuse: boolean;
     dryRun?: boolean;
     jobs: string;
     shard?: string;
@@ -380,20 +387,33 @@ async function main(): Promise<number> {
   let cells = filterCells(all, opts.filter);
   if (opts.shard) cells = shardCells(cells, opts.shard);
   const dir = outputDir(name, overrides, opts.out);
+  const alphas = spec.report?.alphas ?? [];
+  // --force means "train these again", so it never copies a stored run.
+  const reuse = opts.reuse && !opts.force;
   const shown = dir.startsWith(ROOT + "/") ? dir.slice(ROOT.length + 1) : dir;
 
   if (opts.dryRun) {
     const plan = await planCells(dir, cells, opts.force);
     const cached = new Set(plan.cached.map((c) => c.id));
+    let reusable = 0;
     for (const c of cells) {
+      const other = cached.has(c.id) || !reuse
+        ? undefined
+        : await findStored(dir, c, alphas);
+      if (other) reusable++;
+      const state = cached.has(c.id)
+        ? "stored"
+        : other
+        ? `reuse (${other.reused_from ?? other.experiment})`
+        : "to run";
       console.log(
-        `${cached.has(c.id) ? "stored" : "to run"}  ${c.id}  ${
-          pointLabel(c.point)
-        } seed=${c.config.seed}`,
+        `${state}  ${c.id}  ${pointLabel(c.point)} seed=${c.config.seed}`,
       );
     }
     console.log(
-      `${cells.length} cells: ${plan.run.length} to run, ${plan.cached.length} stored, in ${shown}`,
+      `${cells.length} cells: ${
+        plan.run.length - reusable
+      } to run, ${reusable} to reuse, ${plan.cached.length} stored, in ${shown}`,
     );
     return 0;
   }
@@ -420,7 +440,7 @@ async function main(): Promise<number> {
       jobs,
       command,
       tolerance,
-      alphas: spec.report?.alphas ?? [],
+      alphas,
     });
   }
 
@@ -433,15 +453,29 @@ async function main(): Promise<number> {
   Deno.addSignalListener("SIGTERM", onSignal);
   try {
     const plan = await planCells(dir, cells, opts.force);
+    const { run, reused } = reuse
+      ? await reuseStored(dir, plan.run, {
+        experiment: name,
+        alphas,
+        overrides,
+      })
+      : { run: plan.run, reused: [] };
+    for (const r of reused) {
+      console.log(
+        `reused ${r.id} ${
+          pointLabel(r.point)
+        } seed=${r.config.seed} from results of ${r.reused_from}`,
+      );
+    }
     const bar = progress(
-      plan.run.length,
-      plan.cached.length,
+      run.length,
+      plan.cached.length + reused.length,
       configs[0]?.num_epochs ?? 0,
     );
-    const records = await runCells(dir, plan.run, {
+    const records = await runCells(dir, run, {
       experiment: name,
       overrides,
-      alphas: spec.report?.alphas ?? [],
+      alphas,
       source,
       jobs,
       command,
@@ -456,7 +490,9 @@ async function main(): Promise<number> {
       `${name}: ran ${records.length} cells (${count("done")} done, ${
         count("diverged")
       } diverged, ` +
-        `${count("failed")} failed), ${plan.cached.length} already stored; ` +
+        `${
+          count("failed")
+        } failed), ${reused.length} reused, ${plan.cached.length} already stored; ` +
         `report of ${stored.length}/${all.length} cells in ${shown}/README.md`,
     );
     return count("failed") + count("diverged") > 0 ? 1 : 0;

@@ -74,7 +74,7 @@ Deno.test("deno task exp runs a grid end to end, writes JSON, Markdown and SVG; 
     const out = `${root}/results`;
     const dry = await run(["exp", "tiny", "--out", out, "--dry-run"]);
     assert.equal(dry.code, 0, dry.stderr);
-    assert.match(dry.stdout, /4 cells: 4 to run, 0 stored/);
+    assert.match(dry.stdout, /4 cells: 4 to run, 0 to reuse, 0 stored/);
     assert.ok(
       !(await Deno.stat(out).catch(() => null)),
       "--dry-run writes nothing",
@@ -84,7 +84,7 @@ Deno.test("deno task exp runs a grid end to end, writes JSON, Markdown and SVG; 
     assert.equal(first.code, 0, first.stderr);
     assert.match(
       first.stdout,
-      /ran 4 cells \(4 done, 0 diverged, 0 failed\), 0 already stored/,
+      /ran 4 cells \(4 done, 0 diverged, 0 failed\), 0 reused, 0 already stored/,
     );
     assert.match(
       first.stderr,
@@ -143,6 +143,62 @@ Deno.test("deno task exp runs a grid end to end, writes JSON, Markdown and SVG; 
     const tampered = await run(["exp", "tiny", "--out", out, "--verify"]);
     assert.equal(tampered.code, 1);
     assert.match(tampered.stdout, /✗ .* train curve \(max rel\)/);
+  });
+});
+
+Deno.test("a cell another experiment beside it stored (same id) is copied, not trained, and reruns to the same numbers", async () => {
+  const lrOnly = { ...TINY, grid: { lr: [1, 3] } };
+  await world({ tiny: TINY, "tiny-lr": lrOnly }, async ({ root, run }) => {
+    const first = await run(["exp", "tiny", "--out", `${root}/results/tiny`]);
+    assert.equal(first.code, 0, first.stderr);
+    const out = `${root}/results/tiny-lr`;
+    const dry = await run(["exp", "tiny-lr", "--out", out, "--dry-run"]);
+    assert.match(dry.stdout, /^reuse \(tiny\) {2}\w{16} {2}lr=1 seed=0$/m);
+    assert.match(dry.stdout, /2 cells: 1 to run, 1 to reuse, 0 stored/);
+    const none = await run([
+      "exp",
+      "tiny-lr",
+      "--out",
+      out,
+      "--dry-run",
+      "--no-reuse",
+    ]);
+    assert.match(none.stdout, /2 cells: 2 to run, 0 to reuse, 0 stored/);
+
+    const second = await run(["exp", "tiny-lr", "--out", out]);
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(
+      second.stdout,
+      /ran 1 cells \(1 done.*\), 1 reused, 0 already stored/,
+    );
+    const [copy] = (await Promise.all(
+      cellFiles(out).map(async (f) =>
+        JSON.parse(await Deno.readTextFile(`${out}/cells/${f}`))
+      ),
+    )).filter((c) => c.reused_from);
+    assert.equal(copy.reused_from, "tiny");
+    assert.equal(copy.experiment, "tiny-lr");
+    assert.deepEqual(copy.point, { lr: 1 });
+    const source = JSON.parse(
+      await Deno.readTextFile(`${root}/results/tiny/cells/${copy.id}.json`),
+    );
+    assert.deepEqual(copy.train_ppl, source.train_ppl);
+    assert.match(
+      await Deno.readTextFile(`${out}/README.md`),
+      /1 cell copied from \[tiny\]\(\.\.\/tiny\/README\.md\)/,
+    );
+    // The copy is the run tiny-lr would have made: training it again agrees exactly.
+    const verified = await run([
+      "exp",
+      "tiny-lr",
+      "--out",
+      out,
+      "--verify",
+      "--filter",
+      "lr=1",
+    ]);
+    assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+    assert.match(verified.stdout, /^same: /m);
   });
 });
 
@@ -230,6 +286,8 @@ Deno.test("three shards merged by copying equal one run; compare agrees; a diver
         `${root}/shard${i}`,
         "--shard",
         `${i}/3`,
+        // Train the shards, rather than copy `single`'s cells beside them.
+        "--no-reuse",
       ]);
       // Exit 1 only for a shard that holds a diverged cell.
       assert.equal(

@@ -35,6 +35,11 @@ export interface CellRecord extends TrainResult {
   corpus: CorpusRecord;
   /** Null when the cell failed before it could start. */
   env: (RunEnv & BackendInfo) | null;
+  /**
+   * The experiment whose stored run this record copies (same id: same config,
+   * corpus and engine); absent when this experiment trained it.
+   */
+  reused_from?: string;
 }
 
 /** What the runner hands a cell process. */

@@ -9,7 +9,7 @@ import type { EpochLog } from "../train/train.ts";
 import type { SourceOptions } from "../data/source.ts";
 import { type CellJob, type CellRecord, failedRecord } from "./cell.ts";
 import type { Cell } from "./grid.ts";
-import { readCell, writeCell } from "./store.ts";
+import { readCell, siblingDirs, writeCell } from "./store.ts";
 
 /** Which cells a run will compute and which are already stored. */
 export interface Plan {
@@ -32,6 +32,82 @@ export async function planCells(
     (stored && stored.status !== "failed" ? plan.cached : plan.run).push(cell);
   }
   return plan;
+}
+
+/** The sampling exponents a record's samples were drawn at, in order. */
+const sampledAlphas = (record: CellRecord): number[] =>
+  [
+    ...new Set(
+      record.samples.filter((s) => s.decoding === "sample").map((s) => s.alpha),
+    ),
+  ] as number[];
+
+/**
+ * Another experiment's stored run of `cell`, from the results directories
+ * beside `dir`, or undefined. A cell's id hashes its whole config, the corpus
+ * SHA-1 and the engine version, and a run is deterministic on one backend and
+ * adapter, so that stored run is the run this experiment would make (the
+ * chapter's configuration is a cell of most experiments). It must also have
+ * been decoded at the same `alphas`.
+ */
+export async function findStored(
+  dir: string,
+  cell: Cell,
+  alphas: number[],
+): Promise<CellRecord | undefined> {
+  for (const other of await siblingDirs(dir)) {
+    const stored = await readCell(other, cell.id);
+    if (
+      stored?.id === cell.id && stored.status !== "failed" &&
+      String(sampledAlphas(stored)) === String(alphas)
+    ) return stored;
+  }
+  return undefined;
+}
+
+/**
+ * Copies into `dir` the cells of `cells` that {@linkcode findStored} finds
+ * beside it. A copy keeps the source's numbers and environment, takes this
+ * experiment's name, grid point and overrides, and records where it came from
+ * in `reused_from`. Returns the cells still to run and the copies made.
+ *
+ * @example
+ * ```ts
+ * const { run, reused } = await reuseStored("results/sampling", plan.run, {
+ *   experiment: "sampling",
+ *   alphas: [],
+ *   overrides: {},
+ * });
+ * ```
+ */
+export async function reuseStored(
+  dir: string,
+  cells: Cell[],
+  options: {
+    experiment: string;
+    alphas: number[];
+    overrides: Partial<TrainConfig>;
+  },
+): Promise<{ run: Cell[]; reused: CellRecord[] }> {
+  const run: Cell[] = [];
+  const reused: CellRecord[] = [];
+  for (const cell of cells) {
+    const stored = await findStored(dir, cell, options.alphas);
+    if (!stored) {
+      run.push(cell);
+      continue;
+    }
+    const copy: CellRecord = {
+      ...stored,
+      experiment: options.experiment,
+      point: cell.point,
+      overrides: options.overrides,
+      reused_from: stored.reused_from ?? stored.experiment,
+    };
+    await writeCell(dir, copy);
+    reused.push(copy);
+  }
+  return { run, reused };
 }
 
 /** What the runner reports while it works. */

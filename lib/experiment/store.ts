@@ -45,6 +45,29 @@ export async function readCells(dir: string): Promise<CellRecord[]> {
 }
 
 /**
+ * The other results directories beside `dir` (its siblings that hold a
+ * `cells/` folder), sorted by name.
+ */
+export async function siblingDirs(dir: string): Promise<string[]> {
+  const slash = dir.replace(/\/+$/, "").lastIndexOf("/");
+  const parent = slash > 0 ? dir.slice(0, slash) : ".";
+  const self = dir.slice(slash + 1).replace(/\/+$/, "");
+  const out: string[] = [];
+  try {
+    for await (const e of Deno.readDir(parent)) {
+      if (!e.isDirectory || e.name === self) continue;
+      const cells = await Deno.stat(`${parent}/${e.name}/cells`).catch(() =>
+        undefined
+      );
+      if (cells?.isDirectory) out.push(`${parent}/${e.name}`);
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return out.sort();
+}
+
+/**
  * Takes `dir/.lock` for this process, or throws naming the holder. The lock
  * is an OS file lock (flock), so it dies with its process: after `kill -9`
  * the next runner simply takes it. The file itself stays, holding the last

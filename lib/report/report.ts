@@ -159,7 +159,24 @@ function environment(cells: CellRecord[]): string[] {
     }; corpus SHA-1: ${
       [...new Set(cells.map((c) => c.corpus.sha1).filter(Boolean))].join(", ")
     }`,
+    ...reusedLines(cells),
   ];
+}
+
+/** Which cells are copies of another experiment's identical runs. */
+function reusedLines(cells: CellRecord[]): string[] {
+  const from = new Map<string, number>();
+  for (const c of cells) {
+    if (c.reused_from) {
+      from.set(c.reused_from, (from.get(c.reused_from) ?? 0) + 1);
+    }
+  }
+  return [...from].map(([name, n]) =>
+    `- ${n} cell${
+      n === 1 ? "" : "s"
+    } copied from [${name}](../${name}/README.md): ` +
+    "the same id (config, corpus and engine), hence the same run"
+  );
 }
 
 /**

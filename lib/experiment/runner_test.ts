@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import { resolveConfig } from "../train/config.ts";
+import { failedRecord } from "./cell.ts";
+import type { Cell } from "./grid.ts";
+import { findStored, reuseStored } from "./runner.ts";
+import { readCell, siblingDirs, writeCell } from "./store.ts";
+
+const cell: Cell = {
+  id: "00112233445566ff",
+  config: resolveConfig({ num_hiddens: 8 }),
+  point: { num_hiddens: 8 },
+};
+
+/** A finished record of `cell` as experiment `experiment` stored it. */
+function stored(experiment: string, alphas: number[]) {
+  const job = { experiment, cell, overrides: {}, alphas, source: {} };
+  return {
+    ...failedRecord(job, ""),
+    status: "done" as const,
+    error: null,
+    train_ppl: [3, 2],
+    samples: [
+      { prefix: "t", decoding: "greedy" as const, text: "tt" },
+      ...alphas.map((alpha) => ({
+        prefix: "t",
+        decoding: "sample" as const,
+        alpha,
+        text: "ta",
+      })),
+    ],
+  };
+}
+
+Deno.test("findStored takes a sibling's finished run of the same id decoded at the same alphas; reuseStored copies it", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const here = `${root}/here`;
+    assert.deepEqual(await siblingDirs(here), []);
+    await writeCell(`${root}/a-failed`, {
+      ...stored("a-failed", []),
+      status: "failed",
+    });
+    await writeCell(`${root}/b-sampled`, stored("b-sampled", [2]));
+    assert.deepEqual(await siblingDirs(here), [
+      `${root}/a-failed`,
+      `${root}/b-sampled`,
+    ]);
+    assert.equal(
+      await findStored(here, cell, []),
+      undefined,
+      "failed, or other alphas",
+    );
+    assert.equal((await findStored(here, cell, [2]))?.experiment, "b-sampled");
+
+    await writeCell(`${root}/c-greedy`, stored("c-greedy", []));
+    const { run, reused } = await reuseStored(here, [cell], {
+      experiment: "here",
+      alphas: [],
+      overrides: {},
+    });
+    assert.deepEqual(run, []);
+    const copy = await readCell(here, cell.id);
+    assert.deepEqual(reused, [copy]);
+    assert.equal(copy?.experiment, "here");
+    assert.equal(copy?.reused_from, "c-greedy");
+    assert.deepEqual(copy?.train_ppl, [3, 2]);
+    // A copy of a copy names the experiment that trained it.
+    await Deno.remove(`${root}/c-greedy`, { recursive: true });
+    const again = await reuseStored(`${root}/e`, [cell], {
+      experiment: "e",
+      alphas: [],
+      overrides: {},
+    });
+    assert.equal(again.reused[0].experiment, "e");
+    assert.equal(again.reused[0].reused_from, "c-greedy");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
