@@ -11,4 +11,12 @@ export default defineExperiment({
   ],
   grid: { corpus: ["timemachine", "war-of-the-worlds"] },
   seeds: [0, 1, 2],
+  reading:
+    "It works the same way on both books, and just as far: the model memorises the 10,000 " +
+    "characters of The War of the Worlds too (train perplexity 1.04 ± 0.00, as for The Time " +
+    "Machine), and predicts that book's next 5,000 characters a little worse: best validation " +
+    "perplexity 9.41 ± 0.07 (epochs 100–110) against 8.47 ± 0.09 (epochs 90–130), climbing to " +
+    "139 ± 10 against 85 ± 2 by epoch 500. Greedy continuations of the chapter's prefix " +
+    "'time traveller', a phrase that book never uses, are not English ('th dest at earthan is " +
+    "pps …').",
 });
