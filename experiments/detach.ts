@@ -13,4 +13,7 @@ export default defineExperiment({
   ],
   grid: { detach: [true, false] },
   seeds: [0, 1, 2],
+  // Running time is the question: both sides train here, side by side, rather
+  // than copy the chapter's cells timed on another day.
+  reuse: false,
 });

@@ -388,8 +388,9 @@ async function main(): Promise<number> {
   if (opts.shard) cells = shardCells(cells, opts.shard);
   const dir = outputDir(name, overrides, opts.out);
   const alphas = spec.report?.alphas ?? [];
-  // --force means "train these again", so it never copies a stored run.
-  const reuse = opts.reuse && !opts.force;
+  // --force means "train these again", so it never copies a stored run; nor
+  // does an experiment that times its cells against each other.
+  const reuse = opts.reuse && !opts.force && spec.reuse !== false;
   const shown = dir.startsWith(ROOT + "/") ? dir.slice(ROOT.length + 1) : dir;
 
   if (opts.dryRun) {

@@ -148,58 +148,74 @@ Deno.test("deno task exp runs a grid end to end, writes JSON, Markdown and SVG; 
 
 Deno.test("a cell another experiment beside it stored (same id) is copied, not trained, and reruns to the same numbers", async () => {
   const lrOnly = { ...TINY, grid: { lr: [1, 3] } };
-  await world({ tiny: TINY, "tiny-lr": lrOnly }, async ({ root, run }) => {
-    const first = await run(["exp", "tiny", "--out", `${root}/results/tiny`]);
-    assert.equal(first.code, 0, first.stderr);
-    const out = `${root}/results/tiny-lr`;
-    const dry = await run(["exp", "tiny-lr", "--out", out, "--dry-run"]);
-    assert.match(dry.stdout, /^reuse \(tiny\) {2}\w{16} {2}lr=1 seed=0$/m);
-    assert.match(dry.stdout, /2 cells: 1 to run, 1 to reuse, 0 stored/);
-    const none = await run([
-      "exp",
-      "tiny-lr",
-      "--out",
-      out,
-      "--dry-run",
-      "--no-reuse",
-    ]);
-    assert.match(none.stdout, /2 cells: 2 to run, 0 to reuse, 0 stored/);
+  const timed = { ...lrOnly, reuse: false };
+  await world(
+    { tiny: TINY, "tiny-lr": lrOnly, timed },
+    async ({ root, run }) => {
+      const first = await run(["exp", "tiny", "--out", `${root}/results/tiny`]);
+      assert.equal(first.code, 0, first.stderr);
+      const out = `${root}/results/tiny-lr`;
+      const dry = await run(["exp", "tiny-lr", "--out", out, "--dry-run"]);
+      assert.match(dry.stdout, /^reuse \(tiny\) {2}\w{16} {2}lr=1 seed=0$/m);
+      assert.match(dry.stdout, /2 cells: 1 to run, 1 to reuse, 0 stored/);
+      const none = await run([
+        "exp",
+        "tiny-lr",
+        "--out",
+        out,
+        "--dry-run",
+        "--no-reuse",
+      ]);
+      assert.match(none.stdout, /2 cells: 2 to run, 0 to reuse, 0 stored/);
+      const own = await run([
+        "exp",
+        "timed",
+        "--out",
+        `${root}/results/timed`,
+        "--dry-run",
+      ]);
+      assert.match(
+        own.stdout,
+        /2 cells: 2 to run, 0 to reuse, 0 stored/,
+        "reuse: false",
+      );
 
-    const second = await run(["exp", "tiny-lr", "--out", out]);
-    assert.equal(second.code, 0, second.stderr);
-    assert.match(
-      second.stdout,
-      /ran 1 cells \(1 done.*\), 1 reused, 0 already stored/,
-    );
-    const [copy] = (await Promise.all(
-      cellFiles(out).map(async (f) =>
-        JSON.parse(await Deno.readTextFile(`${out}/cells/${f}`))
-      ),
-    )).filter((c) => c.reused_from);
-    assert.equal(copy.reused_from, "tiny");
-    assert.equal(copy.experiment, "tiny-lr");
-    assert.deepEqual(copy.point, { lr: 1 });
-    const source = JSON.parse(
-      await Deno.readTextFile(`${root}/results/tiny/cells/${copy.id}.json`),
-    );
-    assert.deepEqual(copy.train_ppl, source.train_ppl);
-    assert.match(
-      await Deno.readTextFile(`${out}/README.md`),
-      /1 cell copied from \[tiny\]\(\.\.\/tiny\/README\.md\)/,
-    );
-    // The copy is the run tiny-lr would have made: training it again agrees exactly.
-    const verified = await run([
-      "exp",
-      "tiny-lr",
-      "--out",
-      out,
-      "--verify",
-      "--filter",
-      "lr=1",
-    ]);
-    assert.equal(verified.code, 0, verified.stdout + verified.stderr);
-    assert.match(verified.stdout, /^same: /m);
-  });
+      const second = await run(["exp", "tiny-lr", "--out", out]);
+      assert.equal(second.code, 0, second.stderr);
+      assert.match(
+        second.stdout,
+        /ran 1 cells \(1 done.*\), 1 reused, 0 already stored/,
+      );
+      const [copy] = (await Promise.all(
+        cellFiles(out).map(async (f) =>
+          JSON.parse(await Deno.readTextFile(`${out}/cells/${f}`))
+        ),
+      )).filter((c) => c.reused_from);
+      assert.equal(copy.reused_from, "tiny");
+      assert.equal(copy.experiment, "tiny-lr");
+      assert.deepEqual(copy.point, { lr: 1 });
+      const source = JSON.parse(
+        await Deno.readTextFile(`${root}/results/tiny/cells/${copy.id}.json`),
+      );
+      assert.deepEqual(copy.train_ppl, source.train_ppl);
+      assert.match(
+        await Deno.readTextFile(`${out}/README.md`),
+        /1 cell copied from \[tiny\]\(\.\.\/tiny\/README\.md\)/,
+      );
+      // The copy is the run tiny-lr would have made: training it again agrees exactly.
+      const verified = await run([
+        "exp",
+        "tiny-lr",
+        "--out",
+        out,
+        "--verify",
+        "--filter",
+        "lr=1",
+      ]);
+      assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+      assert.match(verified.stdout, /^same: /m);
+    },
+  );
 });
 
 Deno.test("--set runs go to their own directory under results/_local, and --list shows the grid", async () => {

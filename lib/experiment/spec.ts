@@ -42,6 +42,12 @@ export interface ExperimentSpec {
   seeds: number[];
   report?: ReportOptions;
   /**
+   * Whether a cell another experiment already stored under the same id may be
+   * copied rather than trained (default true). False where the question is
+   * running time, which only cells run side by side on one machine compare.
+   */
+  reuse?: boolean;
+  /**
    * What the numbers say, a sentence or two written after reading the
    * generated table; the results index prints it under the table.
    */
@@ -90,6 +96,7 @@ const ExperimentSchema = z.object({
   report: z.object({ alphas: z.array(z.number().positive()).optional() })
     .strict().optional(),
   reading: z.string().min(1).optional(),
+  reuse: z.boolean().optional(),
 }).strict();
 
 /**
