@@ -17,7 +17,7 @@ export interface RunEnv {
   cpu_count: number;
   /** `git rev-parse HEAD` of the working tree, or null outside git. */
   git_commit: string | null;
-  /** Whether the working tree had uncommitted changes. */
+  /** Whether the working tree had uncommitted changes outside `results/`. */
   git_dirty: boolean | null;
 }
 
@@ -57,7 +57,16 @@ export async function collectEnv(): Promise<RunEnv> {
   const commit = await git(["rev-parse", "HEAD"]);
   const status = commit === null
     ? null
-    : await git(["status", "--porcelain", "--untracked-files=no"]);
+    // results/ is the runner's own output (the index is rewritten after each
+    // run), not a change to the code that produced a cell.
+    : await git([
+      "status",
+      "--porcelain",
+      "--untracked-files=no",
+      "--",
+      ":/",
+      ":(top,exclude)results",
+    ]);
   return {
     deno: Deno.version.deno,
     v8: Deno.version.v8,
