@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { basename, dirname } from "node:path";
 import { UserError } from "../errors.ts";
 import { readJsonIfExists, writeJsonAtomic } from "../fsutil.ts";
 import type { CellRecord } from "./cell.ts";
@@ -49,9 +50,7 @@ export async function readCells(dir: string): Promise<CellRecord[]> {
  * `cells/` folder), sorted by name.
  */
 export async function siblingDirs(dir: string): Promise<string[]> {
-  const slash = dir.replace(/\/+$/, "").lastIndexOf("/");
-  const parent = slash > 0 ? dir.slice(0, slash) : ".";
-  const self = dir.slice(slash + 1).replace(/\/+$/, "");
+  const parent = dirname(dir), self = basename(dir);
   const out: string[] = [];
   try {
     for await (const e of Deno.readDir(parent)) {
