@@ -396,12 +396,11 @@ async function main(): Promise<number> {
   if (opts.dryRun) {
     const plan = await planCells(dir, cells, opts.force);
     const cached = new Set(plan.cached.map((c) => c.id));
-    let reusable = 0;
+    const reusable = reuse
+      ? await findStored(dir, plan.run, alphas)
+      : new Map<string, CellRecord>();
     for (const c of cells) {
-      const other = cached.has(c.id) || !reuse
-        ? undefined
-        : await findStored(dir, c, alphas);
-      if (other) reusable++;
+      const other = reusable.get(c.id);
       const state = cached.has(c.id)
         ? "stored"
         : other
@@ -413,8 +412,8 @@ async function main(): Promise<number> {
     }
     console.log(
       `${cells.length} cells: ${
-        plan.run.length - reusable
-      } to run, ${reusable} to reuse, ${plan.cached.length} stored, in ${shown}`,
+        plan.run.length - reusable.size
+      } to run, ${reusable.size} to reuse, ${plan.cached.length} stored, in ${shown}`,
     );
     return 0;
   }

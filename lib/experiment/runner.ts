@@ -43,26 +43,33 @@ const sampledAlphas = (record: CellRecord): number[] =>
   ] as number[];
 
 /**
- * Another experiment's stored run of `cell`, from the results directories
- * beside `dir`, or undefined. A cell's id hashes its whole config, the corpus
- * SHA-1 and the engine version, and a run is deterministic on one backend and
- * adapter, so that stored run is the run this experiment would make (the
- * chapter's configuration is a cell of most experiments). It must also have
- * been decoded at the same `alphas`.
+ * Other experiments' stored runs of `cells`, by cell id, from the results
+ * directories beside `dir` (listed once). A cell's id hashes its whole config,
+ * the corpus SHA-1 and the engine version, and a run is deterministic on one
+ * backend and adapter, so such a stored run is the run this experiment would
+ * make (the chapter's configuration is a cell of most experiments). It must
+ * also have been decoded at the same `alphas`.
  */
 export async function findStored(
   dir: string,
-  cell: Cell,
+  cells: Cell[],
   alphas: number[],
-): Promise<CellRecord | undefined> {
-  for (const other of await siblingDirs(dir)) {
-    const stored = await readCell(other, cell.id);
-    if (
-      stored?.id === cell.id && stored.status !== "failed" &&
-      String(sampledAlphas(stored)) === String(alphas)
-    ) return stored;
+): Promise<Map<string, CellRecord>> {
+  const others = await siblingDirs(dir);
+  const found = new Map<string, CellRecord>();
+  for (const cell of cells) {
+    for (const other of others) {
+      const stored = await readCell(other, cell.id);
+      if (
+        stored?.id === cell.id && stored.status !== "failed" &&
+        String(sampledAlphas(stored)) === String(alphas)
+      ) {
+        found.set(cell.id, stored);
+        break;
+      }
+    }
   }
-  return undefined;
+  return found;
 }
 
 /**
@@ -89,10 +96,11 @@ export async function reuseStored(
     overrides: Partial<TrainConfig>;
   },
 ): Promise<{ run: Cell[]; reused: CellRecord[] }> {
+  const found = await findStored(dir, cells, options.alphas);
   const run: Cell[] = [];
   const reused: CellRecord[] = [];
   for (const cell of cells) {
-    const stored = await findStored(dir, cell, options.alphas);
+    const stored = found.get(cell.id);
     if (!stored) {
       run.push(cell);
       continue;

@@ -46,11 +46,14 @@ Deno.test("findStored takes a sibling's finished run of the same id decoded at t
       `${root}/b-sampled`,
     ]);
     assert.equal(
-      await findStored(here, cell, []),
+      (await findStored(here, [cell], [])).get(cell.id),
       undefined,
       "failed, or other alphas",
     );
-    assert.equal((await findStored(here, cell, [2]))?.experiment, "b-sampled");
+    assert.equal(
+      (await findStored(here, [cell], [2])).get(cell.id)?.experiment,
+      "b-sampled",
+    );
 
     await writeCell(`${root}/c-greedy`, stored("c-greedy", []));
     const { run, reused } = await reuseStored(here, [cell], {
