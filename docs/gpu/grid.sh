@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs experiment grids on a GPU machine prepared by docs/gpu/prepare.sh and
+# docs/gpu/prepare-grid.sh, all runners at once, and stops them at a deadline
+# (a stopped runner loses only its unfinished cells). Then, with the time left,
+# the bench. Back in $OUT: grid.tar.xz (results/<name>/cells/*.json and one log
+# per runner, to unpack into the repository and report with `deno task
+# report`) and, if it ran, the bench's gpu-<kind>.json.
+#
+#   bash docs/gpu/grid.sh KIND DEADLINE_S TOTAL_S 'NAME [exp flags]' ...
+#   e.g. bash docs/gpu/grid.sh nvidia-h200 420 570 'detach --jobs 6'
+set -uo pipefail
+kind=${1:?usage: grid.sh KIND DEADLINE_S TOTAL_S 'NAME [flags]' ...}
+deadline=${2:?}
+total=${3:?}
+shift 3
+cd "$(dirname "$0")/../.."
+start=$SECONDS
+. docs/gpu/setup.sh
+rm -rf .device/grid && tar -C .device -xJf .device/grid.tar.xz
+echo "bundle of $(cat .device/grid/COMMIT); tree at $(git rev-parse HEAD 2>&1)"
+mkdir -p .device/grid/logs
+for run in "$@"; do
+  name=${run%% *}
+  # shellcheck disable=SC2086
+  (cd .device/grid && timeout -k 10 $((deadline - (SECONDS - start))) \
+    /tmp/deno run -A lib/cli/exp.ts $run --data-dir ../data \
+    >"logs/$name.log" 2>&1) &
+done
+wait
+echo "grid stopped after $((SECONDS - start)) s"
+for run in "$@"; do
+  name=${run%% *}
+  echo "== $name: $(ls .device/grid/results/"$name"/cells 2>/dev/null | wc -l) cells"
+  grep -E "done|failed|diverged" ".device/grid/logs/$name.log" | tail -4
+done
+tar -C .device/grid -cf - results logs | xz -T0 >"$out/grid.tar.xz"
+left=$((total - (SECONDS - start)))
+if [ "$left" -ge 60 ]; then
+  timeout -k 5 "$left" /tmp/deno run -A .device/bench.js --data-dir .device/data \
+    --backends webgpu --epochs 5 --out "$out" --json "$out/gpu-$kind.json"
+fi
+echo "total $((SECONDS - start)) s"
