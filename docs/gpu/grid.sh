@@ -22,9 +22,10 @@ mkdir -p .device/grid/logs
 for run in "$@"; do
   name=${run%% *}
   # shellcheck disable=SC2086
-  (cd .device/grid && timeout -k 10 $((deadline - (SECONDS - start))) \
-    /tmp/deno run -A lib/cli/exp.ts $run --data-dir ../data \
-    >"logs/$name.log" 2>&1) &
+  # From the repository root, where `git` finds the commit the cells record.
+  timeout -k 10 $((deadline - (SECONDS - start))) \
+    /tmp/deno run -A .device/grid/lib/cli/exp.ts $run --data-dir .device/data \
+    >".device/grid/logs/$name.log" 2>&1 &
 done
 wait
 echo "grid stopped after $((SECONDS - start)) s"
