@@ -21,10 +21,31 @@ export interface RunEnv {
   git_dirty: boolean | null;
 }
 
+/**
+ * The environment for `git` without the loader variables (`LD_*`, `DYLD_*`):
+ * with one of them set (GPU machines set LD_LIBRARY_PATH), Deno refuses to
+ * spawn under a scoped `--allow-run=git`, and the record would lose its commit.
+ */
+function gitEnv(): Record<string, string> | undefined {
+  try {
+    return Object.fromEntries(
+      Object.entries(Deno.env.toObject()).filter(([k]) =>
+        !/^(LD|DYLD)_/.test(k)
+      ),
+    );
+  } catch {
+    return undefined; // no --allow-env: inherit
+  }
+}
+
 async function git(args: string[]): Promise<string | null> {
   try {
-    const out = await new Deno.Command("git", { args, stderr: "null" })
-      .output();
+    const env = gitEnv();
+    const out = await new Deno.Command("git", {
+      args,
+      stderr: "null",
+      ...(env ? { clearEnv: true, env } : {}),
+    }).output();
     return out.success ? new TextDecoder().decode(out.stdout).trim() : null;
   } catch {
     // No git, or no permission to run it: the record says null.

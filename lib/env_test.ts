@@ -35,3 +35,25 @@ Deno.test("git_dirty: a changed source file counts, the runner's own results/ do
     await Deno.remove(repo, { recursive: true });
   }
 });
+
+Deno.test("git_commit is recorded under --allow-run=git with LD_LIBRARY_PATH set (as on GPU machines)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "rnnlab-env-test-" });
+  try {
+    const script = `${dir}/commit.ts`;
+    await Deno.writeTextFile(
+      script,
+      `import { collectEnv } from ${
+        JSON.stringify(new URL("./env.ts", import.meta.url).href)
+      };\nconsole.log((await collectEnv()).git_commit);\n`,
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-config", "--allow-run=git", "--allow-env", script],
+      env: { LD_LIBRARY_PATH: "/nonexistent" },
+      stderr: "inherit",
+    }).output();
+    assert.ok(out.success);
+    assert.match(new TextDecoder().decode(out.stdout).trim(), /^[0-9a-f]{40}$/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
