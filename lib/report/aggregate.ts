@@ -43,14 +43,24 @@ export interface SummaryRow {
   max_grad_norm: Stat | null;
   diverged: number;
   failed: number;
-  /** Marks the row with the lowest mean final validation perplexity. */
+  /** Marks the row with the lowest mean best validation perplexity. */
   best: boolean;
 }
 
 /**
+ * Whether a cell diverged: its loss became non-finite (training stopped), or
+ * it finished with a training perplexity above the vocabulary size, worse than
+ * a uniform guess (unclipped tanh on WebGPU ends near 1e50 yet finite).
+ */
+export const blewUp = (c: CellRecord): boolean =>
+  c.status === "diverged" ||
+  (c.status === "done" && c.corpus.vocab.length > 0 &&
+    (c.final.train_ppl ?? 0) > c.corpus.vocab.length);
+
+/**
  * Groups cells by grid point (seed excluded), in first-seen order, and marks
- * the best row: lowest mean final validation perplexity (training
- * perplexity when no cell was validated).
+ * the best row: lowest mean best validation perplexity (else final
+ * validation, else training perplexity).
  *
  * @example
  * ```ts
@@ -85,13 +95,16 @@ export function summarize(cells: CellRecord[]): SummaryRow[] {
       max_grad_norm: stat(
         group.filter((c) => c.status !== "failed").map((c) => c.grad_norm.max),
       ),
-      diverged: group.filter((c) => c.status === "diverged").length,
+      diverged: group.filter(blewUp).length,
       failed: group.filter((c) => c.status === "failed").length,
       best: false,
     };
   });
+  // The best validation perplexity is what early stopping keeps; the final one
+  // mostly measures how far 500 epochs memorise the training text.
   const score = (r: SummaryRow) =>
-    r.final_val_ppl?.mean ?? r.final_train_ppl?.mean ?? Infinity;
+    r.best_val_ppl?.mean ?? r.final_val_ppl?.mean ?? r.final_train_ppl?.mean ??
+      Infinity;
   const best = rows.reduce<SummaryRow | null>(
     (b, r) => (score(r) < (b ? score(b) : Infinity) ? r : b),
     null,

@@ -212,9 +212,9 @@ export function renderMarkdown(results: Results): string {
               : cellText(r.point[k])
           ),
           String(r.seeds.length),
-          mark(fmt(r.final_train_ppl)),
-          mark(fmt(r.final_val_ppl)),
-          fmt(r.best_val_ppl),
+          fmt(r.final_train_ppl),
+          fmt(r.final_val_ppl),
+          mark(fmt(r.best_val_ppl)),
           fmt(r.tokens_per_sec, 0),
           fmt(r.clipped_pct, 1),
           fmt(r.max_grad_norm, 2),
@@ -285,7 +285,9 @@ export function renderMarkdown(results: Results): string {
     "Perplexities are the last epoch's (training) and the last evaluation's (validation, on the " +
     "held-out text after the training slice), as mean ± sd over seeds of the cells that finished; " +
     "tokens/s is training throughput; clipped % is the share of minibatches whose gradient norm " +
-    "exceeded θ; max ‖g‖ the largest gradient norm before clipping. ★ marks the lowest validation perplexity.",
+    "exceeded θ; max ‖g‖ the largest gradient norm before clipping; diverged counts the cells whose " +
+    "loss became non-finite (left out of the means) or whose training perplexity ended above the " +
+    "vocabulary size, worse than a uniform guess (kept in). ★ marks the lowest best validation perplexity.",
     "",
     ...equivalence,
     "## Generated text (greedy, after `time traveller`)",

@@ -108,6 +108,35 @@ Deno.test("summary rows: mean ± sd over seeds of finished cells, divergences co
   assert.ok(on.best && !off.best);
 });
 
+Deno.test("a finished cell worse than a uniform guess counts as diverged; ★ goes to the lowest best validation perplexity", () => {
+  const withVocab = (c: CellRecord, size: number): CellRecord => ({
+    ...c,
+    corpus: { ...c.corpus, vocab: Array.from({ length: size }, String) },
+  });
+  const rows = summarize([
+    // Clipped: best validation 7.5 early, memorised to 30 by the end.
+    withVocab(fixtureCell({ clip: 1 }, [5, 20]), 28),
+    // Unclipped: blew up to 1e50 (finite), though its best validation is 15.
+    withVocab(fixtureCell({ clip: "off" }, [10, 1e50]), 28),
+  ]);
+  const [on, off] = rows;
+  assert.equal(on.diverged, 0);
+  assert.equal(off.diverged, 1, "final train ppl 1e50 > 28 tokens");
+  assert.equal(off.final_train_ppl!.n, 1, "a finite blow-up stays in");
+  assert.ok(on.best && !off.best);
+  // Best validation 7.5 (final 30) beats best 12 (final 18).
+  const [early, steady] = summarize([
+    fixtureCell({ clip: 1 }, [5, 20]),
+    fixtureCell({ clip: "off" }, [8, 12]),
+  ]);
+  assert.ok(early.best && !steady.best);
+  // Without a vocabulary (old records) only a non-finite loss counts.
+  assert.equal(
+    summarize([fixtureCell({ clip: "off" }, [10, 1e50])])[0].diverged,
+    0,
+  );
+});
+
 Deno.test("the Markdown report has the exercise, the command, the environment, one row per grid point and the figures", () => {
   const md = renderMarkdown(buildResults(spec, cells, {}));
   assert.match(md, /^# fixture$/m);
@@ -117,7 +146,7 @@ Deno.test("the Markdown report has the exercise, the command, the environment, o
   assert.match(md, /^\| clip \| seeds \| train ppl \| val ppl \|/m);
   assert.match(
     md,
-    /^\| ★ 1 \| 2 \| \*\*6\.00 ± 1\.41\*\* \| \*\*9\.00 ± 2\.12\*\* \|/m,
+    /^\| ★ 1 \| 2 \| 6\.00 ± 1\.41 \| 9\.00 ± 2\.12 \| \*\*9\.00 ± 2\.12\*\* \|/m,
   );
   assert.match(md, /^\| off \| 2 \| 9\.00 \| 13\.50 \| .* \| 1\/2 \|$/m);
   assert.match(md, /`time traveller seed0`/);
