@@ -100,3 +100,22 @@ export async function collectEnv(): Promise<RunEnv> {
     git_dirty: status === null ? null : status.length > 0,
   };
 }
+
+/**
+ * What a run computed on, in words: the backend and, on WebGPU, the adapter.
+ * Runs agree exactly only when this agrees (rounding differs between
+ * adapters, and training amplifies it).
+ *
+ * @example
+ * ```ts
+ * computedOn({ backend: "webgpu", adapter: { description: "NVIDIA H200" } });
+ * // "webgpu (NVIDIA H200)"
+ * ```
+ */
+export function computedOn(info: {
+  backend: string;
+  adapter: Record<string, string | boolean> | null;
+}): string {
+  const a = info.adapter;
+  return `${info.backend}${a ? ` (${a.description || a.vendor})` : ""}`;
+}

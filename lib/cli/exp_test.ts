@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { runTask, runTaskProcess } from "./cli_testing.ts";
+import { adapterNote } from "./exp.ts";
+import { fixtureCell } from "../report/testing.ts";
 
 const BOOK = `The Time Traveller (for so it will be convenient to speak of him)
 was expounding a recondite matter to us. His grey eyes shone and
@@ -383,4 +385,25 @@ Deno.test("bad experiment files and flags: one error naming file, key and value;
     }
     assert.ok(!(await Deno.stat(out).catch(() => null)), "nothing written");
   });
+});
+
+Deno.test("adapterNote: cells about to run on another adapter than the stored ones get a note", () => {
+  const gpu = fixtureCell({ clip: 1 }, [5]);
+  gpu.env = { ...gpu.env!, adapter: { description: "NVIDIA H200" } };
+  const cells = [gpu, fixtureCell({ clip: "off" }, [5])]; // the second: llvmpipe
+  const note = adapterNote(cells, { webgpu: "webgpu (llvmpipe)" }, 3, "r/x");
+  assert.match(
+    note ?? "",
+    /^note: 1 stored cells in r\/x ran on webgpu \(NVIDIA H200\); the 3 to run now run on webgpu \(llvmpipe\)/,
+  );
+  assert.equal(
+    adapterNote(cells, { webgpu: "webgpu (llvmpipe)" }, 0, "r/x"),
+    null,
+    "nothing to run",
+  );
+  assert.equal(
+    adapterNote([cells[1]], { webgpu: "webgpu (llvmpipe)" }, 3, "r/x"),
+    null,
+    "same adapter",
+  );
 });

@@ -10,6 +10,7 @@ import type { SourceOptions } from "../data/source.ts";
 import { type CellJob, type CellRecord, failedRecord } from "./cell.ts";
 import type { Cell } from "./grid.ts";
 import { readCell, siblingDirs, writeCell } from "./store.ts";
+import { computedOn } from "../env.ts";
 
 /** Which cells a run will compute and which are already stored. */
 export interface Plan {
@@ -34,6 +35,9 @@ export async function planCells(
   return plan;
 }
 
+/** Per backend name, what a cell run now would compute on ({@linkcode computedOn}). */
+export type OnThisMachine = Partial<Record<string, string>>;
+
 /** The sampling exponents a record's samples were drawn at, in order. */
 const sampledAlphas = (record: CellRecord): number[] =>
   [
@@ -48,12 +52,16 @@ const sampledAlphas = (record: CellRecord): number[] =>
  * the corpus SHA-1 and the engine version, and a run is deterministic on one
  * backend and adapter, so such a stored run is the run this experiment would
  * make (the chapter's configuration is a cell of most experiments). It must
- * also have been decoded at the same `alphas`.
+ * also have been decoded at the same `alphas`, and, when `here` is given, have
+ * run where this machine would run it (`here[backend]`, as
+ * {@linkcode computedOn} words it): other adapters round differently, so
+ * their runs are other runs.
  */
 export async function findStored(
   dir: string,
   cells: Cell[],
   alphas: number[],
+  here?: OnThisMachine,
 ): Promise<Map<string, CellRecord>> {
   const others = await siblingDirs(dir);
   const found = new Map<string, CellRecord>();
@@ -62,7 +70,10 @@ export async function findStored(
       const stored = await readCell(other, cell.id);
       if (
         stored?.id === cell.id && stored.status !== "failed" &&
-        String(sampledAlphas(stored)) === String(alphas)
+        String(sampledAlphas(stored)) === String(alphas) &&
+        (here === undefined ||
+          (stored.env !== null &&
+            computedOn(stored.env) === here[stored.env.backend]))
       ) {
         found.set(cell.id, stored);
         break;
@@ -94,9 +105,10 @@ export async function reuseStored(
     experiment: string;
     alphas: number[];
     overrides: Partial<TrainConfig>;
+    here?: OnThisMachine;
   },
 ): Promise<{ run: Cell[]; reused: CellRecord[] }> {
-  const found = await findStored(dir, cells, options.alphas);
+  const found = await findStored(dir, cells, options.alphas, options.here);
   const run: Cell[] = [];
   const reused: CellRecord[] = [];
   for (const cell of cells) {

@@ -80,3 +80,42 @@ Deno.test("findStored takes a sibling's finished run of the same id decoded at t
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("findStored with `here` takes only a run from this machine's backend and adapter", async () => {
+  const root = await Deno.makeTempDir();
+  const on = (experiment: string, description: string) => ({
+    ...stored(experiment, []),
+    env: {
+      deno: "2.9.6",
+      v8: "",
+      typescript: "",
+      os: "linux",
+      arch: "x86_64",
+      cpu: "",
+      cpu_count: 2,
+      git_commit: null,
+      git_dirty: null,
+      backend: "webgpu" as const,
+      tfjs: "4.22.0",
+      adapter: { description },
+    },
+  });
+  try {
+    await writeCell(`${root}/a-gpu`, on("a-gpu", "NVIDIA H200"));
+    await writeCell(`${root}/b-cpu`, on("b-cpu", "llvmpipe"));
+    const find = async (adapter: string) =>
+      (await findStored(`${root}/here`, [cell], [], {
+        webgpu: `webgpu (${adapter})`,
+      })).get(cell.id)?.experiment;
+    assert.equal(await find("llvmpipe"), "b-cpu");
+    assert.equal(await find("NVIDIA H200"), "a-gpu");
+    assert.equal(await find("Apple M2"), undefined);
+    assert.equal(
+      (await findStored(`${root}/here`, [cell], [])).get(cell.id)?.experiment,
+      "a-gpu",
+      "without `here`, any adapter",
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -23,17 +23,20 @@ export interface BackendInfo {
   adapter: Record<string, string | boolean> | null;
 }
 
-async function webgpuAdapter(
-  gpu: Pick<GPU, "requestAdapter"> | null,
-): Promise<Record<string, string | boolean>> {
+/**
+ * The WebGPU adapter this process gets (what every record stores), or null
+ * when there is none.
+ *
+ * @example
+ * ```ts
+ * (await describeAdapter())?.description; // e.g. "NVIDIA H200"
+ * ```
+ */
+export async function describeAdapter(
+  gpu: Pick<GPU, "requestAdapter"> | null = navigator.gpu ?? null,
+): Promise<Record<string, string | boolean> | null> {
   const adapter = await gpu?.requestAdapter();
-  if (!adapter) {
-    throw new UserError(
-      "backend webgpu: no WebGPU adapter found (on Linux without a GPU, install " +
-        "Mesa's Vulkan driver, Debian package mesa-vulkan-drivers); " +
-        "run with --backend wasm or --backend cpu instead",
-    );
-  }
+  if (!adapter) return null;
   const { vendor, architecture, device, description } = adapter.info;
   return {
     vendor,
@@ -60,7 +63,14 @@ export async function setBackend(
 ): Promise<BackendInfo> {
   // Production mode skips tfjs's debug checks and its Node.js banner.
   tf.enableProdMode();
-  const adapter = name === "webgpu" ? await webgpuAdapter(gpu) : null;
+  const adapter = name === "webgpu" ? await describeAdapter(gpu) : null;
+  if (name === "webgpu" && !adapter) {
+    throw new UserError(
+      "backend webgpu: no WebGPU adapter found (on Linux without a GPU, install " +
+        "Mesa's Vulkan driver, Debian package mesa-vulkan-drivers); " +
+        "run with --backend wasm or --backend cpu instead",
+    );
+  }
   if (!(await tf.setBackend(name))) {
     throw new UserError(`backend ${name}: tfjs could not initialise it`);
   }

@@ -9,6 +9,7 @@ import type { CellRecord } from "../experiment/cell.ts";
 import type { ExperimentSpec } from "../experiment/spec.ts";
 import { varyingKeys } from "../experiment/grid.ts";
 import { writeJsonAtomic, writeTextAtomic } from "../fsutil.ts";
+import { computedOn } from "../env.ts";
 import type { TrainConfig } from "../train/config.ts";
 import { type Stat, summarize, type SummaryRow } from "./aggregate.ts";
 import { perplexitySvg, pointLabel } from "./plot.ts";
@@ -139,13 +140,7 @@ function environment(cells: CellRecord[]): string[] {
   if (envs.length === 0) return ["- no finished cell"];
   return [
     `- Deno ${distinct((e) => e.deno)}, tfjs ${distinct((e) => e.tfjs)}`,
-    `- backend: ${
-      distinct((e) =>
-        `${e.backend}${
-          e.adapter ? ` (${e.adapter.description || e.adapter.vendor})` : ""
-        }`
-      )
-    }`,
+    `- backend: ${distinct(computedOn)}`,
     `- OS: ${distinct((e) => `${e.os} ${e.arch}`)}; CPU: ${
       distinct((e) => `${e.cpu} × ${e.cpu_count}`)
     }`,
