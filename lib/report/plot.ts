@@ -8,9 +8,30 @@ import * as vega from "vega";
 import * as vl from "vega-lite";
 import type { CellRecord } from "../experiment/cell.ts";
 
-/** A readable label of a grid point, e.g. `clip=off activation=relu`. */
+/**
+ * Whether `key` has no effect at `point`: `embed_size` with one-hot inputs
+ * (the config still holds its default, and the grid varies it elsewhere).
+ */
+const unused = (point: CellRecord["point"], key: string): boolean =>
+  key === "embed_size" && point.input === "one_hot";
+
+/** One value of a grid point for a table: "–" where it has no effect. */
+export function pointValue(point: CellRecord["point"], key: string): string {
+  return unused(point, key) ? "–" : String(point[key]);
+}
+
+/**
+ * A readable label of a grid point, e.g. `clip=off activation=relu`, without
+ * the values that have no effect there.
+ *
+ * @example
+ * ```ts
+ * pointLabel({ input: "one_hot", embed_size: 32 }); // "input=one_hot"
+ * ```
+ */
 export function pointLabel(point: CellRecord["point"]): string {
-  const parts = Object.entries(point).map(([k, v]) => `${k}=${v}`);
+  const parts = Object.entries(point).filter(([k]) => !unused(point, k))
+    .map(([k, v]) => `${k}=${v}`);
   return parts.length ? parts.join(" ") : "all";
 }
 

@@ -12,7 +12,7 @@ import { writeJsonAtomic, writeTextAtomic } from "../fsutil.ts";
 import { computedOn } from "../env.ts";
 import type { TrainConfig } from "../train/config.ts";
 import { type Stat, summarize, type SummaryRow } from "./aggregate.ts";
-import { perplexitySvg, pointLabel } from "./plot.ts";
+import { perplexitySvg, pointLabel, pointValue } from "./plot.ts";
 import { decodingRows } from "./decoding.ts";
 
 /** Schema tag of `results.json`; see docs/results-schema.md. */
@@ -203,8 +203,8 @@ export function renderMarkdown(results: Results): string {
         [
           ...keys.map((k, i) =>
             i === 0 && r.best
-              ? `★ ${cellText(r.point[k])}`
-              : cellText(r.point[k])
+              ? `★ ${cellText(pointValue(r.point, k))}`
+              : cellText(pointValue(r.point, k))
           ),
           String(r.seeds.length),
           fmt(r.final_train_ppl),

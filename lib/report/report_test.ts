@@ -5,7 +5,7 @@ import type { ExperimentSpec } from "../experiment/spec.ts";
 import { fixtureCell, spec } from "./testing.ts";
 import { summarize } from "./aggregate.ts";
 import { buildResults, renderMarkdown, writeReport } from "./report.ts";
-import { perplexitySvg } from "./plot.ts";
+import { perplexitySvg, pointLabel, pointValue } from "./plot.ts";
 import { compareCells } from "./compare.ts";
 
 const cells = [
@@ -168,4 +168,13 @@ Deno.test("a grid over input modes reports exercise 1's check from the one-hot c
     renderMarkdown(buildResults(spec, [fixtureCell({}, [5, 3])], {})),
     /Exercise 1, checked/,
   );
+});
+
+Deno.test("a grid point's label and table values leave out embed_size with one-hot inputs", () => {
+  const onehot = { input: "one_hot", embed_size: 32 };
+  const embedding = { input: "embedding", embed_size: 8 };
+  assert.equal(pointLabel(onehot), "input=one_hot");
+  assert.equal(pointLabel(embedding), "input=embedding embed_size=8");
+  assert.equal(pointValue(onehot, "embed_size"), "–");
+  assert.equal(pointValue(embedding, "embed_size"), "8");
 });
