@@ -170,7 +170,7 @@ function reusedLines(cells: CellRecord[]): string[] {
     `- ${n} cell${
       n === 1 ? "" : "s"
     } copied from [${name}](../${name}/README.md): ` +
-    "the same id (config, corpus and engine), hence the same run"
+    "the same id (config, corpus and engine) on the same adapter, hence the same run"
   );
 }
 
@@ -183,6 +183,14 @@ export function renderMarkdown(results: Results): string {
   const keys = results.varying_keys;
   const byId = new Map(cells.map((c) => [c.id, c]));
   const epochs = [...new Set(cells.map((c) => c.config.num_epochs))].join(", ");
+  const onOf = (ids: string[]) => [
+    ...new Set(
+      ids.map((id) => byId.get(id)?.env).filter((e) => e != null).map((e) =>
+        computedOn(e!)
+      ),
+    ),
+  ];
+  const mixed = onOf([...byId.keys()]).length > 1;
   const header = [
     ...keys,
     "seeds",
@@ -193,6 +201,8 @@ export function renderMarkdown(results: Results): string {
     "clipped %",
     "max ‖g‖",
     "diverged",
+    // Only when the cells ran on more than one adapter, which round differently.
+    ...(mixed ? ["computed on"] : []),
   ];
   const table = [
     `| ${header.join(" | ")} |`,
@@ -216,6 +226,7 @@ export function renderMarkdown(results: Results): string {
           `${r.diverged}/${r.seeds.length}${
             r.failed ? ` (${r.failed} failed)` : ""
           }`,
+          ...(mixed ? [cellText(onOf(r.cells).join("; "))] : []),
         ].join(" | ")
       } |`;
     }),

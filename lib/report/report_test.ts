@@ -178,3 +178,19 @@ Deno.test("a grid point's label and table values leave out embed_size with one-h
   assert.equal(pointValue(onehot, "embed_size"), "–");
   assert.equal(pointValue(embedding, "embed_size"), "8");
 });
+
+Deno.test("a table of cells from two adapters says per row what each ran on", () => {
+  const gpu = fixtureCell({ clip: "off", seed: 0 }, [20, 15, 9]);
+  gpu.env = { ...gpu.env!, adapter: { description: "NVIDIA H200" } };
+  const one = renderMarkdown(buildResults(spec, cells, {}));
+  assert.doesNotMatch(one, /computed on/, "one adapter: no column");
+  const two = renderMarkdown(
+    buildResults(spec, [cells[0], cells[1], gpu, cells[3]], {}),
+  );
+  assert.match(two, /\| diverged \| computed on \|$/m);
+  assert.match(two, /^\| ★ 1 \| 2 \| .* \| webgpu \(llvmpipe\) \|$/m);
+  assert.match(
+    two,
+    /^\| off \| 2 \| .* \| webgpu \(NVIDIA H200\); webgpu \(llvmpipe\) \|$/m,
+  );
+});
