@@ -17,4 +17,12 @@ export default defineExperiment({
     { input: "embedding", embed_size: 128 },
   ],
   seeds: [0, 1, 2],
+  reading:
+    "Exercise 1 holds to the last bit: a trained one-hot model run as an embedding model with " +
+    "W_embed = I gives the same logits (largest |Δ logit| 0.0 over 200 characters, in the 2 cells " +
+    "checked). Exercise 2c: a learned embedding " +
+    "helps, more the wider it is: best validation perplexity 8.17 ± 0.28 (8 dimensions), " +
+    "7.53 ± 0.01 (28) and 7.24 ± 0.07 (128) against 8.47 ± 0.09 one-hot, and 53.9–64.2 against " +
+    "84.8 by epoch 500. All fit the training text alike (1.02–1.04), and with an embedding " +
+    "0.2–0.8 % of the minibatches needed clipping against 34.1 %.",
 });
