@@ -21,8 +21,8 @@ echo "bundle of $(cat .device/grid/COMMIT); tree at $(git rev-parse HEAD 2>&1)"
 mkdir -p .device/grid/logs
 for run in "$@"; do
   name=${run%% *}
-  # shellcheck disable=SC2086
   # From the repository root, where `git` finds the commit the cells record.
+  # shellcheck disable=SC2086
   timeout -k 10 $((deadline - (SECONDS - start))) \
     /tmp/deno run -A .device/grid/lib/cli/exp.ts $run --data-dir .device/data \
     >".device/grid/logs/$name.log" 2>&1 &

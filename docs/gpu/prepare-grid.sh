@@ -8,7 +8,7 @@
 #
 #   bash docs/gpu/prepare.sh && bash docs/gpu/prepare-grid.sh
 #   then, with the device tool: carry [".device", ".gl"], command
-#   bash docs/gpu/grid.sh SECONDS 'NAME [exp flags]' ...
+#   bash docs/gpu/grid.sh KIND DEADLINE_S TOTAL_S 'NAME [exp flags]' ...
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 data=${RNNLAB_DATA_DIR:-../shared/data}
@@ -24,7 +24,7 @@ done
 echo '{}' >"$g/deno.json"
 git rev-parse HEAD >"$g/COMMIT"
 cp "$data/timemachine.txt" "$data/war_of_the_worlds.txt" .device/data/
-# One xz stream: the bundles share most of their bytes (about 40 MB -> 2 MB).
+# One xz stream: the bundles share most of their bytes (49 MB -> 0.9 MB).
 tar -C "$(dirname "$g")" -cf - grid | xz -T0 -9 >.device/grid.tar.xz
 rm -rf "$(dirname "$g")"
 du -sh .device/grid.tar.xz .device .gl

@@ -103,10 +103,6 @@ export function outputDir(
     : `${ROOT}/results/${name}`;
 }
 
-/**
- * Cells stored in `dir` that belong to the current grid (same config, same
- * engine), in grid order.
- */
 /** Where this machine runs cells of each backend the grid uses. */
 async function onThisMachine(configs: TrainConfig[]): Promise<OnThisMachine> {
   const here: OnThisMachine = {};
@@ -143,6 +139,10 @@ export function adapterNote(
     `across adapters (its Environment section lists both).`;
 }
 
+/**
+ * Cells stored in `dir` that belong to the current grid (same config, same
+ * engine), in grid order.
+ */
 export async function storedGridCells(
   dir: string,
   configs: TrainConfig[],
