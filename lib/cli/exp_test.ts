@@ -144,7 +144,7 @@ Deno.test("deno task exp runs a grid end to end, writes JSON, Markdown and SVG; 
     await Deno.writeTextFile(path, JSON.stringify(cell));
     const tampered = await run(["exp", "tiny", "--out", out, "--verify"]);
     assert.equal(tampered.code, 1);
-    assert.match(tampered.stdout, /✗ .* train curve \(max rel\)/);
+    assert.match(tampered.stdout, /✗ .* train curve \(epochs, max rel\)/);
   });
 });
 

@@ -106,7 +106,7 @@ export function compareCells(
     }
     deltas.push({
       ...base,
-      metric: "train curve (max rel)",
+      metric: "train curve (epochs, max rel)",
       a: ca.train_ppl.length,
       b: cb.train_ppl.length,
       rel: worst,
@@ -139,7 +139,8 @@ export function formatComparison(
     `${d.ok ? "  " : "✗ "}${d.id}  ${d.label} seed=${d.seed}  ${d.metric}: ${
       show(d.a)
     } vs ${show(d.b)}` +
-    (d.rel > 0
+    // A curve's values are its lengths; its difference is the max rel, so show it.
+    (d.rel > 0 || d.metric.includes("curve")
       ? `  (rel ${Number.isFinite(d.rel) ? d.rel.toExponential(2) : "∞"})`
       : "")
   );

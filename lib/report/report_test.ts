@@ -6,7 +6,7 @@ import { fixtureCell, spec } from "./testing.ts";
 import { summarize } from "./aggregate.ts";
 import { buildResults, renderMarkdown, writeReport } from "./report.ts";
 import { perplexitySvg, pointLabel, pointValue } from "./plot.ts";
-import { compareCells } from "./compare.ts";
+import { compareCells, formatComparison } from "./compare.ts";
 
 const cells = [
   fixtureCell({ clip: 1, seed: 0 }, [20, 10, 5]),
@@ -128,7 +128,7 @@ Deno.test("compare detects a changed number or text and passes identical sets", 
   const c = compareCells(cells, changed, 1e-6);
   assert.ok(!c.ok);
   assert.deepEqual(c.deltas.filter((d) => !d.ok).map((d) => [d.id, d.metric]), [
-    [cells[1].id, "train curve (max rel)"],
+    [cells[1].id, "train curve (epochs, max rel)"],
   ]);
   assert.ok(compareCells(cells, changed, 1e-4).ok, "within a looser tolerance");
   const missing = compareCells(cells, cells.slice(1), 0);
@@ -192,5 +192,17 @@ Deno.test("a table of cells from two adapters says per row what each ran on", ()
   assert.match(
     two,
     /^\| off \| 2 \| .* \| webgpu \(NVIDIA H200\); webgpu \(llvmpipe\) \|$/m,
+  );
+});
+
+Deno.test("formatComparison shows a curve's max relative difference even when it is 0", () => {
+  const text = formatComparison(
+    compareCells(cells, structuredClone(cells), 0),
+    ["a", "b"],
+    0,
+  );
+  assert.match(
+    text,
+    /train curve \(epochs, max rel\): 3 vs 3 {2}\(rel 0\.00e\+0\)/,
   );
 });
