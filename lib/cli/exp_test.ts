@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { runTask, runTaskProcess } from "./cli_testing.ts";
 import { adapterNote } from "./exp.ts";
-import { fixtureCell } from "../report/testing.ts";
+import { fixtureCell, fixtureEnv } from "../experiment/testing.ts";
 
 const BOOK = `The Time Traveller (for so it will be convenient to speak of him)
 was expounding a recondite matter to us. His grey eyes shone and
@@ -389,7 +389,7 @@ Deno.test("bad experiment files and flags: one error naming file, key and value;
 
 Deno.test("adapterNote: cells about to run on another adapter than the stored ones get a note", () => {
   const gpu = fixtureCell({ clip: 1 }, [5]);
-  gpu.env = { ...gpu.env!, adapter: { description: "NVIDIA H200" } };
+  gpu.env = fixtureEnv("NVIDIA H200");
   const cells = [gpu, fixtureCell({ clip: "off" }, [5])]; // the second: llvmpipe
   const note = adapterNote(cells, { webgpu: "webgpu (llvmpipe)" }, 3, "r/x");
   assert.match(

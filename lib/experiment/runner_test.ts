@@ -4,6 +4,7 @@ import { failedRecord } from "./cell.ts";
 import type { Cell } from "./grid.ts";
 import { findStored, reuseStored } from "./runner.ts";
 import { readCell, siblingDirs, writeCell } from "./store.ts";
+import { fixtureEnv } from "./testing.ts";
 
 const cell: Cell = {
   id: "00112233445566ff",
@@ -85,20 +86,7 @@ Deno.test("findStored with `here` takes only a run from this machine's backend a
   const root = await Deno.makeTempDir();
   const on = (experiment: string, description: string) => ({
     ...stored(experiment, []),
-    env: {
-      deno: "2.9.6",
-      v8: "",
-      typescript: "",
-      os: "linux",
-      arch: "x86_64",
-      cpu: "",
-      cpu_count: 2,
-      git_commit: null,
-      git_dirty: null,
-      backend: "webgpu" as const,
-      tfjs: "4.22.0",
-      adapter: { description },
-    },
+    env: fixtureEnv(description),
   });
   try {
     await writeCell(`${root}/a-gpu`, on("a-gpu", "NVIDIA H200"));

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { decodingRows, distinctNgrams, repeatedNgrams } from "./decoding.ts";
 import { decodingTable } from "./report.ts";
-import { fixtureCell } from "./testing.ts";
+import { fixtureCell } from "../experiment/testing.ts";
 
 Deno.test("distinctNgrams and repeatedNgrams: a loop repeats, fresh text does not", () => {
   assert.equal(distinctNgrams("abcabc", 3), 0.75);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { ExperimentSpec } from "../experiment/spec.ts";
 import { buildResults } from "./report.ts";
 import { renderIndex } from "./index.ts";
-import { fixtureCell, spec as fixture } from "./testing.ts";
+import { fixtureCell, spec as fixture } from "../experiment/testing.ts";
 
 const spec: ExperimentSpec = { ...fixture, reading: "Clipping wins here." };
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { XMLValidator } from "fast-xml-parser";
 import type { CellRecord } from "../experiment/cell.ts";
 import type { ExperimentSpec } from "../experiment/spec.ts";
-import { fixtureCell, spec } from "./testing.ts";
+import { fixtureCell, fixtureEnv, spec } from "../experiment/testing.ts";
 import { summarize } from "./aggregate.ts";
 import { buildResults, renderMarkdown, writeReport } from "./report.ts";
 import { perplexitySvg, pointLabel, pointValue } from "./plot.ts";
@@ -181,7 +181,7 @@ Deno.test("a grid point's label and table values leave out embed_size with one-h
 
 Deno.test("a table of cells from two adapters says per row what each ran on", () => {
   const gpu = fixtureCell({ clip: "off", seed: 0 }, [20, 15, 9]);
-  gpu.env = { ...gpu.env!, adapter: { description: "NVIDIA H200" } };
+  gpu.env = fixtureEnv("NVIDIA H200");
   const one = renderMarkdown(buildResults(spec, cells, {}));
   assert.doesNotMatch(one, /computed on/, "one adapter: no column");
   const two = renderMarkdown(

@@ -1,11 +1,11 @@
 /**
  * Test fixtures: stored cells as the runner writes them, with made-up curves,
- * for the report, index and CLI tests.
+ * for the runner, report, index and CLI tests.
  *
  * @module
  */
-import type { CellRecord } from "../experiment/cell.ts";
-import type { ExperimentSpec } from "../experiment/spec.ts";
+import type { CellRecord } from "./cell.ts";
+import type { ExperimentSpec } from "./spec.ts";
 import { resolveConfig, type TrainConfig } from "../train/config.ts";
 
 /** The experiment the fixture cells belong to. */
@@ -67,19 +67,26 @@ export function fixtureCell(
       val_tokens: 1,
       vocab: [],
     },
-    env: {
-      deno: "2.9.6",
-      v8: "",
-      typescript: "",
-      os: "linux",
-      arch: "x86_64",
-      cpu: "test cpu",
-      cpu_count: 2,
-      git_commit: "deadbeef",
-      git_dirty: false,
-      backend: "webgpu",
-      tfjs: "4.22.0",
-      adapter: { description: "llvmpipe" },
-    },
+    env: fixtureEnv("llvmpipe"),
+  };
+}
+
+/** A stored cell's environment: WebGPU on the adapter named `description`. */
+export function fixtureEnv(
+  description: string,
+): NonNullable<CellRecord["env"]> {
+  return {
+    deno: "2.9.6",
+    v8: "",
+    typescript: "",
+    os: "linux",
+    arch: "x86_64",
+    cpu: "test cpu",
+    cpu_count: 2,
+    git_commit: "deadbeef",
+    git_dirty: false,
+    backend: "webgpu",
+    tfjs: "4.22.0",
+    adapter: { description },
   };
 }
