@@ -296,6 +296,8 @@ export function renderMarkdown(results: Results): string {
     "vocabulary size, worse than a uniform guess (kept in). ★ marks the lowest best validation perplexity.",
     "",
     ...equivalence,
+    // The authors' reading, beside the numbers it rests on, as in the index.
+    ...(spec.reading ? ["## Reading", "", spec.reading, ""] : []),
     "## Generated text (greedy, after `time traveller`)",
     "",
     ...samples,

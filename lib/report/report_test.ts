@@ -88,6 +88,11 @@ Deno.test("the Markdown report has the exercise, the command, the environment, o
   );
   assert.match(overridden, /^deno task exp fixture --set num_epochs=5$/m);
   assert.match(overridden, /Overrides \(--set\): num_epochs=5/);
+  assert.doesNotMatch(md, /## Reading/);
+  const read = renderMarkdown(
+    buildResults({ ...spec, reading: "Clipping kept it alive." }, cells, {}),
+  );
+  assert.match(read, /^## Reading\n\nClipping kept it alive\.$/m);
 });
 
 Deno.test("SVG curves are valid XML with one line per cell", async () => {
