@@ -125,19 +125,48 @@ export function adapterNote(
   toRun: number,
   shown: string,
 ): string | null {
+  const { count, where } = ranElsewhere(stored, here);
+  if (toRun === 0 || count === 0) return null;
+  return `note: ${count} stored cells in ${shown} ran on ${where}; the ${toRun} to run now ` +
+    `run on ${
+      hereLabel(here)
+    }. Runs agree exactly only on one adapter, so the table will ` +
+    `compare across adapters (its Environment section lists both).`;
+}
+
+/**
+ * A note before `--verify` reruns cells that were stored from another
+ * adapter: exact agreement is not to be expected there, so a failed
+ * comparison is not a bug.
+ */
+export function verifyNote(
+  stored: CellRecord[],
+  here: OnThisMachine,
+): string | null {
+  const { count, where } = ranElsewhere(stored, here);
+  if (count === 0) return null;
+  return `note: ${count} of the ${stored.length} cells to verify ran on ${where}; this ` +
+    `machine runs ${
+      hereLabel(here)
+    }. Runs agree exactly only on one adapter: expect ` +
+    `differences there, or compare with --tolerance.`;
+}
+
+/** How many `stored` cells ran on another adapter than this machine's, and which. */
+function ranElsewhere(
+  stored: CellRecord[],
+  here: OnThisMachine,
+): { count: number; where: string } {
   const elsewhere = stored.filter((r) =>
     r.env !== null && here[r.env.backend] !== undefined &&
     computedOn(r.env) !== here[r.env.backend]
   );
-  if (toRun === 0 || elsewhere.length === 0) return null;
   const where = [...new Set(elsewhere.map((r) => computedOn(r.env!)))];
-  return `note: ${elsewhere.length} stored cells in ${shown} ran on ${
-    where.join(", ")
-  }; the ${toRun} to run now run on ${
-    [...new Set(Object.values(here))].join(", ")
-  }. Runs agree exactly only on one adapter, so the table will compare ` +
-    `across adapters (its Environment section lists both).`;
+  return { count: elsewhere.length, where: where.join(", ") };
 }
+
+const hereLabel = (here: OnThisMachine) =>
+  [...new Set(Object.values(here))].join(", ");
 
 /**
  * Cells stored in `dir` that belong to the current grid (same config, same
@@ -484,6 +513,7 @@ async function main(): Promise<number> {
   };
   if (opts.verify) {
     return await verify(spec, dir, cells, {
+      here,
       source,
       jobs,
       command,
@@ -564,6 +594,7 @@ async function verify(
   dir: string,
   cells: Cell[],
   o: {
+    here: OnThisMachine;
     source: ReturnType<typeof sourceOptions>;
     jobs: number;
     command: { program: string; args: string[] };
@@ -579,6 +610,8 @@ async function verify(
       `--verify: no stored cells to compare in ${dir} for the selected cells`,
     );
   }
+  const note = verifyNote(committed, o.here);
+  if (note) console.log(note);
   const ids = new Set(committed.map((c) => c.id));
   const tmp = await Deno.makeTempDir({ prefix: `rnnlab-verify-${spec.name}-` });
   try {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { runTask, runTaskProcess } from "./cli_testing.ts";
-import { adapterNote } from "./exp.ts";
+import { adapterNote, verifyNote } from "./exp.ts";
 import { fixtureCell, fixtureEnv } from "../experiment/testing.ts";
 
 const BOOK = `The Time Traveller (for so it will be convenient to speak of him)
@@ -406,4 +406,15 @@ Deno.test("adapterNote: cells about to run on another adapter than the stored on
     null,
     "same adapter",
   );
+});
+
+Deno.test("verifyNote: stored cells from another adapter are named before --verify reruns them", () => {
+  const gpu = fixtureCell({ clip: 1 }, [5]);
+  gpu.env = fixtureEnv("NVIDIA H200");
+  const cells = [gpu, fixtureCell({ clip: "off" }, [5])];
+  assert.match(
+    verifyNote(cells, { webgpu: "webgpu (llvmpipe)" }) ?? "",
+    /^note: 1 of the 2 cells to verify ran on webgpu \(NVIDIA H200\); this machine runs webgpu \(llvmpipe\)\. .*--tolerance/,
+  );
+  assert.equal(verifyNote([cells[1]], { webgpu: "webgpu (llvmpipe)" }), null);
 });
