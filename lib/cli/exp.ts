@@ -127,11 +127,10 @@ export function adapterNote(
 ): string | null {
   const { count, where } = ranElsewhere(stored, here);
   if (toRun === 0 || count === 0) return null;
+  const now = hereLabel(here);
   return `note: ${count} stored cells in ${shown} ran on ${where}; the ${toRun} to run now ` +
-    `run on ${
-      hereLabel(here)
-    }. Runs agree exactly only on one adapter, so the table will ` +
-    `compare across adapters (its Environment section lists both).`;
+    `run on ${now}. Runs agree exactly only on one adapter, so the table will compare ` +
+    `across adapters (its Environment section lists both).`;
 }
 
 /**
@@ -145,11 +144,10 @@ export function verifyNote(
 ): string | null {
   const { count, where } = ranElsewhere(stored, here);
   if (count === 0) return null;
+  const now = hereLabel(here);
   return `note: ${count} of the ${stored.length} cells to verify ran on ${where}; this ` +
-    `machine runs ${
-      hereLabel(here)
-    }. Runs agree exactly only on one adapter: expect ` +
-    `differences there, or compare with --tolerance.`;
+    `machine runs ${now}. Runs agree exactly only on one adapter: expect differences ` +
+    `there, or compare with --tolerance.`;
 }
 
 /** How many `stored` cells ran on another adapter than this machine's, and which. */
