@@ -18,6 +18,11 @@ export interface Delta {
   /** |a − b| / max(|a|, |b|), or Infinity when they cannot be compared. */
   rel: number;
   ok: boolean;
+  /**
+   * A whole curve: `a` and `b` are its lengths in epochs and `rel` the largest
+   * difference along it, so `rel` is the comparison and always shown.
+   */
+  curve?: true;
 }
 
 /** Outcome of {@linkcode compareCells}. */
@@ -111,6 +116,7 @@ export function compareCells(
       b: cb.train_ppl.length,
       rel: worst,
       ok: worst <= tolerance,
+      curve: true,
     });
   }
   const onlyA = [...byIdA.keys()].filter((id) => !byIdB.has(id));
@@ -139,8 +145,7 @@ export function formatComparison(
     `${d.ok ? "  " : "✗ "}${d.id}  ${d.label} seed=${d.seed}  ${d.metric}: ${
       show(d.a)
     } vs ${show(d.b)}` +
-    // A curve's values are its lengths; its difference is the max rel, so show it.
-    (d.rel > 0 || d.metric.includes("curve")
+    (d.rel > 0 || d.curve
       ? `  (rel ${Number.isFinite(d.rel) ? d.rel.toExponential(2) : "∞"})`
       : "")
   );
