@@ -20,6 +20,11 @@ done
 for f in experiments/*.ts; do
   deno bundle --platform deno -o "$g/$f" "$f"
 done
+# The runner skips the cells it finds stored, so the device trains only the
+# missing ones (a grid finished in two sessions, or on two machines).
+for d in results/*/cells; do
+  mkdir -p "$g/$d" && cp "$d"/*.json "$g/$d/"
+done
 # The cell processes are started with --config <root>/deno.json.
 echo '{}' >"$g/deno.json"
 git rev-parse HEAD >"$g/COMMIT"
