@@ -18,6 +18,19 @@ start=$SECONDS
 . docs/gpu/setup.sh
 rm -rf .device/grid && tar -C .device -xJf .device/grid.tar.xz
 echo "bundle of $(cat .device/grid/COMMIT); tree at $(git rev-parse HEAD 2>&1)"
+# One process opens the GPU before the runners all start at once. On a cold
+# H200, eight cells starting together failed to get a device ("Not enough
+# memory left", "tfjs could not initialise it"), and the machine stayed so
+# until it was replaced; a fresh one that first ran one process ran all eight.
+# Stop here if even one process cannot, rather than spend the deadline.
+if ! timeout 60 /tmp/deno eval '
+  const adapter = await navigator.gpu?.requestAdapter();
+  const device = await adapter?.requestDevice();
+  if (!device) throw new Error("no WebGPU device");
+  device.destroy();'; then
+  echo "WebGPU does not start on this machine: no cells run"
+  exit 1
+fi
 mkdir -p .device/grid/logs
 for run in "$@"; do
   name=${run%% *}
@@ -36,7 +49,7 @@ for run in "$@"; do
 done
 tar -C .device/grid -cf - results logs | xz -T0 >"$out/grid.tar.xz"
 left=$((total - (SECONDS - start)))
-if [ "$left" -ge 60 ]; then
+if [ "$left" -ge 60 ] && [ -f .device/bench.js ]; then
   timeout -k 5 "$left" /tmp/deno run -A .device/bench.js --data-dir .device/data \
     --backends webgpu --epochs 5 --out "$out" --json "$out/gpu-$kind.json"
 fi

@@ -7,7 +7,8 @@
 # own path (JavaScript is valid TypeScript, so the names stay `.ts`).
 #
 #   bash docs/gpu/prepare.sh && bash docs/gpu/prepare-grid.sh
-#   then, with the device tool: carry [".device", ".gl"], command
+#   then, with the device tool: carry [".device/deno.xz", ".device/grid.tar.xz",
+#   ".device/data", ".gl"] (and ".device/bench.js" for the bench), command
 #   bash docs/gpu/grid.sh KIND DEADLINE_S TOTAL_S 'NAME [exp flags]' ...
 set -euo pipefail
 cd "$(dirname "$0")/../.."
