@@ -15,7 +15,7 @@ export interface RunEnv {
   arch: string;
   cpu: string;
   cpu_count: number;
-  /** `git rev-parse HEAD` of the working tree, or null outside git. */
+  /** `git rev-parse HEAD` of the working tree (or a bundle's, from RNNLAB_GIT_COMMIT), or null outside git. */
   git_commit: string | null;
   /** Whether the working tree had uncommitted changes outside `results/`. */
   git_dirty: boolean | null;
@@ -75,6 +75,10 @@ export async function collectEnv(): Promise<RunEnv> {
   } catch {
     // --allow-sys not granted.
   }
+  const bundled = bundleCommit();
+  if (bundled) {
+    return { ...base(os, cpu, cpu_count), ...bundled };
+  }
   const commit = await git(["rev-parse", "HEAD"]);
   const status = commit === null
     ? null
@@ -89,16 +93,39 @@ export async function collectEnv(): Promise<RunEnv> {
       ":(top,exclude)results",
     ]);
   return {
-    deno: Deno.version.deno,
-    v8: Deno.version.v8,
-    typescript: Deno.version.typescript,
-    os,
-    arch: Deno.build.arch,
-    cpu,
-    cpu_count,
+    ...base(os, cpu, cpu_count),
     git_commit: commit,
     git_dirty: status === null ? null : status.length > 0,
   };
+}
+
+const base = (os: string, cpu: string, cpu_count: number) => ({
+  deno: Deno.version.deno,
+  v8: Deno.version.v8,
+  typescript: Deno.version.typescript,
+  os,
+  arch: Deno.build.arch,
+  cpu,
+  cpu_count,
+});
+
+/**
+ * The commit a `deno bundle` was built from, which `docs/gpu/grid.sh` passes
+ * as RNNLAB_GIT_COMMIT and RNNLAB_GIT_DIRTY: the checkout on a lent machine
+ * can lag behind the code the bundle holds (one recorded 20a0a61, dirty, for a
+ * bundle of 53255e8), so asking its git would name the wrong commit.
+ */
+function bundleCommit(): Pick<RunEnv, "git_commit" | "git_dirty"> | null {
+  try {
+    const commit = Deno.env.get("RNNLAB_GIT_COMMIT");
+    if (!commit || !/^[0-9a-f]{40}$/.test(commit)) return null;
+    return {
+      git_commit: commit,
+      git_dirty: Deno.env.get("RNNLAB_GIT_DIRTY") === "true",
+    };
+  } catch {
+    return null; // no --allow-env
+  }
 }
 
 /**

@@ -57,3 +57,23 @@ Deno.test("git_commit is recorded under --allow-run=git with LD_LIBRARY_PATH set
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a bundle's commit (RNNLAB_GIT_COMMIT, RNNLAB_GIT_DIRTY) is recorded instead of the checkout's", async () => {
+  const commit = "53255e8f64bcdb04b1b3ed2995635d18a817f91c";
+  try {
+    Deno.env.set("RNNLAB_GIT_COMMIT", commit);
+    Deno.env.set("RNNLAB_GIT_DIRTY", "false");
+    let env = await collectEnv();
+    assert.equal(env.git_commit, commit);
+    assert.equal(env.git_dirty, false);
+    Deno.env.set("RNNLAB_GIT_DIRTY", "true");
+    assert.equal((await collectEnv()).git_dirty, true);
+    // Not a commit id: ignored, the checkout's git answers.
+    Deno.env.set("RNNLAB_GIT_COMMIT", "main");
+    env = await collectEnv();
+    assert.notEqual(env.git_commit, "main");
+  } finally {
+    Deno.env.delete("RNNLAB_GIT_COMMIT");
+    Deno.env.delete("RNNLAB_GIT_DIRTY");
+  }
+});

@@ -17,7 +17,11 @@ cd "$(dirname "$0")/../.."
 start=$SECONDS
 . docs/gpu/setup.sh
 rm -rf .device/grid && tar -C .device -xJf .device/grid.tar.xz
-echo "bundle of $(cat .device/grid/COMMIT); tree at $(git rev-parse HEAD 2>&1)"
+# The cells record the bundle's commit: this machine's checkout can lag.
+RNNLAB_GIT_COMMIT=$(cat .device/grid/COMMIT)
+RNNLAB_GIT_DIRTY=$(cat .device/grid/DIRTY 2>/dev/null || echo true)
+export RNNLAB_GIT_COMMIT RNNLAB_GIT_DIRTY
+echo "bundle of $RNNLAB_GIT_COMMIT (dirty: $RNNLAB_GIT_DIRTY)"
 # One process opens the GPU before the runners all start at once. On a cold
 # H200, eight cells starting together failed to get a device ("Not enough
 # memory left", "tfjs could not initialise it"), and the machine stayed so
@@ -34,7 +38,7 @@ fi
 mkdir -p .device/grid/logs
 for run in "$@"; do
   name=${run%% *}
-  # From the repository root, where `git` finds the commit the cells record.
+  # From the repository root, as `deno task exp` runs.
   # shellcheck disable=SC2086
   timeout -k 10 $((deadline - (SECONDS - start))) \
     /tmp/deno run -A .device/grid/lib/cli/exp.ts $run --data-dir .device/data \

@@ -29,6 +29,12 @@ done
 # The cell processes are started with --config <root>/deno.json.
 echo '{}' >"$g/deno.json"
 git rev-parse HEAD >"$g/COMMIT"
+# Uncommitted changes outside results/ make the bundle's code not the commit's.
+if [ -n "$(git status --porcelain --untracked-files=no -- . ':(exclude)results')" ]; then
+  echo true >"$g/DIRTY"
+else
+  echo false >"$g/DIRTY"
+fi
 cp "$data/timemachine.txt" "$data/war_of_the_worlds.txt" .device/data/
 # One xz stream: the bundles share most of their bytes (49 MB -> 0.9 MB).
 tar -C "$(dirname "$g")" -cf - grid | xz -T0 -9 >.device/grid.tar.xz
