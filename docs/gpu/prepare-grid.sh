@@ -28,13 +28,13 @@ for d in results/*/cells; do
 done
 # The cell processes are started with --config <root>/deno.json.
 echo '{}' >"$g/deno.json"
-git rev-parse HEAD >"$g/COMMIT"
-# Uncommitted changes outside results/ make the bundle's code not the commit's.
-if [ -n "$(git status --porcelain --untracked-files=no -- . ':(exclude)results')" ]; then
-  echo true >"$g/DIRTY"
-else
-  echo false >"$g/DIRTY"
-fi
+# The commit and dirtiness a run here would record (lib/env.ts decides both).
+read -r commit dirty < <(deno eval 'import { collectEnv } from "./lib/env.ts";
+  const env = await collectEnv();
+  console.log(env.git_commit, env.git_dirty);')
+[ "$commit" != null ] && [ -n "$commit" ] || { echo "no git commit here" >&2; exit 1; }
+echo "$commit" >"$g/COMMIT"
+echo "$dirty" >"$g/DIRTY"
 cp "$data/timemachine.txt" "$data/war_of_the_worlds.txt" .device/data/
 # One xz stream: the bundles share most of their bytes (49 MB -> 0.9 MB).
 tar -C "$(dirname "$g")" -cf - grid | xz -T0 -9 >.device/grid.tar.xz
