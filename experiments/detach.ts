@@ -20,9 +20,9 @@ export default defineExperiment({
     "Not detaching makes each of an epoch's 8 minibatches backpropagate to the start of the " +
     "epoch (minibatch i runs forward and backward through i + 1 minibatches: 36 passes per " +
     "epoch instead of 8). It costs time: 1,325–1,557 tokens/s against 6,724–8,694 detached " +
-    "(4.3–6.6× slower, one cell at a time on the same 2-core llvmpipe machine; undetached, the first 50 " +
-    "epochs ran slowest in every seed, at a median 627–675 tokens/s, then 1,468–1,966). It " +
-    "buys no perplexity: training perplexity ends at 1.03–1.04 either way, the best validation " +
-    "perplexity is 8.53 ± 0.05 against 8.47 ± 0.09, and by epoch 500 the validation " +
-    "perplexity is higher, 92.94 ± 1.83 against 84.80 ± 1.52.",
+    "(4.3–6.6× slower, one cell at a time on the same 2-core llvmpipe machine; undetached, " +
+    "the first 50 epochs ran slowest in every seed, at a median 627–675 tokens/s, then " +
+    "1,468–1,966). It buys no perplexity: training perplexity ends at 1.03–1.04 either way, " +
+    "the best validation perplexity is 8.53 ± 0.05 against 8.47 ± 0.09, and by epoch 500 the " +
+    "validation perplexity is higher, 92.94 ± 1.83 against 84.80 ± 1.52.",
 });
