@@ -3,7 +3,7 @@
  * (section "Implementation of RNNs from Scratch") on tfjs in Deno, with the
  * chapter's names, so each idea is where a reader of the book expects it.
  *
- * Data flows one way: data → model (and the fused engine) → train →
+ * Data flows one way: data → model → engine (fused, blas) → train →
  * experiment → report.
  *
  * @example
@@ -64,14 +64,19 @@ export {
 } from "./lib/model/rnn.ts";
 export { type Decoding, predict, sampleIndex } from "./lib/model/predict.ts";
 export {
+  BLAS_VERSION,
+  BlasRnn,
+  type BpttEngine,
+  type BpttSpec,
+  type EpochStats,
   FUSED_VERSION,
-  type FusedEpoch,
-  type FusedEpochOptions,
   FusedRnn,
   type FusedSpec,
   type Gradients,
+  openCblas,
+  pickEngine,
   tilesFor,
-} from "./lib/engine/fused.ts";
+} from "./lib/engine/mod.ts";
 export { grad_clipping } from "./lib/train/clip.ts";
 export {
   CONFIG_KEYS,

@@ -1,10 +1,13 @@
 /**
- * `deno task bench [--json PATH]`: training throughput (tokens/s) of each
- * engine × backend on the chapter's configuration (batch 32, 35 steps, 512
- * hidden units, vocab 28, sequential, clip 1), warm-up excluded, median of
- * several epochs: the fused engine on WebGPU, and the reference engine on
- * each backend. Writes `results/bench/latest.json` and
- * `README.md`.
+ * `deno task bench [--pytorch] [--json PATH]`: training throughput
+ * (tokens/s) of each engine × backend on the chapter's configuration
+ * (batch 32, 35 steps, 512 hidden units, vocab 28, sequential, clip 1),
+ * warm-up excluded, median of several epochs, with the warm-up's extra
+ * seconds as a cold-compile column (Mesa's shader cache is off for the
+ * run, as on a fresh machine). With `--pytorch`, the chapter's PyTorch
+ * code (`pytorch/rnn_scratch.py`) runs in the same run, and every row
+ * gets its ratio to PyTorch's best. Writes `results/bench/latest.json`
+ * and `README.md`.
  *
  * @module
  */
@@ -12,15 +15,27 @@ import { Command } from "commander";
 import { UserError } from "../errors.ts";
 import { readCorpus } from "../data/source.ts";
 import { loadCorpus } from "../data/vocab.ts";
-import { type BackendName, BACKENDS, setBackend } from "../model/backend.ts";
-import { type Engine, resolveConfig } from "../train/config.ts";
-import { engineVersion, rnnSpec, train_ch8 } from "../train/train.ts";
+import { type BackendName, BACKENDS } from "../model/backend.ts";
+import {
+  type Engine,
+  type EngineChoice,
+  ENGINES,
+  resolveConfig,
+} from "../train/config.ts";
+import { engineVersion, rnnSpec } from "../train/train.ts";
+import {
+  measureEngine,
+  measurePytorch,
+  TORCH_THREADS,
+  type TorchThreads,
+} from "../train/bench.ts";
 import { collectEnv } from "../env.ts";
 import { writeJsonAtomic, writeTextAtomic } from "../fsutil.ts";
 import { makeRng } from "../data/prng.ts";
 import { dataIter } from "../data/iterators.ts";
 import { get_params } from "../model/rnn.ts";
 import { FusedRnn, tilesFor } from "../engine/fused.ts";
+import { pickEngine } from "../engine/pick.ts";
 import { timeTiles } from "../engine/tune.ts";
 import {
   DATA_DIR_OPTION,
@@ -32,28 +47,33 @@ import {
 
 const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 
-/** One measured engine × backend. */
+/** One measured engine × backend, or the chapter's PyTorch code. */
 export interface BenchRow {
-  engine: Engine;
-  /** The engine's version, as cell ids include it. */
+  engine: Engine | "pytorch";
+  /** The engine's version, as cell ids include it (PyTorch: its version). */
   engine_version: string;
+  /** The tfjs backend (PyTorch: "cpu"). */
   backend: BackendName;
+  /** What it computed on: the WebGPU adapter, the CBLAS, PyTorch's BLAS and threads. */
   adapter: string | null;
   /** Median over the measured epochs. */
   tokens_per_sec: number;
   /** Each measured epoch's tokens/s (after the warm-up epoch). */
   epochs_tokens_per_sec: number[];
   warmup_epochs: number;
-  /** A skipped backend says why. */
+  /**
+   * Seconds the warm-up epoch took beyond a measured one: compiling kernels
+   * on first use (with Mesa's shader cache off, as on a fresh machine),
+   * starting up, warming the JIT.
+   */
+  cold_compile_s: number | null;
+  /** Tokens/s over the best PyTorch row of the same run, with --pytorch. */
+  vs_pytorch?: number;
+  /** This machine's engine for configs that name none. */
+  picked?: boolean;
+  /** A skipped row says why. */
   error?: string;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2
-    ? s[(s.length - 1) / 2]
-    : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /** GPU time per kernel of one fused minibatch, or why there is none. */
 export type KernelProfile =
@@ -106,12 +126,14 @@ async function printTiles(): Promise<number> {
   const device = await adapter.requestDevice();
   const c = resolveConfig({});
   console.log(`adapter: ${adapter.info.description || adapter.info.vendor}`);
-  console.log("kernel      rows/wg  vec4/lane      ms  GFLOP/s");
+  console.log("kernel   rows/wg  vec4/lane      ms  GFLOP/s  first dispatch s");
   for (const t of await timeTiles(device, c.batch_size, c.num_hiddens)) {
     console.log(
-      `${t.kernel.padEnd(10)} ${String(t.rb).padStart(8)} ${
+      `${t.kernel.padEnd(8)} ${String(t.rb).padStart(7)} ${
         String(t.cv).padStart(10)
-      } ${t.ms.toFixed(3).padStart(7)} ${t.gflops.toFixed(2).padStart(8)}`,
+      } ${t.ms.toFixed(3).padStart(7)} ${t.gflops.toFixed(2).padStart(8)} ${
+        t.first_s.toFixed(2).padStart(17)
+      }`,
     );
   }
   device.destroy();
@@ -142,19 +164,68 @@ function profileTable(p: KernelProfile): string[] {
   ];
 }
 
+/** The runs of a bench: the fused engine on WebGPU, blas on the CPU, the reference on each backend. */
+function runsOf(engines: Engine[], backends: BackendName[]): EngineChoice[] {
+  return [
+    ...(engines.includes("fused") && backends.includes("webgpu")
+      ? [{ engine: "fused", backend: "webgpu" } as const]
+      : []),
+    ...(engines.includes("blas")
+      ? [{ engine: "blas", backend: "cpu" } as const]
+      : []),
+    ...(engines.includes("reference")
+      ? backends.map((backend) => ({ engine: "reference", backend }) as const)
+      : []),
+  ];
+}
+
+const round = (x: number | null | undefined, digits = 0) =>
+  x == null ? "–" : x.toLocaleString("en-US", {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+
+/** A row's line on the terminal. */
+function rowLine(r: BenchRow): string {
+  const name = r.engine === "pytorch"
+    ? "pytorch"
+    : `${r.engine_version} ${r.backend}`;
+  if (r.error) return `${name.padEnd(22)} skipped: ${r.error}`;
+  return `${name.padEnd(22)} ${round(r.tokens_per_sec).padStart(8)} tokens/s` +
+    `  cold ${round(r.cold_compile_s, 1).padStart(5)} s` +
+    (r.vs_pytorch ? `  ${r.vs_pytorch.toFixed(2)}× PyTorch` : "") +
+    `${r.adapter ? `  (${r.adapter})` : ""}${
+      r.picked ? "  ← picked here" : ""
+    }`;
+}
+
 async function main(): Promise<number> {
   const program = new Command()
     .name("deno task bench")
     .description(
       "Measure training tokens/s of each engine and backend on the chapter's config.",
     )
-    .option("--backends <list>", "backends to measure", BACKENDS.join(","))
+    .option("--engines <list>", "engines to measure", ENGINES.join(","))
+    .option(
+      "--backends <list>",
+      "backends to measure the reference engine on",
+      BACKENDS.join(","),
+    )
     .option(
       "--epochs <n>",
-      "measured epochs per backend (after one warm-up epoch)",
+      "measured epochs per row (after one warm-up epoch)",
       "3",
     )
     .option("--cpu-epochs <n>", "measured epochs on the slow cpu backend", "1")
+    .option(
+      "--pytorch",
+      "also run the chapter's PyTorch code (pytorch/rnn_scratch.py) with 1 and 2 threads",
+    )
+    .option(
+      "--python <path>",
+      "the Python with PyTorch for --pytorch (Debian's python3-torch)",
+      "/usr/bin/python3",
+    )
     .option("--json <path>", "also write the JSON here")
     .option(
       "--tiles",
@@ -170,87 +241,102 @@ async function main(): Promise<number> {
   if (status !== null) return status;
   const opts = program.opts<
     {
+      engines: string;
       backends: string;
       epochs: string;
       cpuEpochs: string;
+      pytorch?: boolean;
+      python: string;
       json?: string;
       tiles?: boolean;
       out: string;
       dataDir?: string;
     }
   >();
-  const backends = opts.backends.split(",") as BackendName[];
-  for (const b of backends) {
-    if (!BACKENDS.includes(b)) {
-      throw new UserError(
-        `--backends: unknown backend ${JSON.stringify(b)} (${
-          BACKENDS.join(", ")
-        })`,
-      );
-    }
-  }
+  const list = <T extends string>(
+    flag: string,
+    value: string,
+    known: readonly T[],
+  ) =>
+    value.split(",").map((v) => {
+      if (!known.includes(v as T)) {
+        throw new UserError(
+          `--${flag}: unknown ${flag.slice(0, -1)} ${JSON.stringify(v)} (${
+            known.join(", ")
+          })`,
+        );
+      }
+      return v as T;
+    });
+  const engines = list("engines", opts.engines, ENGINES);
+  const backends = list("backends", opts.backends, BACKENDS);
+  // Compile as a fresh machine does: Mesa reads this when WebGPU starts.
+  Deno.env.set("MESA_SHADER_CACHE_DISABLE", "true");
   if (opts.tiles) return await printTiles();
   const epochs = parseCount(opts.epochs, "--epochs");
   const cpuEpochs = parseCount(opts.cpuEpochs, "--cpu-epochs");
   const source = await readCorpus("timemachine", sourceOptions(opts.dataDir));
   const corpus = loadCorpus(source.text);
+  const picked = await pickEngine();
+  console.log(`this machine picks: ${picked.engine} (${picked.why})`);
   const rows: BenchRow[] = [];
-  // The fused engine first (WebGPU only), then the reference on each backend.
-  const runs: (readonly [Engine, BackendName])[] = [
-    ...(backends.includes("webgpu") ? [["fused", "webgpu"] as const] : []),
-    ...backends.map((b) => ["reference", b] as const),
-  ];
-  for (const [engine, backend] of runs) {
-    const measured = backend === "cpu" ? cpuEpochs : epochs;
+  for (const choice of runsOf(engines, backends)) {
     const row: BenchRow = {
-      engine,
-      engine_version: engineVersion({ engine }),
-      backend,
+      ...choice,
+      engine_version: engineVersion(choice),
       adapter: null,
       tokens_per_sec: 0,
       epochs_tokens_per_sec: [],
       warmup_epochs: 1,
+      cold_compile_s: null,
+      ...(choice.engine === picked.engine && choice.backend === picked.backend
+        ? { picked: true }
+        : {}),
     };
     try {
-      const info = await setBackend(backend);
-      row.adapter = info.adapter
-        ? String(info.adapter.description || info.adapter.vendor)
-        : null;
-      // The chapter's config; evaluation only after the last epoch, outside the timing.
-      const config = resolveConfig({
-        backend,
-        engine,
-        num_epochs: 1 + measured,
-        eval_every: 1000,
-        num_preds: 0,
-      });
-      const result = await train_ch8(config, corpus);
-      if (result.status !== "done") {
-        throw new Error(result.error ?? result.status);
-      }
-      row.epochs_tokens_per_sec = result.epochs.slice(1).map((e) =>
-        e.tokens_per_sec
-      );
-      row.tokens_per_sec = median(row.epochs_tokens_per_sec);
+      const measured = choice.backend === "cpu" && choice.engine === "reference"
+        ? cpuEpochs
+        : epochs;
+      Object.assign(row, await measureEngine(choice, corpus, measured));
     } catch (e) {
       row.error = e instanceof Error ? e.message : String(e);
     }
     rows.push(row);
-    console.log(
-      `${engine.padEnd(10)} ${backend.padEnd(7)} ${
-        row.error
-          ? `skipped: ${row.error}`
-          : `${Math.round(row.tokens_per_sec)} tokens/s`
-      }${row.adapter ? `  (${row.adapter})` : ""}`,
-    );
+    console.log(rowLine(row));
   }
-  const profile = backends.includes("webgpu")
+  if (opts.pytorch) {
+    const data = source.source;
+    for (const threads of TORCH_THREADS) {
+      const row = await pytorchRow(opts.python, data, epochs, threads);
+      rows.push(row);
+      console.log(rowLine(row));
+    }
+    const torch = rows.filter((r) => r.engine === "pytorch" && !r.error);
+    const best = Math.max(0, ...torch.map((r) => r.tokens_per_sec));
+    if (best > 0) {
+      for (const r of rows) {
+        if (!r.error) r.vs_pytorch = r.tokens_per_sec / best;
+      }
+      const mine = rows.find((r) => r.picked && !r.error);
+      if (mine) {
+        console.log(
+          `${mine.engine_version} (picked here): ${
+            mine.vs_pytorch!.toFixed(2)
+          }× the book's PyTorch code at its best here (${
+            round(best)
+          } tokens/s)`,
+        );
+      }
+    }
+  }
+  const profile = engines.includes("fused") && backends.includes("webgpu")
     ? await profileFused(corpus.train, corpus.vocab.length)
     : null;
   const env = await collectEnv();
   const out = {
-    schema: "rnnlab.bench/1",
+    schema: "rnnlab.bench/2",
     config: resolveConfig({ num_epochs: 1 }),
+    picked: { engine: picked.engine, backend: picked.backend, why: picked.why },
     rows,
     profile,
     env,
@@ -258,30 +344,80 @@ async function main(): Promise<number> {
   const dir = opts.out;
   await Deno.mkdir(dir, { recursive: true });
   await writeJsonAtomic(`${dir}/latest.json`, out);
-  const table = [
+  await writeTextAtomic(`${dir}/README.md`, benchReport(rows, profile, env));
+  if (opts.json) await writeJsonAtomic(opts.json, out);
+  return rows.some((r) => r.error && r.engine !== "pytorch") ? 1 : 0;
+}
+
+/** One PyTorch row; a missing Python or PyTorch is a skipped row, not an error. */
+async function pytorchRow(
+  python: string,
+  data: string,
+  epochs: number,
+  threads: TorchThreads,
+): Promise<BenchRow> {
+  const row: BenchRow = {
+    engine: "pytorch",
+    engine_version: "pytorch",
+    backend: "cpu",
+    adapter: null,
+    tokens_per_sec: 0,
+    epochs_tokens_per_sec: [],
+    warmup_epochs: 1,
+    cold_compile_s: null,
+  };
+  try {
+    const r = await measurePytorch(
+      python,
+      `${ROOT}/pytorch/rnn_scratch.py`,
+      data,
+      epochs,
+      threads,
+    );
+    Object.assign(row, r, { engine_version: `pytorch ${r.torch}` });
+    delete (row as { torch?: string }).torch;
+  } catch (e) {
+    row.error = e instanceof Error ? e.message : String(e);
+  }
+  return row;
+}
+
+/** The bench's Markdown report. */
+function benchReport(
+  rows: BenchRow[],
+  profile: KernelProfile | null,
+  env: Awaited<ReturnType<typeof collectEnv>>,
+): string {
+  const torch = rows.some((r) => r.vs_pytorch !== undefined);
+  return [
     "# Training throughput",
     "",
     "The chapter's configuration (batch 32, 35 steps, 512 hidden units, vocab 28, sequential",
     "partitioning, clipping θ = 1): training tokens per second, median of the measured epochs",
-    "after one warm-up epoch. Generated by `deno task bench`; do not edit by hand.",
+    'after one warm-up epoch; "cold s" is what the warm-up epoch took beyond a measured one',
+    "(compiling kernels with Mesa's shader cache off, starting up). Generated by `deno task",
+    "bench`; do not edit by hand.",
     "",
     `Machine: ${env.cpu} × ${env.cpu_count}, ${env.os} ${env.arch}; Deno ${env.deno}; git ${
       env.git_commit ?? "unknown"
     }${env.git_dirty ? " (dirty)" : ""}.`,
     "",
-    "| engine | backend | adapter | tokens/s | epochs measured |",
-    "| --- | --- | --- | ---: | ---: |",
+    `| engine | backend | computed on | tokens/s | cold s | epochs measured |${
+      torch ? " × PyTorch |" : ""
+    }`,
+    `| --- | --- | --- | ---: | ---: | ---: |${torch ? " ---: |" : ""}`,
     ...rows.map((r) =>
-      `| ${r.engine_version} | ${r.backend} | ${r.adapter ?? "–"} | ${
-        r.error ? `skipped: ${r.error}` : Math.round(r.tokens_per_sec)
-      } | ${r.epochs_tokens_per_sec.length} |`
+      `| ${r.engine_version}${r.picked ? " (picked)" : ""} | ${r.backend} | ${
+        r.adapter ?? "–"
+      } | ${r.error ? `skipped: ${r.error}` : round(r.tokens_per_sec)} | ${
+        round(r.cold_compile_s, 1)
+      } | ${r.epochs_tokens_per_sec.length} |${
+        torch ? ` ${r.vs_pytorch?.toFixed(2) ?? "–"} |` : ""
+      }`
     ),
     "",
     ...(profile ? profileTable(profile) : []),
   ].join("\n");
-  await writeTextAtomic(`${dir}/README.md`, table);
-  if (opts.json) await writeJsonAtomic(opts.json, out);
-  return rows.some((r) => r.error) ? 1 : 0;
 }
 
 if (import.meta.main) await runMain(main);

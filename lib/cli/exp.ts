@@ -21,20 +21,24 @@ import {
 import {
   type Cell,
   expandConfigs,
+  expandGrid,
   filterCells,
+  type GridConfig,
   makeCells,
   shardCells,
 } from "../experiment/grid.ts";
 import { listExperiments, loadExperiment } from "../experiment/load.ts";
 import {
   findStored,
+  machineKey,
   type OnThisMachine,
   planCells,
   reuseStored,
   runCells,
   type RunnerEvents,
+  storedGridCells,
 } from "../experiment/runner.ts";
-import { acquireLock, readCells } from "../experiment/store.ts";
+import { acquireLock } from "../experiment/store.ts";
 import type { CellRecord } from "../experiment/cell.ts";
 import type { ExperimentSpec } from "../experiment/spec.ts";
 import { buildResults, type Results, writeReport } from "../report/report.ts";
@@ -42,10 +46,9 @@ import { type IndexEntry, writeIndex } from "../report/index.ts";
 import { readJsonIfExists } from "../fsutil.ts";
 import { pointLabel } from "../report/plot.ts";
 import { compareCells, formatComparison } from "../report/compare.ts";
-import { canonicalJson } from "../experiment/grid.ts";
-import { engineVersion } from "../train/train.ts";
-import { describeAdapter } from "../model/backend.ts";
 import { computedOn } from "../env.ts";
+import { describeDevice, pickEngine } from "../engine/pick.ts";
+import { BLAS_DIRS } from "../engine/cblas.ts";
 import {
   DATA_DIR_OPTION,
   parseCommand,
@@ -103,12 +106,14 @@ export function outputDir(
     : `${ROOT}/results/${name}`;
 }
 
-/** Where this machine runs cells of each backend the grid uses. */
+/** Where this machine runs cells of each engine and backend the grid uses. */
 async function onThisMachine(configs: TrainConfig[]): Promise<OnThisMachine> {
   const here: OnThisMachine = {};
-  for (const backend of new Set(configs.map((c) => c.backend))) {
-    const adapter = backend === "webgpu" ? await describeAdapter() : null;
-    here[backend] = computedOn({ backend, adapter });
+  for (const c of configs) {
+    here[machineKey(c)] ??= computedOn({
+      backend: c.backend,
+      adapter: await describeDevice(c),
+    });
   }
   return here;
 }
@@ -156,8 +161,8 @@ function ranElsewhere(
   here: OnThisMachine,
 ): { count: number; where: string } {
   const elsewhere = stored.filter((r) =>
-    r.env !== null && here[r.env.backend] !== undefined &&
-    computedOn(r.env) !== here[r.env.backend]
+    r.env !== null && here[machineKey(r.config)] !== undefined &&
+    computedOn(r.env) !== here[machineKey(r.config)]
   );
   const where = [...new Set(elsewhere.map((r) => computedOn(r.env!)))];
   return { count: elsewhere.length, where: where.join(", ") };
@@ -165,24 +170,6 @@ function ranElsewhere(
 
 const hereLabel = (here: OnThisMachine) =>
   [...new Set(Object.values(here))].join(", ");
-
-/**
- * Cells stored in `dir` that belong to the current grid (same config, same
- * engine), in grid order.
- */
-export async function storedGridCells(
-  dir: string,
-  configs: TrainConfig[],
-): Promise<CellRecord[]> {
-  const rank = new Map(configs.map((c, i) => [canonicalJson(c), i]));
-  return (await readCells(dir))
-    .filter((c) =>
-      c.engine === engineVersion(c.config) && rank.has(canonicalJson(c.config))
-    )
-    .sort((a, b) =>
-      rank.get(canonicalJson(a.config))! - rank.get(canonicalJson(b.config))!
-    );
-}
 
 /**
  * Rewrites `results/README.md`, the index of every experiment and its
@@ -206,6 +193,7 @@ const TASK_PERMISSIONS = [
   "--allow-write",
   "--allow-env",
   "--allow-sys",
+  `--allow-ffi=${BLAS_DIRS.join(",")}`,
   "--allow-run=git",
   "--allow-net=d2l-data.s3-accelerate.amazonaws.com,www.gutenberg.org",
 ];
@@ -213,11 +201,11 @@ const TASK_PERMISSIONS = [
 /**
  * Arithmetic rate per engine and backend on the 2-core dev machine at 512
  * hidden units, from `deno task bench` (tokens/s × 6·(H² + 2HV) FLOP per
- * token): fused 6,931 tokens/s (fused/2, the middle of three runs); reference
- * 1,754 (wasm), 589 (webgpu), 170 (cpu).
+ * token; docs/performance.md).
  */
 const FLOPS: Record<string, number> = {
   "fused/webgpu": 12.1e9,
+  "blas/cpu": 87e9,
   "reference/wasm": 3.1e9,
   "reference/webgpu": 1.0e9,
   "reference/cpu": 0.3e9,
@@ -241,13 +229,14 @@ const duration = (s: number) =>
     : `${(s / 3600).toFixed(1)} h`;
 
 async function list(): Promise<number> {
+  const machine = await pickEngine();
   for (const name of await listExperiments()) {
     const { spec } = await loadExperiment(name, { allowLarge: true });
-    const configs = expandConfigs(spec, { allowLarge: true });
+    const configs = expandConfigs(spec, { allowLarge: true, machine });
     console.log(
       `${name}  (${configs.length} cells, ≈ ${
         duration(estimateSeconds(configs))
-      } on a 2-core CPU)`,
+      } on a 2-core CPU with ${machine.engine})`,
     );
     console.log(`  ${spec.description}`);
     console.log(`  exercises: ${spec.exercises.join("; ")}`);
@@ -435,18 +424,21 @@ async function main(): Promise<number> {
     allowLarge: opts.allowLarge,
   });
   const overrides = parseSets(opts.set);
-  const configs = expandConfigs(spec, {
+  const machine = await pickEngine();
+  const grid = expandGrid(spec, {
     overrides,
     allowLarge: opts.allowLarge,
     file,
+    machine,
   });
+  const configs = grid.map((g) => g.config);
   const source = sourceOptions(opts.dataDir);
   const sha1s = new Map<string, string>();
   for (const corpus of new Set(configs.map((c) => c.corpus))) {
     sha1s.set(corpus, (await readCorpus(corpus, source)).sha1);
   }
   const all = await makeCells(
-    configs,
+    grid,
     (corpus) => sha1s.get(corpus)!,
     Object.keys(spec.grid ?? {}),
   );
@@ -459,7 +451,10 @@ async function main(): Promise<number> {
   const reuse = opts.reuse && !opts.force && spec.reuse !== false;
   const shown = dir.startsWith(ROOT + "/") ? dir.slice(ROOT.length + 1) : dir;
 
-  const here = await onThisMachine(configs);
+  const here = await onThisMachine([
+    ...configs,
+    ...(await storedGridCells(dir, grid)).map((r) => r.config),
+  ]);
 
   if (opts.dryRun) {
     const plan = await planCells(dir, cells, opts.force);
@@ -468,7 +463,7 @@ async function main(): Promise<number> {
       ? await findStored(dir, plan.run, alphas, here)
       : new Map<string, CellRecord>();
     const note = adapterNote(
-      await storedGridCells(dir, configs),
+      await storedGridCells(dir, grid),
       here,
       plan.run.length - reusable.size,
       shown,
@@ -510,7 +505,7 @@ async function main(): Promise<number> {
     ],
   };
   if (opts.verify) {
-    return await verify(spec, dir, cells, {
+    return await verify(spec, dir, grid, cells, {
       here,
       source,
       jobs,
@@ -538,7 +533,7 @@ async function main(): Promise<number> {
       })
       : { run: plan.run, reused: [] };
     const note = adapterNote(
-      await storedGridCells(dir, configs),
+      await storedGridCells(dir, grid),
       here,
       run.length,
       shown,
@@ -566,7 +561,7 @@ async function main(): Promise<number> {
       events: runnerEvents(bar),
     });
     bar.stop();
-    const stored = await storedGridCells(dir, configs);
+    const stored = await storedGridCells(dir, grid);
     await writeReport(dir, buildResults(spec, stored, overrides));
     if (dir === outputDir(name, {})) await refreshIndex();
     const count = (s: string) => records.filter((r) => r.status === s).length;
@@ -590,6 +585,7 @@ async function main(): Promise<number> {
 async function verify(
   spec: ExperimentSpec,
   dir: string,
+  grid: GridConfig[],
   cells: Cell[],
   o: {
     here: OnThisMachine;
@@ -600,8 +596,11 @@ async function verify(
     alphas: number[];
   },
 ): Promise<number> {
-  const committed = (await readCells(dir)).filter((c) =>
-    cells.some((x) => x.id === c.id)
+  // The selected cells as stored, each rerun with the engine that
+  // computed it (a machine may pick another for new cells).
+  const selected = new Set(cells.flatMap((c) => [c.id, ...c.also]));
+  const committed = (await storedGridCells(dir, grid)).filter((r) =>
+    selected.has(r.id)
   );
   if (committed.length === 0) {
     throw new UserError(
@@ -614,7 +613,13 @@ async function verify(
   const tmp = await Deno.makeTempDir({ prefix: `rnnlab-verify-${spec.name}-` });
   try {
     const bar = progress(ids.size, 0, cells[0]?.config.num_epochs ?? 0);
-    const fresh = await runCells(tmp, cells.filter((c) => ids.has(c.id)), {
+    const rerun = committed.map((r): Cell => ({
+      id: r.id,
+      config: r.config,
+      point: r.point,
+      also: [],
+    }));
+    const fresh = await runCells(tmp, rerun, {
       experiment: spec.name,
       overrides: {},
       alphas: o.alphas,

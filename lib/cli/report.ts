@@ -9,11 +9,12 @@
  */
 import { Command } from "commander";
 import { UserError } from "../errors.ts";
-import { expandConfigs } from "../experiment/grid.ts";
+import { expandGrid } from "../experiment/grid.ts";
 import { loadExperiment } from "../experiment/load.ts";
 import { readCells } from "../experiment/store.ts";
+import { storedGridCells } from "../experiment/runner.ts";
 import { buildResults, writeReport } from "../report/report.ts";
-import { outputDir, refreshIndex, storedGridCells } from "./exp.ts";
+import { outputDir, refreshIndex } from "./exp.ts";
 import { parseCommand, runMain } from "./common.ts";
 
 async function main(): Promise<number> {
@@ -50,8 +51,8 @@ async function main(): Promise<number> {
   }
   // Overridden runs record their --set values; the report keeps them.
   const overrides = stored[0].overrides ?? {};
-  const configs = expandConfigs(spec, { overrides, allowLarge: true, file });
-  const cells = await storedGridCells(dir, configs);
+  const grid = expandGrid(spec, { overrides, allowLarge: true, file });
+  const cells = await storedGridCells(dir, grid);
   if (cells.length === 0) {
     throw new UserError(
       `${dir}: none of the ${stored.length} stored cells belongs to the current grid of ${file}`,
@@ -60,7 +61,7 @@ async function main(): Promise<number> {
   await writeReport(dir, buildResults(spec, cells, overrides));
   if (dir === outputDir(name, {})) await refreshIndex();
   console.log(
-    `report of ${cells.length}/${configs.length} cells written to ${dir}/README.md`,
+    `report of ${cells.length}/${grid.length} cells written to ${dir}/README.md`,
   );
   return 0;
 }

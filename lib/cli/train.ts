@@ -21,6 +21,7 @@ import {
 } from "../train/config.ts";
 import { type EpochLog, minTrainTokens, train_ch8 } from "../train/train.ts";
 import { collectEnv } from "../env.ts";
+import { describeDevice, pickEngine } from "../engine/pick.ts";
 import {
   DATA_DIR_OPTION,
   parseCommand,
@@ -45,9 +46,10 @@ const HELP: Record<keyof TrainConfig, string> = {
   embed_size: "embedding width for --input embedding (default 32)",
   corpus: "timemachine | war-of-the-worlds | PATH (default timemachine)",
   seed: "seed of init, iterators and sampling (default 0)",
-  backend: "webgpu | wasm | cpu (default webgpu)",
+  backend:
+    "webgpu | wasm | cpu: the tfjs backend (default: the engine's, webgpu or cpu for blas)",
   engine:
-    "fused (WGSL kernels, webgpu only) | reference (tfjs autograd) (default: fused on webgpu, else reference)",
+    "fused (WGSL kernels, webgpu only) | blas (the system's CBLAS, CPU) | reference (tfjs autograd) (default: this machine's fastest, see --help's note)",
   eval_every: "validation perplexity every N epochs (default 10)",
   num_preds: "characters to predict after each prefix (default 50)",
 };
@@ -89,7 +91,8 @@ async function main(): Promise<number> {
       partial[key] = parseFlagValue(key, opts[key] as string);
     }
   }
-  const config = resolveConfig(partial, "flags");
+  const machine = await pickEngine();
+  const config = resolveConfig(partial, "flags", machine);
   const alphas = typeof opts.alpha === "string"
     ? opts.alpha.split(",").map((s) => {
       const a = Number(s);
@@ -125,14 +128,21 @@ async function main(): Promise<number> {
         `batch_size × num_steps after a random offset needs at least ${minimum}`,
     );
   }
-  const backend = await setBackend(config.backend);
+  const backend = {
+    ...await setBackend(config.backend),
+    adapter: await describeDevice(config),
+  };
   const quiet = opts.quiet === true;
   if (!quiet) {
+    const device = backend.adapter ? ` (${backend.adapter.description})` : "";
+    const picked = config.engine === machine.engine &&
+        config.backend === machine.backend && !partial.engine &&
+        !partial.backend
+      ? ", this machine's fastest"
+      : "";
     console.log(
       `training on ${source.name} (${corpus.train.length} tokens, vocab ${corpus.vocab.length}) ` +
-        `with the ${config.engine} engine on ${backend.backend}${
-          backend.adapter ? ` (${backend.adapter.description})` : ""
-        }`,
+        `with the ${config.engine} engine on ${backend.backend}${device}${picked}`,
     );
   }
   const result = await train_ch8(config, corpus, {

@@ -1,25 +1,41 @@
 /**
  * WGSL kernels of the fused engine: explicit forward and backward through
- * time for the chapter's RNN, f32, row-major, rows in time order
- * (row r = t·B + b).
+ * time for the chapter's RNN, f32, row-major, rows in time order (row r =
+ * t·B + b). Each kernel states the formula it computes and declares its
+ * bindings by name ({@linkcode kernel}); sizes come from `step` (see
+ * {@linkcode STEP}), so a pipeline depends on the tile and the model's
+ * kind (activation, input mode), not on its sizes. Only the loss and norm
+ * sums keep their row counts as constants: they divide by them, and a
+ * division by a constant may round differently from one by a variable.
  *
- * Every kernel is written for how a software adapter runs it as much as for
- * a GPU: Mesa's llvmpipe runs 8 invocations of a workgroup as the lanes of
- * one SIMD register, so workgroups are 8 wide, each lane owns `vec4`
- * columns (contiguous loads), and the rows a workgroup computes come from
- * its workgroup id, so their loads are the same address in every lane.
  * Widths that are columns (H, V, E) are padded to {@linkcode PAD} with
  * zeros, which stay zero through training; row counts need no padding.
  *
  * @module
  */
+import {
+  type Binding,
+  type Kernel,
+  kernel,
+  read,
+  readWrite,
+  SLOT,
+  uniform,
+} from "./wgsl.ts";
+import {
+  gradientTile,
+  overTile,
+  productTile,
+  type RowRange,
+  type Tile,
+} from "./tile.ts";
 
 /** Column widths are padded to a multiple of this (8 lanes × vec4). */
 export const PAD = 32;
-/** Invocations per workgroup of the matrix kernels: one SIMD register on llvmpipe. */
-export const LANES = 8;
 /** Invocations per workgroup of the elementwise kernels. */
 export const WIDE = 64;
+/** State slots bound as uniform slices per dispatch of the sliced kernels (WebGPU guarantees 12 uniform bindings per stage). */
+export const SLICES = 8;
 
 /** `n` rounded up to a multiple of {@linkcode PAD}. */
 export const pad = (n: number): number => Math.ceil(n / PAD) * PAD;
@@ -27,498 +43,425 @@ export const pad = (n: number): number => Math.ceil(n / PAD) * PAD;
 /** Hidden-layer nonlinearity. */
 export type Kind = "tanh" | "relu";
 
+/** Where a product's A operand lives: a uniform slot (one state) or storage from `step.a`. */
+export type Operand = "uniform" | "storage";
+
+/** φ and φ′ (the latter from φ's output h). */
 const activation = (kind: Kind) =>
   kind === "tanh"
     ? "fn phi(a: vec4f) -> vec4f { return tanh(a); }\nfn dphi(h: vec4f) -> vec4f { return 1.0 - h * h; }\n"
     : "fn phi(a: vec4f) -> vec4f { return max(a, vec4f()); }\nfn dphi(h: vec4f) -> vec4f { return select(vec4f(), vec4f(1.0), h > vec4f()); }\n";
 
-/**
- * Per-dispatch values: `t` the step, `a` where A starts (in vec4s), `o` the
- * first output row, `n` a row count. Which ones a kernel reads is its own.
- */
-const STEP = "struct Step { t: u32, a: u32, o: u32, n: u32 }\n" +
-  "@group(0) @binding(0) var<uniform> step: Step;\n";
+const MAIN =
+  "fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u)";
 
-/** Shape of a matrix product kernel. */
-export interface ProductShape {
-  /** Rows of A and of the result. */
-  M: number;
-  /** Inner width, a multiple of 4. */
-  K: number;
-  /** Columns of the result, a multiple of {@linkcode PAD}. */
-  N: number;
-  /** A as a uniform buffer (its M·K floats bound at an offset) or a storage buffer read from `step.a`. */
-  a: "uniform" | "storage";
-  /** W is K × N (`"nn"`) or N × K, used transposed (`"nt"`). */
-  layout: "nn" | "nt";
-  /** Rows per workgroup. */
-  rb: number;
-  /** vec4 columns per lane. */
-  cv: number;
-  /** Invocations per workgroup (default {@linkcode LANES}). */
-  lanes?: number;
-}
+const operand = (a: Operand): Binding =>
+  a === "uniform" ? uniform(SLOT) : read();
+
+const u32s = read("array<u32>");
+const f32s = read("array<f32>");
+
+/** Bindings of a forward step besides its input's. */
+type StepNames = "step" | "A" | "W" | "b_h" | "hs" | "next";
 
 /**
- * Workgroups of a product, as `dispatchWorkgroups(x, y)` takes them.
+ * One step forward, H_t = φ(X_t W_xh + H_{t−1} W_hh + b_h), for t =
+ * `step.t`, M = B rows, K = N = H/4. A is H_{t−1}; the result goes to state
+ * slot t + 1 of `hs` and to `next`, the next step's A (two such buffers
+ * take turns). One-hot inputs read X_t W_xh as the row W_xh[x] (one
+ * address for all lanes); embedded inputs read P_t, their projection
+ * computed for all steps beforehand.
  */
-export const productGroups = (s: ProductShape): [number, number] => [
-  s.N / 4 / ((s.lanes ?? LANES) * s.cv),
-  Math.ceil(s.M / s.rb),
-];
-
-/**
- * A blocked matrix product C = A·W (or A·Wᵀ) whose result goes to
- * `epilogue`, a WGSL statement that sees `row`, `col` (a vec4 column) and
- * `acc` (vec4f). Bindings 0–2 are step, A and W; `bindings` declares the
- * epilogue's own from binding 3 on. Each workgroup computes `rb` rows ×
- * 8·`cv` vec4 columns; each lane `rb` × `cv` vec4 accumulators in registers.
- * Segments in `more` add products of their own A and W to the same sum.
- */
-export function product(
-  s: ProductShape,
-  bindings: string,
-  epilogue: string,
-  prelude = "",
-  more: Segment[] = [],
-): string {
-  const A = s.a === "uniform"
-    ? `var<uniform> A: array<vec4f, ${s.M * s.K / 4}>`
-    : "var<storage, read> A: array<vec4f>";
-  return `${STEP}${prelude}
-@group(0) @binding(1) ${A};
-@group(0) @binding(2) var<storage, read> W: array<vec4f>;
-${bindings}
-@compute @workgroup_size(${s.lanes ?? LANES})
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u) {
-  let r0 = wg.y * ${s.rb}u;
-${
-    tile(
-      s,
-      [
-        {
-          K: s.K,
-          W: "W",
-          load: (row) => `A[step.a + (${row}) * ${s.K / 4}u + k]`,
-        },
-        ...more,
-      ],
-      epilogue,
-      "",
-    )
-  }}`;
-}
-
-/**
- * The product over `steps` slices of A of M rows each, slice s bound as a
- * uniform buffer of its own at binding 1 + s (one binding holds at most 64
- * KiB; on llvmpipe its loads are one address for all lanes, where storage
- * loads go lane by lane). W is binding steps + 1, `bindings` follow from
- * steps + 2. The epilogue's `row` counts across slices: s·M + the row.
- * Workgroups: see {@linkcode productGroups} (`steps` times the rows).
- */
-export function productSteps(
-  s: Omit<ProductShape, "a"> & { steps: number },
-  bindings: string,
-  epilogue: string,
-): string {
-  const { M, K, rb, steps } = s;
-  const groups = Math.ceil(M / rb);
-  let decl = "", cases = "";
-  for (let st = 0; st < steps; st++) {
-    decl += `@group(0) @binding(${st + 1}) var<uniform> A${st}: array<vec4f, ${
-      M * K / 4
-    }>;\n`;
-    cases += `    case ${st}u: ${
-      tile(
-        { ...s, a: "uniform" },
-        [{ K, W: "W", load: (row) => `A${st}[(${row}) * ${K / 4}u + k]` }],
-        epilogue,
-        `${st * M}u + `,
-      )
-    }`;
-  }
-  return `${STEP}${decl}@group(0) @binding(${
-    steps + 1
-  }) var<storage, read> W: array<vec4f>;
-${bindings}
-@compute @workgroup_size(${s.lanes ?? LANES})
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u) {
-  let r0 = (wg.y % ${groups}u) * ${rb}u;
-  switch wg.y / ${groups}u {
-${cases}    default: {}
-  }
-}`;
-}
-
-/**
- * One K range of a product: row `row` of A at vec4 column k is `load(row)`,
- * and W is the storage array named `W` (K × N, or N × K for `"nt"`).
- */
-export interface Segment {
-  K: number;
-  load: (row: string) => string;
-  W: string;
-}
-
-/**
- * One workgroup's tile of a product, a WGSL block: rows r0…, the sum over
- * `segments` of A·W, `rb` × `cv` vec4 accumulators per lane, results
- * through `epilogue` with `row` = `rowBase` + the row.
- */
-function tile(
-  s: ProductShape,
-  segments: Segment[],
-  epilogue: string,
-  rowBase: string,
-): string {
-  const { M, N, rb, cv } = s;
-  const NV = N / 4;
-  const lanes = s.lanes ?? LANES;
-  const rowOf = (i: number) =>
-    M % rb === 0 ? `r0 + ${i}u` : `min(r0 + ${i}u, ${M - 1}u)`;
-  let loops = "";
-  for (const { K, load, W } of segments) {
-    const KV = K / 4;
-    let loop = "";
-    for (let c = 0; c < cv; c++) {
-      for (let m = 0; m < 4; m++) {
-        loop += s.layout === "nn"
-          ? `    let w${m}_${c} = ${W}[(k * 4u + ${m}u) * ${NV}u + col0 + ${
-            c * lanes
-          }u];\n`
-          : `    let w${m}_${c} = ${W}[((col0 + ${
-            c * lanes
-          }u) * 4u + ${m}u) * ${KV}u + k];\n`;
-      }
-    }
-    for (let i = 0; i < rb; i++) {
-      loop += `    let a${i} = ${load(rowOf(i))};\n`;
-      for (let c = 0; c < cv; c++) {
-        const acc = `acc${i}_${c}`;
-        loop += s.layout === "nn"
-          ? `    ${acc} = fma(vec4f(a${i}.x), w0_${c}, fma(vec4f(a${i}.y), w1_${c}, fma(vec4f(a${i}.z), w2_${c}, fma(vec4f(a${i}.w), w3_${c}, ${acc}))));\n`
-          : `    ${acc} += vec4f(dot(a${i}, w0_${c}), dot(a${i}, w1_${c}), dot(a${i}, w2_${c}), dot(a${i}, w3_${c}));\n`;
-      }
-    }
-    loops += `  for (var k = 0u; k < ${KV}u; k++) {\n${loop}  }\n`;
-  }
-  let decl = "", store = "";
-  for (let i = 0; i < rb; i++) {
-    for (let c = 0; c < cv; c++) {
-      decl += `  var acc${i}_${c} = vec4f();\n`;
-      store +=
-        `  if (r0 + ${i}u < ${M}u) { let row = ${rowBase}r0 + ${i}u; let col = col0 + ${
-          c * lanes
-        }u; let acc = acc${i}_${c}; ${epilogue} }\n`;
-    }
-  }
-  return `{
-  let col0 = wg.x * ${lanes * cv}u + l.x;
-${decl}${loops}${store}}
-`;
-}
-
-/** Sizes the step kernels are specialised for (padded widths). */
-export interface StepDims {
-  B: number;
-  /** Padded num_hiddens. */
-  Hp: number;
-}
-
-/**
- * One step forward, H_t = φ(X_t W_xh + H_{t−1} W_hh + b_h). A is H_{t−1};
- * the result goes to state slot t + 1 of `hs` and to `next`, the next
- * step's A (two such buffers take turns, so no copy is needed). One-hot inputs read
- * X_t W_xh as the row W_xh[x] (the same address in every lane); embedded
- * inputs read P_t, their projection computed for all steps beforehand.
- */
-export const stepForward = (
-  { B, Hp }: StepDims,
+export function stepForward(
+  t: Tile,
+  kind: Kind,
+  input: "one_hot",
+  a: Operand,
+): Kernel<StepNames | "x" | "W_xh">;
+export function stepForward(
+  t: Tile,
+  kind: Kind,
+  input: "embedding",
+  a: Operand,
+): Kernel<StepNames | "P">;
+export function stepForward(
+  t: Tile,
   kind: Kind,
   input: "one_hot" | "embedding",
-  shape: Omit<ProductShape, "M" | "K" | "N" | "layout">,
-): string => {
-  const HV = Hp / 4;
-  const [bindings, projection] = input === "one_hot"
-    ? [
-      `@group(0) @binding(3) var<storage, read> x: array<u32>;
-@group(0) @binding(4) var<storage, read> W_xh: array<vec4f>;`,
-      `W_xh[x[step.t * ${B}u + row] * ${HV}u + col]`,
-    ]
-    : [
-      `@group(0) @binding(3) var<storage, read> P: array<vec4f>;`,
-      `P[(step.t * ${B}u + row) * ${HV}u + col]`,
-    ];
-  const n = input === "one_hot" ? 5 : 4;
-  return product(
-    { ...shape, M: B, K: Hp, N: Hp, layout: "nn" },
-    `${bindings}
-@group(0) @binding(${n}) var<storage, read> b_h: array<vec4f>;
-@group(0) @binding(${n + 1}) var<storage, read_write> hs: array<vec4f>;
-@group(0) @binding(${n + 2}) var<storage, read_write> next: array<vec4f>;`,
-    `let h = phi(acc + ${projection} + b_h[col]); hs[((step.t + 1u) * ${B}u + row) * ${HV}u + col] = h; next[row * ${HV}u + col] = h;`,
-    activation(kind),
+  a: Operand,
+): Kernel {
+  const projection = input === "one_hot"
+    ? "W_xh[x[step.t * M + row] * NV + col]"
+    : "P[(step.t * M + row) * NV + col]";
+  const inputs: Record<string, Binding> = input === "one_hot"
+    ? { x: u32s, W_xh: read() }
+    : { P: read() };
+  return kernel(
+    `forward:${input}:${kind}:${a}:${tileName(t)}`,
+    {
+      step: uniform("Step"),
+      A: operand(a),
+      W: read(),
+      ...inputs,
+      b_h: read(),
+      hs: readWrite(),
+      next: readWrite(),
+    },
+    `${activation(kind)}
+@compute @workgroup_size(${t.lanes})
+${MAIN} {
+  let M = step.M; let NV = step.N;
+  let r0 = wg.y * ${t.rb}u;
+${
+      productTile(
+        t,
+        "nn",
+        [{
+          K: "step.K",
+          W: "W",
+          load: (row) => `A[step.a + (${row}) * step.K + k]`,
+        }],
+        (row, col, acc) => `next[(${row}) * NV + ${col}] = ${acc};`,
+      )
+    }${
+      overTile(
+        t,
+        `let h = phi(next[row * NV + col] + ${projection} + b_h[col]); hs[((step.t + 1u) * M + row) * NV + col] = h; next[row * NV + col] = h;`,
+      )
+    }}`,
   );
-};
+}
 
 /**
- * One step backward: dA_t = (dA_{t+1} W_hhᵀ + dlogits_t W_hqᵀ) ⊙ φ′(H_t),
- * where A is dA_{t+1} (zeros after the last step; written by the step
- * before into `next`, as in the forward step), W is W_hhᵀ (transposed once
- * per minibatch: row-wise loads run faster than the "nt" product's), and the
- * output layer's share is a second, short segment of the same sum (K = Vp):
- * D is dlogits_t, a uniform slice or (`d: "storage"`) read from `step.o`
- * (in vec4s), and zeros before the loss window.
+ * One step backward, dA_t = (dA_{t+1} W_hhᵀ + dlogits_t W_hqᵀ) ⊙ φ′(H_t)
+ * for t = `step.t`: A is dA_{t+1} (zeros after the last step; written by
+ * the step before into `next`, as in the forward step), W is W_hhᵀ
+ * (transposed once per minibatch: row-wise loads run faster than the
+ * "nt" product's), and the output layer's share is a second, short
+ * segment of the same sum (K2 = V/4): D is dlogits_t, a uniform slot or
+ * read from `step.o` (vec4s), and zeros before the loss window. H_t is
+ * state slot t + 1 of `hs`; dA_t goes to `da` and to `next`.
  */
-export const stepBackward = (
-  { B, Hp, Vp }: StepDims & { /** Padded vocabulary size. */ Vp: number },
-  kind: Kind,
-  shape: Omit<ProductShape, "M" | "K" | "N" | "layout">,
-  d: "uniform" | "storage",
-): string => {
-  const HV = Hp / 4, VV = Vp / 4;
-  return product(
-    { ...shape, M: B, K: Hp, N: Hp, layout: "nn" },
-    `@group(0) @binding(3) var<storage, read> W_q: array<vec4f>;
-@group(0) @binding(4) ${
-      d === "uniform"
-        ? `var<uniform> D: array<vec4f, ${B * VV}>`
-        : "var<storage, read> D: array<vec4f>"
-    };
-@group(0) @binding(5) var<storage, read> hs: array<vec4f>;
-@group(0) @binding(6) var<storage, read_write> da: array<vec4f>;
-@group(0) @binding(7) var<storage, read_write> next: array<vec4f>;`,
-    `let r = (step.t * ${B}u + row) * ${HV}u + col; let d = acc * dphi(hs[r + ${
-      B * HV
-    }u]); da[r] = d; next[row * ${HV}u + col] = d;`,
-    activation(kind),
-    [{
-      K: Vp,
-      W: "W_q",
-      load: (row) =>
-        `D[${d === "uniform" ? "" : "step.o + "}(${row}) * ${VV}u + k]`,
-    }],
+export function stepBackward(t: Tile, kind: Kind, a: Operand, d: Operand) {
+  return kernel(
+    `backward:${kind}:${a}:${d}:${tileName(t)}`,
+    {
+      step: uniform("Step"),
+      A: operand(a),
+      W: read(),
+      W_q: read(),
+      D: operand(d),
+      hs: read(),
+      da: readWrite(),
+      next: readWrite(),
+    },
+    `${activation(kind)}
+@compute @workgroup_size(${t.lanes})
+${MAIN} {
+  let M = step.M; let NV = step.N;
+  let r0 = wg.y * ${t.rb}u;
+${
+      productTile(t, "nn", [
+        {
+          K: "step.K",
+          W: "W",
+          load: (row) => `A[step.a + (${row}) * step.K + k]`,
+        },
+        {
+          K: "step.K2",
+          W: "W_q",
+          load: (row) =>
+            `D[${d === "uniform" ? "" : "step.o + "}(${row}) * step.K2 + k]`,
+        },
+      ], (row, col, acc) => `next[(${row}) * NV + ${col}] = ${acc};`)
+    }${
+      overTile(
+        t,
+        "let r = (step.t * M + row) * NV + col; let d = next[row * NV + col] * dphi(hs[r + M * NV]); da[r] = d; next[row * NV + col] = d;",
+      )
+    }}`,
   );
-};
+}
 
 /**
- * Transpose of a rows × cols matrix (both multiples of 4), one invocation
- * per 4 × 4 block: four vec4 loads and four vec4 stores, where one
- * invocation per element would make 16 scattered scalar stores.
- * Invocations: rows · cols / 16.
+ * A product stored at row `step.o` + row of C, C = A·W (`"nn"`, W is K ×
+ * N) or A·Wᵀ (`"nt"`, W is N × K), plus `bias` when given: the logits
+ * H_t W_hq + b_q, the embedded inputs' projection P = E_x W_xh, and their
+ * gradient dE_x = dA W_xhᵀ. A is read from storage at `step.a` (vec4s);
+ * sizes M, K, N from `step`.
  */
-export const transpose = (rows: number, cols: number): string => `
-@group(0) @binding(0) var<storage, read> m: array<vec4f>;
-@group(0) @binding(1) var<storage, read_write> out: array<vec4f>;
-@compute @workgroup_size(${WIDE})
-fn main(@builtin(global_invocation_id) g: vec3u) {
-  if (g.x >= ${rows * cols / 16}u) { return; }
-  let i = g.x / ${cols / 4}u;
-  let j = g.x % ${cols / 4}u;
-  let r0 = m[(4u * i) * ${cols / 4}u + j];
-  let r1 = m[(4u * i + 1u) * ${cols / 4}u + j];
-  let r2 = m[(4u * i + 2u) * ${cols / 4}u + j];
-  let r3 = m[(4u * i + 3u) * ${cols / 4}u + j];
-  out[(4u * j) * ${rows / 4}u + i] = vec4f(r0.x, r1.x, r2.x, r3.x);
-  out[(4u * j + 1u) * ${rows / 4}u + i] = vec4f(r0.y, r1.y, r2.y, r3.y);
-  out[(4u * j + 2u) * ${rows / 4}u + i] = vec4f(r0.z, r1.z, r2.z, r3.z);
-  out[(4u * j + 3u) * ${rows / 4}u + i] = vec4f(r0.w, r1.w, r2.w, r3.w);
-}`;
-
-/**
- * A product whose result is stored at row `step.o + row` of C, optionally
- * plus a bias; over `steps` uniform slices of A (see
- * {@linkcode productSteps}) when given.
- */
-export const productStore = (
-  s: ProductShape,
+export function productStore(
+  t: Tile,
+  layout: "nn" | "nt",
+  bias: true,
+): Kernel<"step" | "A" | "W" | "C" | "bias">;
+export function productStore(
+  t: Tile,
+  layout: "nn" | "nt",
+  bias: false,
+): Kernel<"step" | "A" | "W" | "C">;
+export function productStore(
+  t: Tile,
+  layout: "nn" | "nt",
   bias: boolean,
-  steps?: number,
-): string => {
-  const first = steps ? steps + 2 : 3;
-  const bindings =
-    `@group(0) @binding(${first}) var<storage, read_write> C: array<vec4f>;` +
-    (bias
-      ? `\n@group(0) @binding(${
-        first + 1
-      }) var<storage, read> bias: array<vec4f>;`
-      : "");
-  const epilogue = `C[(step.o + row) * ${s.N / 4}u + col] = acc${
-    bias ? " + bias[col]" : ""
-  };`;
-  return steps
-    ? productSteps({ ...s, steps }, bindings, epilogue)
-    : product(s, bindings, epilogue);
-};
-
-/** Shape of a weight-gradient kernel G = Aᵀ D over `step.n` rows. */
-export interface OuterShape {
-  /** Columns of A = rows of G, a multiple of `rb`. */
-  K: number;
-  /** Columns of D and of G, a multiple of {@linkcode PAD}. */
-  N: number;
-  /** Rows of G per workgroup, a multiple of 4. */
-  rb: number;
-  /** vec4 columns per lane. */
-  cv: number;
-  /** Invocations per workgroup (default {@linkcode LANES}). */
-  lanes?: number;
+): Kernel {
+  return kernel(
+    `product:${layout}:${bias}:${tileName(t)}`,
+    {
+      step: uniform("Step"),
+      A: read(),
+      W: read(),
+      C: readWrite(),
+      ...(bias ? { bias: read() } : {}) as Record<string, Binding>,
+    },
+    `@compute @workgroup_size(${t.lanes})
+${MAIN} {
+  let M = step.M; let NV = step.N;
+  let r0 = wg.y * ${t.rb}u;
+${
+      productTile(
+        t,
+        layout,
+        [{
+          K: "step.K",
+          W: "W",
+          load: (row) => `A[step.a + (${row}) * step.K + k]`,
+        }],
+        (row, col, acc) => `C[(step.o + ${row}) * NV + ${col}] = ${acc};`,
+      )
+    }${
+      bias
+        ? overTile(
+          t,
+          "C[(step.o + row) * NV + col] = C[(step.o + row) * NV + col] + bias[col];",
+        )
+        : ""
+    }}`,
+  );
 }
 
-/** Workgroups of a weight-gradient kernel. */
-export const outerGroups = (s: OuterShape): [number, number] => [
-  s.N / 4 / ((s.lanes ?? LANES) * s.cv),
-  s.K / s.rb,
-];
+/** The names of the sliced kernels' uniform slots, one state each. */
+export const SLICE_NAMES = [
+  "A0",
+  "A1",
+  "A2",
+  "A3",
+  "A4",
+  "A5",
+  "A6",
+  "A7",
+] as const;
+
+/** Uniform bindings A0…A7, one state slot each. */
+const slices = () =>
+  Object.fromEntries(
+    SLICE_NAMES.map((name) => [name, uniform(SLOT)]),
+  ) as Record<
+    typeof SLICE_NAMES[number],
+    Binding
+  >;
 
 /**
- * A weight gradient summed over rows, G[k, j] = Σ_r A[r, k] · D[r, j]:
- * dW_hh = Σ_t H_{t−1}ᵀ dA_t, dW_hq = Σ_t H_tᵀ dlogits_t, and dW_xh for
- * embedded inputs. A starts at `step.a` (vec4s), rows number `step.n`.
+ * The logits of `step.s` steps at once, C = A_s·W + bias for each slice
+ * s, each step's state a uniform slot of its own (`A0`…): row s·M + row of
+ * C at `step.o`. Workgroups: the product's, times the slices in use.
  */
-export function outer(s: OuterShape): string {
-  return weightGradient(
-    s,
-    `@group(0) @binding(1) var<storage, read> A: array<vec4f>;
-@group(0) @binding(2) var<storage, read> D: array<vec4f>;
-@group(0) @binding(3) var<storage, read_write> G: array<vec4f>;`,
-    [{ rows: "step.n", A: "A[step.a + ", D: "r" }],
-    "=",
+export function logitsSliced(t: Tile) {
+  let cases = "";
+  for (let s = 0; s < SLICES; s++) {
+    cases += `    case ${s}u: {\n${
+      productTile(
+        t,
+        "nn",
+        [{
+          K: "step.K",
+          W: "W",
+          load: (row) => `A${s}[(${row}) * step.K + k]`,
+        }],
+        (row, col, acc) => `C[(step.o + ${row}) * NV + ${col}] = ${acc};`,
+        `${s}u * M + `,
+      )
+    }    }\n`;
+  }
+  return kernel(
+    `logits:${tileName(t)}`,
+    {
+      step: uniform("Step"),
+      ...slices(),
+      W: read(),
+      C: readWrite(),
+      bias: read(),
+    },
+    `@compute @workgroup_size(${t.lanes})
+${MAIN} {
+  let M = step.M; let NV = step.N;
+  let groups = (M + ${t.rb - 1}u) / ${t.rb}u;
+  let r0 = (wg.y % groups) * ${t.rb}u;
+  let s = wg.y / groups;
+  let col0 = wg.x * ${t.lanes * t.cv}u + l.x;
+  switch s {
+${cases}    default: {}
+  }
+${
+      overTile(
+        t,
+        "C[(step.o + row) * NV + col] = C[(step.o + row) * NV + col] + bias[col];",
+        "s * M + ",
+      )
+    }}`,
   );
 }
 
 /**
- * The same weight gradient over S steps of `rows` rows each, A being S
- * state slots bound as S uniform buffers (one address for all lanes on
- * llvmpipe, where storage loads go lane by lane): G += Σ_s A_sᵀ D_s, D
- * from row `step.o`. A few dispatches cover all steps; G is cleared first.
+ * A weight gradient over `step.n` rows, G = Σ_r A[r]ᵀ D[r] (G is K·4 × N·4;
+ * A from vec4 `step.a`, D from row `step.o`), stored (`op` "=") or added
+ * to G ("+="): dW_hh = Σ_t H_{t−1}ᵀ dA_t, dW_hq = Σ_t H_tᵀ dlogits_t, and
+ * dW_xh for embedded inputs. Workgroups: (N/(lanes·cv), K·4/rb).
  */
-export function outerSteps(
-  s: OuterShape & { rows: number; steps: number },
-): string {
-  const { rows, steps } = s;
-  let bindings = "";
-  for (let st = 0; st < steps; st++) {
-    bindings += `@group(0) @binding(${
-      st + 1
-    }) var<uniform> A${st}: array<vec4f, ${rows * s.K / 4}>;\n`;
-  }
-  return weightGradient(
-    s,
-    `${bindings}@group(0) @binding(${
-      steps + 1
-    }) var<storage, read> D: array<vec4f>;
-@group(0) @binding(${steps + 2}) var<storage, read_write> G: array<vec4f>;`,
-    Array.from({ length: steps }, (_, st) => ({
-      rows: `${rows}u`,
-      A: `A${st}[`,
-      D: `(step.o + ${st * rows}u + r)`,
-    })),
-    "+=",
+export function outer(t: Tile, op: "=" | "+=" = "=") {
+  return kernel(
+    `outer:${op === "=" ? "store" : "add"}:${tileName(t)}`,
+    {
+      step: uniform("Step"),
+      A: read(),
+      D: read(),
+      G: readWrite(),
+    },
+    `@compute @workgroup_size(${t.lanes})
+${MAIN} {
+  let K = step.K; let NV = step.N;
+${
+      gradientTile(
+        t,
+        [{ rows: "step.n", A: "A[step.a + ", D: "step.o + r" }],
+        op,
+      )
+    }}`,
   );
 }
 
 /**
- * What `outer` and `outerSteps` share: each workgroup owns rb rows of G
- * (k0…) and each lane cv vec4 columns; every loop walks its rows r, loading
- * A at `A…r·K/4 + k4 + q]` (four k per vec4) and D at row `D`, and the
- * accumulators are stored into G with `op`.
+ * The same weight gradient over `step.s` steps of M rows each, G += Σ_s
+ * A_sᵀ D_s, each A_s a state slot bound as a uniform slice (`A0`…), D_s
+ * from row `step.o` + s·M. The sum of up to {@linkcode SLICES} steps is
+ * added to G (cleared before the first).
  */
-function weightGradient(
-  s: OuterShape,
-  bindings: string,
-  loops: { rows: string; A: string; D: string }[],
-  op: "=" | "+=",
-): string {
-  const { K, N, rb, cv } = s;
-  const KV = K / 4, NV = N / 4;
-  const lanes = s.lanes ?? LANES;
-  let decl = "", body = "", store = "";
-  for (let i = 0; i < rb; i++) {
-    for (let c = 0; c < cv; c++) {
-      decl += `  var acc${i}_${c} = vec4f();\n`;
-      store += `  G[(k0 + ${i}u) * ${NV}u + col0 + ${
-        c * lanes
-      }u] ${op} acc${i}_${c};\n`;
-    }
-  }
-  for (const loop of loops) {
-    body += `  for (var r = 0u; r < ${loop.rows}; r++) {\n`;
-    for (let c = 0; c < cv; c++) {
-      body += `    let d${c} = D[${loop.D} * ${NV}u + col0 + ${c * lanes}u];\n`;
-    }
-    for (let q = 0; q < rb / 4; q++) {
-      body += `    let a${q} = ${loop.A}r * ${KV}u + k4 + ${q}u];\n`;
-      for (let m = 0; m < 4; m++) {
-        for (let c = 0; c < cv; c++) {
-          const acc = `acc${4 * q + m}_${c}`;
-          body += `    ${acc} = fma(vec4f(a${q}[${m}]), d${c}, ${acc});\n`;
-        }
-      }
-    }
-    body += "  }\n";
-  }
-  return `${STEP}${bindings}
-@compute @workgroup_size(${lanes})
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u) {
-  let k0 = wg.y * ${rb}u;
-  let k4 = k0 / 4u;
-  let col0 = wg.x * ${lanes * cv}u + l.x;
-${decl}${body}${store}}`;
+export function outerSliced(t: Tile) {
+  const ranges: RowRange[] = Array.from({ length: SLICES }, (_, s) => ({
+    rows: "step.M",
+    A: `A${s}[`,
+    D: `step.o + ${s}u * step.M + r`,
+    when: s === 0 ? undefined : `${s}u < step.s`,
+  }));
+  return kernel(
+    `outerSliced:${tileName(t)}`,
+    {
+      step: uniform("Step"),
+      ...slices(),
+      D: read(),
+      G: readWrite(),
+    },
+    `@compute @workgroup_size(${t.lanes})
+${MAIN} {
+  let K = step.K; let NV = step.N;
+${gradientTile(t, ranges, "+=")}}`,
+  );
 }
 
 /**
- * Rows of a table picked by token, out[r] = table[x_r] for `step.n` rows:
- * the one-hot input projection (rows of W_xh) or the embedded inputs.
- * Workgroups: (N/32, ⌈n/8⌉).
+ * Transpose of a 4·M × 4·N matrix (sizes in `step`), one invocation per
+ * 4 × 4 block: four vec4 loads and four vec4 stores, where one invocation
+ * per element would make 16 scattered scalar stores.
  */
-export const gather = (N: number): string =>
-  `${STEP}
-@group(0) @binding(1) var<storage, read> x: array<u32>;
-@group(0) @binding(2) var<storage, read> table: array<vec4f>;
-@group(0) @binding(3) var<storage, read_write> out: array<vec4f>;
-@compute @workgroup_size(${LANES})
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u) {
-  let col = wg.x * ${LANES}u + l.x;
+export const transpose = kernel(
+  "transpose",
+  {
+    step: uniform("Step"),
+    m: read(),
+    out: readWrite(),
+  },
+  `@compute @workgroup_size(${WIDE})
+fn main(@builtin(global_invocation_id) g: vec3u) {
+  let rows = step.M; let cols = step.N;
+  if (g.x >= rows * cols) { return; }
+  let i = g.x / cols;
+  let j = g.x % cols;
+  let r0 = m[(4u * i) * cols + j];
+  let r1 = m[(4u * i + 1u) * cols + j];
+  let r2 = m[(4u * i + 2u) * cols + j];
+  let r3 = m[(4u * i + 3u) * cols + j];
+  out[(4u * j) * rows + i] = vec4f(r0.x, r1.x, r2.x, r3.x);
+  out[(4u * j + 1u) * rows + i] = vec4f(r0.y, r1.y, r2.y, r3.y);
+  out[(4u * j + 2u) * rows + i] = vec4f(r0.z, r1.z, r2.z, r3.z);
+  out[(4u * j + 3u) * rows + i] = vec4f(r0.w, r1.w, r2.w, r3.w);
+}`,
+);
+
+/**
+ * Rows of a table picked by token, out[r] = table[x_r] for `step.n` rows
+ * of N vec4s: the embedded inputs. Workgroups: (N/8, ⌈n/8⌉).
+ */
+export const gather = kernel(
+  "gather",
+  {
+    step: uniform("Step"),
+    x: u32s,
+    table: read(),
+    out: readWrite(),
+  },
+  `@compute @workgroup_size(8)
+${MAIN} {
+  let NV = step.N;
+  let col = wg.x * 8u + l.x;
   for (var r = wg.y * 8u; r < min(wg.y * 8u + 8u, step.n); r++) {
-    out[r * ${N / 4}u + col] = table[x[r] * ${N / 4}u + col];
+    out[r * NV + col] = table[x[r] * NV + col];
   }
-}`;
+}`,
+);
 
 /**
- * The gradient of a row lookup, G[v] = Σ_{x_r = v} D[r]: rows arrive
- * grouped by token (`order`, with token v's rows at start[v]…start[v+1]),
- * so each workgroup sums only its token's rows. Workgroups: (N/32, rows of G).
+ * The gradient of a row lookup, G[v] = Σ_{x_r = v} D[r] (rows of N vec4s):
+ * rows arrive grouped by token (`order`, with token v's rows at
+ * start[v]…start[v+1]), so each workgroup sums only its token's rows.
+ * Workgroups: (N/8, rows of G).
  */
-export const scatter = (N: number): string => `
-@group(0) @binding(0) var<storage, read> order: array<u32>;
-@group(0) @binding(1) var<storage, read> start: array<u32>;
-@group(0) @binding(2) var<storage, read> D: array<vec4f>;
-@group(0) @binding(3) var<storage, read_write> G: array<vec4f>;
-@compute @workgroup_size(${LANES})
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u) {
-  let col = wg.x * ${LANES}u + l.x;
+export const scatter = kernel(
+  "scatter",
+  {
+    step: uniform("Step"),
+    order: u32s,
+    start: u32s,
+    D: read(),
+    G: readWrite(),
+  },
+  `@compute @workgroup_size(8)
+${MAIN} {
+  let NV = step.N;
+  let col = wg.x * 8u + l.x;
   let v = wg.y;
   var acc = vec4f();
-  for (var i = start[v]; i < start[v + 1u]; i++) { acc += D[order[i] * ${
-  N / 4
-}u + col]; }
-  G[v * ${N / 4}u + col] = acc;
-}`;
+  for (var i = start[v]; i < start[v + 1u]; i++) { acc += D[order[i] * NV + col]; }
+  G[v * NV + col] = acc;
+}`,
+);
 
-/** Column sums over `step.n` rows (the bias gradients). Workgroups: N/32. */
-export const colsum = (N: number): string =>
-  `${STEP}
-@group(0) @binding(1) var<storage, read> D: array<vec4f>;
-@group(0) @binding(2) var<storage, read_write> G: array<vec4f>;
-@compute @workgroup_size(${LANES})
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u) {
-  let col = wg.x * ${LANES}u + l.x;
+/** Column sums over `step.n` rows of N vec4s (the bias gradients). Workgroups: N/8. */
+export const colsum = kernel(
+  "colsum",
+  {
+    step: uniform("Step"),
+    D: read(),
+    G: readWrite(),
+  },
+  `@compute @workgroup_size(8)
+${MAIN} {
+  let NV = step.N;
+  let col = wg.x * 8u + l.x;
   var acc = vec4f();
-  for (var r = 0u; r < step.n; r++) { acc += D[r * ${N / 4}u + col]; }
+  for (var r = 0u; r < step.n; r++) { acc += D[r * NV + col]; }
   G[col] = acc;
-}`;
+}`,
+);
 
 /**
  * Softmax cross-entropy and its gradient, one invocation per row of the
@@ -526,11 +469,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u
  * logit[y]; the logits are overwritten by dlogits = (softmax − onehot(y))/R,
  * the gradient of the mean loss (padded columns get 0).
  */
-export const softmaxCE = (R: number, V: number, Vp: number): string => `
-@group(0) @binding(0) var<storage, read> y: array<u32>;
-@group(0) @binding(1) var<storage, read_write> logits: array<f32>;
-@group(0) @binding(2) var<storage, read_write> losses: array<f32>;
-@compute @workgroup_size(${WIDE})
+export const softmaxCE = (R: number, V: number, Vp: number) =>
+  kernel(
+    `softmax:${R}:${V}:${Vp}`,
+    {
+      y: u32s,
+      logits: readWrite("array<f32>"),
+      losses: readWrite("array<f32>"),
+    },
+    `@compute @workgroup_size(${WIDE})
 fn main(@builtin(global_invocation_id) g: vec3u) {
   let r = g.x;
   if (r >= ${R}u) { return; }
@@ -545,20 +492,25 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
     let p = exp(logits[base + v] - lse);
     logits[base + v] = (p - select(0.0, 1.0, v == y[r])) / ${R}.0;
   }
-}`;
+}`,
+  );
 
 /**
- * Sums of one minibatch, by a single workgroup: the mean loss into
- * `stats[2·slot]` and the squared global gradient norm into
- * `stats[2·slot + 1]`. The gradients are one buffer, `grads`, `n` vec4s.
+ * Sums of one minibatch, by a single workgroup: the mean loss over R rows
+ * into stats[2·t] and the squared global gradient norm ‖g‖² into
+ * stats[2·t + 1], for t = `step.t`. The gradients are one buffer, `grads`,
+ * of n vec4s.
  */
-export const minibatchStats = (R: number, n: number): string => `
-struct Slot { i: u32 }
-@group(0) @binding(0) var<uniform> slot: Slot;
-@group(0) @binding(1) var<storage, read> losses: array<f32>;
-@group(0) @binding(2) var<storage, read> grads: array<vec4f>;
-@group(0) @binding(3) var<storage, read_write> stats: array<f32>;
-var<workgroup> partLoss: array<f32, ${WIDE}>;
+export const minibatchStats = (R: number, n: number) =>
+  kernel(
+    `stats:${R}:${n}`,
+    {
+      step: uniform("Step"),
+      losses: f32s,
+      grads: read(),
+      stats: readWrite("array<f32>"),
+    },
+    `var<workgroup> partLoss: array<f32, ${WIDE}>;
 var<workgroup> partNorm: array<f32, ${WIDE}>;
 @compute @workgroup_size(${WIDE})
 fn main(@builtin(local_invocation_index) l: u32) {
@@ -572,28 +524,35 @@ fn main(@builtin(local_invocation_index) l: u32) {
   if (l == 0u) {
     var a = 0.0; var b = 0.0;
     for (var k = 0u; k < ${WIDE}u; k++) { a += partLoss[k]; b += partNorm[k]; }
-    stats[2u * slot.i] = a / ${R}.0;
-    stats[2u * slot.i + 1u] = b;
+    stats[2u * step.t] = a / ${R}.0;
+    stats[2u * step.t + 1u] = b;
   }
-}`;
+}`,
+  );
 
 /**
  * SGD step with global-norm clipping over all parameters at once (one
- * buffer, `n` vec4s): p ← p − lr · min(1, θ/‖g‖) · g (θ = +∞ with
- * clipping off).
+ * buffer of `step.n` vec4s): p ← p − lr · min(1, θ/‖g‖) · g, ‖g‖² from
+ * stats[2·t + 1] (θ = 3.4e38 with clipping off).
  */
-export const sgdUpdate = (n: number): string => `
-struct Slot { i: u32 }
-struct Hyper { lr: f32, theta: f32 }
-@group(0) @binding(0) var<uniform> slot: Slot;
-@group(0) @binding(1) var<uniform> hyper: Hyper;
-@group(0) @binding(2) var<storage, read> stats: array<f32>;
-@group(0) @binding(3) var<storage, read> grads: array<vec4f>;
-@group(0) @binding(4) var<storage, read_write> params: array<vec4f>;
+export const sgdUpdate = kernel(
+  "update",
+  {
+    step: uniform("Step"),
+    hyper: uniform("Hyper"),
+    stats: f32s,
+    grads: read(),
+    params: readWrite(),
+  },
+  `struct Hyper { lr: f32, theta: f32 }
 @compute @workgroup_size(${WIDE})
 fn main(@builtin(global_invocation_id) g: vec3u) {
-  if (g.x >= ${n}u) { return; }
-  let norm = sqrt(stats[2u * slot.i + 1u]);
+  if (g.x >= step.n) { return; }
+  let norm = sqrt(stats[2u * step.t + 1u]);
   let scale = min(1.0, hyper.theta / norm);
   params[g.x] -= hyper.lr * scale * grads[g.x];
-}`;
+}`,
+);
+
+/** A tile's part of a pipeline's name. */
+const tileName = (t: Tile) => `${t.rb}x${t.cv}x${t.lanes}`;

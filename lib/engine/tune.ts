@@ -1,23 +1,24 @@
 /**
  * Timing of the fused engine's two hot kernels under different tiles, for
  * `deno task bench --tiles`: the forward step product (batch × H by H × H,
- * its A operand in a uniform buffer where it fits) and the weight gradient
- * over eight uniform-bound state slots. Fixed pseudo-random inputs; each
- * tile is timed as the best of three submits of `reps` dispatches (a submit
- * and its wait cost ~13 ms on llvmpipe, shared among them).
+ * its A operand a uniform slot where a state fits one) and the weight
+ * gradient over eight steps from storage. Fixed pseudo-random inputs; each
+ * tile's first dispatch is timed alone (it includes compiling the kernel
+ * where the adapter compiles on first use, as llvmpipe does), then the
+ * best of three submits of `reps` dispatches.
  *
  * @module
  */
-import {
-  outerGroups,
-  outerSteps,
-  productGroups,
-  stepForward,
-} from "./kernels.ts";
+import { Gpu, type Resource } from "./gpu.ts";
+import { outer, stepForward } from "./kernels.ts";
+import { Recorder } from "./recorder.ts";
+import { productGroups, type Tile } from "./tile.ts";
+import { UNIFORM_BYTES } from "./wgsl.ts";
+import type { Kernel } from "./wgsl.ts";
 
 /** One timed tile. */
 export interface TileTiming {
-  kernel: "step" | "outerSteps";
+  kernel: "step" | "outer";
   /** Rows per workgroup. */
   rb: number;
   /** vec4 columns per lane. */
@@ -25,23 +26,25 @@ export interface TileTiming {
   /** Milliseconds per dispatch. */
   ms: number;
   gflops: number;
+  /** Seconds of the first dispatch (compiling included). */
+  first_s: number;
 }
 
 /** Tiles to time per kernel: [rows per workgroup, vec4 columns per lane]. */
 export interface TileSet {
   step: [number, number][];
-  outerSteps: [number, number][];
+  outer: [number, number][];
 }
 
 /** The tiles `timeTiles` tries by default. */
 export const DEFAULT_TILES: TileSet = {
   step: [[8, 4], [16, 2], [16, 4], [32, 2], [32, 4]],
-  outerSteps: [[32, 2], [32, 4], [64, 4]],
+  outer: [[16, 2], [16, 4], [32, 4]],
 };
 
 /**
  * Times the step and weight-gradient kernels of a B × H model (H a
- * multiple of 32) under each tile.
+ * multiple of 32) under each tile, with 8-invocation workgroups.
  *
  * @example
  * ```ts
@@ -57,10 +60,11 @@ export async function timeTiles(
   reps = 50,
 ): Promise<TileTiming[]> {
   const U = GPUBufferUsage;
+  const gpu = Gpu.of(device);
   const made: GPUBuffer[] = [];
   const buffer = (floats: number, usage: number = U.STORAGE) => {
     const b = device.createBuffer({
-      size: floats * 4,
+      size: Math.max(floats * 4, usage & U.UNIFORM ? UNIFORM_BYTES : 0),
       usage: usage | U.COPY_DST,
     });
     device.queue.writeBuffer(
@@ -72,100 +76,89 @@ export async function timeTiles(
     return b;
   };
   const slot = B * H;
-  const uniformA = slot * 4 <= device.limits.maxUniformBufferBindingSize;
-  const a = uniformA ? "uniform" as const : "storage" as const;
-  const step = buffer(4, U.UNIFORM);
-  device.queue.writeBuffer(step, 0, new Uint32Array(4)); // step 0
-  const hcur = buffer(slot, U.STORAGE | U.UNIFORM);
-  const hs = buffer(9 * slot, U.STORAGE | U.UNIFORM);
-  const W = buffer(H * H);
+  const HV = H / 4;
+  const uniformA = slot * 4 <= UNIFORM_BYTES;
   const x = buffer(B); // token 0 everywhere: zeros as u32
   device.queue.writeBuffer(x, 0, new Uint32Array(B));
-  const [Wxh, bh, next, da, G] = [H, H, slot, 8 * slot, H * H].map((n) =>
-    buffer(n)
-  );
-  const time = async (
-    code: string,
-    entries: GPUBindingResource[],
+  const hcur = buffer(slot, U.STORAGE | U.UNIFORM);
+  const [W, W_xh, b_h, hs, next, da, G] = [
+    H * H,
+    H,
+    H,
+    9 * slot,
+    slot,
+    8 * slot,
+    H * H,
+  ].map((n) => buffer(n));
+  const time = async <N extends string>(
+    k: Kernel<N>,
+    resources: Record<N, Resource>,
     groups: [number, number],
   ) => {
-    const pipeline = device.createComputePipeline({
-      layout: "auto",
-      compute: {
-        module: device.createShaderModule({ code }),
-        entryPoint: "main",
-      },
-    });
-    const group = device.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
-      entries: entries.map((resource, binding) => ({ binding, resource })),
-    });
     const run = async (n: number) => {
-      const encoder = device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
-      for (let i = 0; i < n; i++) {
-        pass.setPipeline(pipeline);
-        pass.setBindGroup(0, group);
-        pass.dispatchWorkgroups(groups[0], groups[1]);
-      }
-      pass.end();
-      device.queue.submit([encoder.finish()]);
+      const rec = new Recorder(gpu);
+      for (let i = 0; i < n; i++) rec.dispatch(k, resources, groups);
+      rec.submit();
       await device.queue.onSubmittedWorkDone();
     };
+    const t0 = performance.now();
     await run(1);
+    const first = (performance.now() - t0) / 1000;
     let best = Infinity;
     for (let r = 0; r < 3; r++) {
-      const t0 = performance.now();
+      const t = performance.now();
       await run(reps);
-      best = Math.min(best, (performance.now() - t0) / reps);
+      best = Math.min(best, (performance.now() - t) / reps);
     }
-    return best;
+    return { ms: best, first_s: first };
   };
   const out: TileTiming[] = [];
   for (const [rb, cv] of tiles.step) {
-    if ((H / 4) % (8 * cv) !== 0) continue;
-    const shape = { a, rb, cv };
-    const ms = await time(
-      stepForward({ B, Hp: H }, "tanh", "one_hot", shape),
-      [
-        { buffer: step },
-        { buffer: hcur },
-        { buffer: W },
-        { buffer: x },
-        {
-          buffer: Wxh,
-        },
-        { buffer: bh },
-        { buffer: hs },
-        { buffer: next },
-      ],
-      productGroups({ M: B, K: H, N: H, layout: "nn", ...shape }),
+    if (HV % (8 * cv) !== 0) continue;
+    const t: Tile = { rb, cv, lanes: 8 };
+    const { ms, first_s } = await time(
+      stepForward(t, "tanh", "one_hot", uniformA ? "uniform" : "storage"),
+      {
+        step: gpu.step({ t: 0, M: B, K: HV, N: HV }),
+        A: uniformA ? { buffer: hcur, offset: 0, size: UNIFORM_BYTES } : hcur,
+        W,
+        x,
+        W_xh,
+        b_h,
+        hs,
+        next,
+      },
+      productGroups(t, B, H),
     );
-    out.push({ kernel: "step", rb, cv, ms, gflops: 2 * B * H * H / ms / 1e6 });
+    out.push({
+      kernel: "step",
+      rb,
+      cv,
+      ms,
+      gflops: 2 * B * H * H / ms / 1e6,
+      first_s,
+    });
   }
-  if (uniformA) {
-    for (const [rb, cv] of tiles.outerSteps) {
-      if ((H / 4) % (8 * cv) !== 0 || H % rb !== 0) continue;
-      const shape = { K: H, N: H, rb, cv, rows: B, steps: 8 };
-      const slots = Array.from({ length: 8 }, (_, s) => ({
-        buffer: hs,
-        offset: s * slot * 4,
-        size: slot * 4,
-      }));
-      const ms = await time(
-        outerSteps(shape),
-        [{ buffer: step }, ...slots, { buffer: da }, { buffer: G }],
-        outerGroups(shape),
-      );
-      out.push({
-        kernel: "outerSteps",
-        rb,
-        cv,
-        ms,
-        gflops: 2 * 8 * B * H * H / ms / 1e6,
-      });
-    }
+  for (const [rb, cv] of tiles.outer) {
+    if (HV % (8 * cv) !== 0 || H % rb !== 0) continue;
+    const t: Tile = { rb, cv, lanes: 8 };
+    const { ms, first_s } = await time(
+      outer(t, "+="),
+      { step: gpu.step({ n: 8 * B, K: HV, N: HV }), A: hs, D: da, G },
+      [HV / (8 * cv), H / rb],
+    );
+    out.push({
+      kernel: "outer",
+      rb,
+      cv,
+      ms,
+      gflops: 2 * 8 * B * H * H / ms / 1e6,
+      first_s,
+    });
   }
-  for (const b of made) b.destroy();
+  for (const b of made) {
+    gpu.forget(b);
+    b.destroy();
+  }
   return out;
 }

@@ -16,6 +16,7 @@ import {
   type TrainResult,
 } from "../train/train.ts";
 import { collectEnv, type RunEnv } from "../env.ts";
+import { describeDevice } from "../engine/pick.ts";
 import type { Cell } from "./grid.ts";
 
 /** Schema tag of a stored cell; bump on incompatible changes. */
@@ -89,7 +90,11 @@ export async function runCell(
     ...recordHeader(job),
     ...result,
     corpus: describeCorpus(source, corpus),
-    env: { ...(await collectEnv()), ...backend },
+    env: {
+      ...(await collectEnv()),
+      ...backend,
+      adapter: await describeDevice(config),
+    },
   };
 }
 

@@ -6,7 +6,13 @@
  */
 import { UserError } from "../errors.ts";
 import { sha1Hex } from "../data/source.ts";
-import { resolveConfig, type TrainConfig } from "../train/config.ts";
+import {
+  AUTO_ENGINES,
+  type EngineChoice,
+  leavesEngine,
+  resolveConfig,
+  type TrainConfig,
+} from "../train/config.ts";
 import { engineVersion } from "../train/train.ts";
 import { type ConfigValue, type ExperimentSpec, MAX_CELLS } from "./spec.ts";
 
@@ -17,6 +23,19 @@ export interface Cell {
   config: TrainConfig;
   /** The grid point: values of the keys that vary across cells (seed excluded). */
   point: Record<string, ConfigValue>;
+  /**
+   * When the machine picked the engine: the ids of the same run with each
+   * other engine a machine may pick ({@linkcode AUTO_ENGINES}). A result
+   * stored under any of them answers the cell, so committed results stay
+   * valid on a machine that would train with another engine.
+   */
+  also: string[];
+}
+
+/** A resolved config, and whether the machine picked its engine (the experiment named neither engine nor backend). */
+export interface GridConfig {
+  config: TrainConfig;
+  auto: boolean;
 }
 
 /** A cell before its id is known (the corpus SHA-1 is read later). */
@@ -35,6 +54,17 @@ const matches = (config: TrainConfig, partial: Record<string, unknown>) =>
     JSON.stringify(config[k as keyof TrainConfig]) === JSON.stringify(v)
   );
 
+/** Options of {@linkcode expandGrid}. */
+export interface ExpandOptions {
+  /** The `--set` values, on top of every cell. */
+  overrides?: Partial<TrainConfig>;
+  allowLarge?: boolean;
+  /** Names the experiment file in errors. */
+  file?: string;
+  /** The engine this machine picks for cells that name none (`pickEngine`); default the book's. */
+  machine?: EngineChoice;
+}
+
 /**
  * Expands a spec into resolved configs: base × product(grid) + include −
  * exclude, then × seeds, then `overrides` (the `--set` values) on top.
@@ -48,30 +78,36 @@ const matches = (config: TrainConfig, partial: Record<string, unknown>) =>
  */
 export function expandConfigs(
   spec: ExperimentSpec,
-  options: {
-    overrides?: Partial<TrainConfig>;
-    allowLarge?: boolean;
-    file?: string;
-  } = {},
+  options: ExpandOptions = {},
 ): TrainConfig[] {
+  return expandGrid(spec, options).map((g) => g.config);
+}
+
+/** {@linkcode expandConfigs}, saying of each config whether the machine picked its engine. */
+export function expandGrid(
+  spec: ExperimentSpec,
+  options: ExpandOptions = {},
+): GridConfig[] {
   const points = product(
     Object.entries(spec.grid ?? {}) as [string, unknown[]][],
   )
     .map((p) => ({ ...spec.base, ...p }))
     .concat((spec.include ?? []).map((c) => ({ ...spec.base, ...c })));
   const seen = new Set<string>();
-  const configs: TrainConfig[] = [];
+  const configs: GridConfig[] = [];
   for (const point of points) {
     for (const seed of spec.seeds) {
+      const partial = { ...point, seed, ...options.overrides };
       const config = resolveConfig(
-        { ...point, seed, ...options.overrides },
+        partial,
         options.file ?? spec.name,
+        options.machine,
       );
       if ((spec.exclude ?? []).some((ex) => matches(config, ex))) continue;
       const key = canonicalJson(config);
       if (seen.has(key)) continue;
       seen.add(key);
-      configs.push(config);
+      configs.push({ config, auto: leavesEngine(partial) });
     }
   }
   if (configs.length > MAX_CELLS && !options.allowLarge) {
@@ -132,19 +168,57 @@ export function varyingKeys(
 
 /**
  * Attaches ids and grid points; `sha1Of` gives each corpus's SHA-1, `order`
- * the grid's axis order for the points' keys.
+ * the grid's axis order for the points' keys. Plain configs name their
+ * engine; grid configs that leave it to the machine get the other
+ * engines' ids too (`also`).
  */
 export async function makeCells(
-  configs: TrainConfig[],
+  configs: (TrainConfig | GridConfig)[],
   sha1Of: (corpus: string) => string,
   order: string[] = [],
 ): Promise<Cell[]> {
-  const keys = varyingKeys(configs, order);
-  return await Promise.all(configs.map(async (config) => ({
-    id: await cellId(config, sha1Of(config.corpus)),
-    config,
-    point: Object.fromEntries(keys.map((k) => [k, config[k]])),
-  })));
+  const grid = configs.map((c) =>
+    "config" in c ? c : { config: c, auto: false }
+  );
+  const keys = varyingKeys(grid.map((g) => g.config), order);
+  return await Promise.all(grid.map(async ({ config, auto }) => {
+    const sha1 = sha1Of(config.corpus);
+    const others = auto
+      ? AUTO_ENGINES.filter((e) =>
+        e.engine !== config.engine || e.backend !== config.backend
+      )
+      : [];
+    return {
+      id: await cellId(config, sha1),
+      config,
+      point: Object.fromEntries(keys.map((k) => [k, config[k]])),
+      also: await Promise.all(
+        others.map((e) => cellId({ ...config, ...e }, sha1)),
+      ),
+    };
+  }));
+}
+
+/**
+ * What a stored record must match to answer a grid config: its config,
+ * or, when the machine picks the engine, its config but for the engine
+ * and backend, which must be one a machine may pick.
+ */
+export function gridKey(g: GridConfig): string {
+  if (!g.auto) return canonicalJson(g.config);
+  const { engine: _e, backend: _b, ...rest } = g.config;
+  return `auto:${canonicalJson(rest)}`;
+}
+
+/** The key of a stored config under which {@linkcode gridKey} would find it. */
+export function storedKeys(config: TrainConfig): string[] {
+  const keys = [canonicalJson(config)];
+  if (
+    AUTO_ENGINES.some((e) =>
+      e.engine === config.engine && e.backend === config.backend
+    )
+  ) keys.push(gridKey({ config, auto: true }));
+  return keys;
 }
 
 /**

@@ -5,11 +5,17 @@
  * @module
  */
 import type { TrainConfig } from "../train/config.ts";
-import type { EpochLog } from "../train/train.ts";
+import { engineVersion, type EpochLog } from "../train/train.ts";
 import type { SourceOptions } from "../data/source.ts";
 import { type CellJob, type CellRecord, failedRecord } from "./cell.ts";
-import type { Cell } from "./grid.ts";
-import { readCell, siblingDirs, writeCell } from "./store.ts";
+import {
+  canonicalJson,
+  type Cell,
+  type GridConfig,
+  gridKey,
+  storedKeys,
+} from "./grid.ts";
+import { readCell, readCells, siblingDirs, writeCell } from "./store.ts";
 import { computedOn } from "../env.ts";
 
 /** Which cells a run will compute and which are already stored. */
@@ -19,8 +25,10 @@ export interface Plan {
 }
 
 /**
- * Splits cells into those to run and those already finished in `dir`. A
- * stored `failed` cell is run again; `done` and `diverged` ones are results.
+ * Splits cells into those to run and those already finished in `dir`,
+ * under the cell's id or, for a cell whose engine the machine picked,
+ * under another engine's (`also`). A stored `failed` cell is run again;
+ * `done` and `diverged` ones are results.
  */
 export async function planCells(
   dir: string,
@@ -29,14 +37,54 @@ export async function planCells(
 ): Promise<Plan> {
   const plan: Plan = { run: [], cached: [] };
   for (const cell of cells) {
-    const stored = force ? undefined : await readCell(dir, cell.id);
-    (stored && stored.status !== "failed" ? plan.cached : plan.run).push(cell);
+    let stored = false;
+    for (const id of force ? [] : [cell.id, ...cell.also]) {
+      const record = await readCell(dir, id);
+      if (record && record.status !== "failed") {
+        stored = true;
+        break;
+      }
+    }
+    (stored ? plan.cached : plan.run).push(cell);
   }
   return plan;
 }
 
-/** Per backend name, what a cell run now would compute on ({@linkcode computedOn}). */
+/**
+ * The cells stored in `dir` that answer the grid (same config, current
+ * engine version; any engine a machine may pick where the grid left it to
+ * the machine), one per grid config, in grid order. Where two engines'
+ * runs answer one config, the one with the grid's own engine is taken.
+ */
+export async function storedGridCells(
+  dir: string,
+  grid: GridConfig[],
+): Promise<CellRecord[]> {
+  const rank = new Map(grid.map((g, i) => [gridKey(g), i]));
+  const found = new Map<number, CellRecord>();
+  for (const record of await readCells(dir)) {
+    if (record.engine !== engineVersion(record.config)) continue;
+    for (const key of storedKeys(record.config)) {
+      const i = rank.get(key);
+      if (i === undefined) continue;
+      const exact = canonicalJson(record.config) ===
+        canonicalJson(grid[i].config);
+      if (!found.has(i) || exact) found.set(i, record);
+      break;
+    }
+  }
+  return [...found].sort(([a], [b]) => a - b).map(([, record]) => record);
+}
+
+/**
+ * Per engine and backend (`"fused/webgpu"`), what a cell run now would
+ * compute on ({@linkcode computedOn}).
+ */
 export type OnThisMachine = Partial<Record<string, string>>;
+
+/** The {@linkcode OnThisMachine} key of a config. */
+export const machineKey = (c: Pick<TrainConfig, "engine" | "backend">) =>
+  `${c.engine}/${c.backend}`;
 
 /** The sampling exponents a record's samples were drawn at, in order. */
 const sampledAlphas = (record: CellRecord): number[] =>
@@ -53,7 +101,7 @@ const sampledAlphas = (record: CellRecord): number[] =>
  * backend and adapter, so such a stored run is the run this experiment would
  * make (the chapter's configuration is a cell of most experiments). It must
  * also have been decoded at the same `alphas`, and, when `here` is given, have
- * run where this machine would run it (`here[backend]`, as
+ * run where this machine would run it (`here[engine/backend]`, as
  * {@linkcode computedOn} words it): other adapters round differently, so
  * their runs are other runs.
  */
@@ -73,7 +121,7 @@ export async function findStored(
         String(sampledAlphas(stored)) === String(alphas) &&
         (here === undefined ||
           (stored.env !== null &&
-            computedOn(stored.env) === here[stored.env.backend]))
+            computedOn(stored.env) === here[machineKey(stored.config)]))
       ) {
         found.set(cell.id, stored);
         break;

@@ -1,12 +1,20 @@
 import assert from "node:assert/strict";
 import { resolveConfig } from "../train/config.ts";
 import { failedRecord } from "./cell.ts";
-import type { Cell } from "./grid.ts";
-import { findStored, reuseStored } from "./runner.ts";
+import { type Cell, expandGrid, makeCells } from "./grid.ts";
+import {
+  findStored,
+  planCells,
+  reuseStored,
+  storedGridCells,
+} from "./runner.ts";
+import type { ExperimentSpec } from "./spec.ts";
+import { engineVersion } from "../train/train.ts";
 import { readCell, siblingDirs, writeCell } from "./store.ts";
 import { fixtureEnv } from "./testing.ts";
 
 const cell: Cell = {
+  also: [],
   id: "00112233445566ff",
   config: resolveConfig({ num_hiddens: 8 }),
   point: { num_hiddens: 8 },
@@ -93,7 +101,7 @@ Deno.test("findStored with `here` takes only a run from this machine's backend a
     await writeCell(`${root}/b-cpu`, on("b-cpu", "llvmpipe"));
     const find = async (adapter: string) =>
       (await findStored(`${root}/here`, [cell], [], {
-        webgpu: `webgpu (${adapter})`,
+        "fused/webgpu": `webgpu (${adapter})`,
       })).get(cell.id)?.experiment;
     assert.equal(await find("llvmpipe"), "b-cpu");
     assert.equal(await find("NVIDIA H200"), "a-gpu");
@@ -105,5 +113,61 @@ Deno.test("findStored with `here` takes only a run from this machine's backend a
     );
   } finally {
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("a cell whose engine the machine picks is stored when another engine a machine may pick stored it; an experiment that names its engine is not", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const tiny: ExperimentSpec = {
+      name: "tiny",
+      description: "",
+      exercises: ["4"],
+      base: { num_hiddens: 8, num_epochs: 2 },
+      grid: { clip: [1, "off"] },
+      seeds: [0],
+    };
+    // Committed on a machine that picked fused; this one picks blas.
+    const onGpu = await makeCells(expandGrid(tiny), () => "sha");
+    const grid = expandGrid(tiny, {
+      machine: { engine: "blas", backend: "cpu" },
+    });
+    const here = await makeCells(grid, () => "sha");
+    assert.equal(here[0].config.engine, "blas");
+    assert.ok(here[0].also.includes(onGpu[0].id));
+    const committed = {
+      ...stored("tiny", []),
+      id: onGpu[0].id,
+      config: onGpu[0].config,
+      engine: engineVersion(onGpu[0].config),
+    };
+    await writeCell(dir, committed);
+    const plan = await planCells(dir, here);
+    assert.deepEqual(plan.cached.map((c) => c.id), [here[0].id]);
+    assert.deepEqual(plan.run.map((c) => c.id), [here[1].id]);
+    assert.deepEqual((await storedGridCells(dir, grid)).map((r) => r.id), [
+      onGpu[0].id,
+    ]);
+    // Where both engines stored it, the table takes the grid's own.
+    const rerun = {
+      ...committed,
+      id: here[0].id,
+      config: here[0].config,
+      engine: engineVersion(here[0].config),
+    };
+    await writeCell(dir, rerun);
+    assert.deepEqual((await storedGridCells(dir, grid)).map((r) => r.id), [
+      here[0].id,
+    ]);
+    // Naming the engine pins it: the fused run does not answer a blas cell.
+    await Deno.remove(`${dir}/cells/${here[0].id}.json`);
+    const pinned = { ...tiny, base: { ...tiny.base, engine: "blas" as const } };
+    const pinnedGrid = expandGrid(pinned);
+    const cells = await makeCells(pinnedGrid, () => "sha");
+    assert.deepEqual(cells.map((c) => c.also), [[], []]);
+    assert.equal((await planCells(dir, cells)).cached.length, 0);
+    assert.deepEqual(await storedGridCells(dir, pinnedGrid), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

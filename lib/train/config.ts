@@ -7,14 +7,38 @@
  */
 import { z } from "zod";
 import { UserError } from "../errors.ts";
-import { BACKENDS } from "../model/backend.ts";
+import { type BackendName, BACKENDS } from "../model/backend.ts";
 
 const positiveInt = z.number().int().positive();
 
 /** The training engines. */
-export const ENGINES = ["fused", "reference"] as const;
+export const ENGINES = ["fused", "blas", "reference"] as const;
 /** A training engine. */
 export type Engine = typeof ENGINES[number];
+
+/** An engine and the tfjs backend beside it. */
+export interface EngineChoice {
+  engine: Engine;
+  backend: BackendName;
+}
+
+/**
+ * The engines a machine may pick when a config names neither engine nor
+ * backend, in the order `pickEngine` prefers them (the book's setup first:
+ * the fused engine on WebGPU).
+ */
+export const AUTO_ENGINES: readonly EngineChoice[] = [
+  { engine: "fused", backend: "webgpu" },
+  { engine: "blas", backend: "cpu" },
+  { engine: "reference", backend: "wasm" },
+];
+
+/** The backend beside an engine named without one. */
+const BACKEND_OF: Record<Engine, BackendName> = {
+  fused: "webgpu",
+  blas: "cpu",
+  reference: "webgpu",
+};
 
 /** Schema of a run's configuration; every key can be given as a `deno task train` flag. */
 export const TrainConfigSchema = z.object({
@@ -45,11 +69,18 @@ export const TrainConfigSchema = z.object({
   corpus: z.string().min(1).default("timemachine"),
   /** Seed of every random choice: init, iterators, sampling. */
   seed: z.number().int().nonnegative().max(2 ** 32 - 1).default(0),
-  backend: z.enum(BACKENDS).default("webgpu"),
   /**
-   * `fused` (explicit BPTT in WGSL kernels, WebGPU only) or `reference`
-   * (tfjs ops and autograd, any backend). Default: fused on the webgpu
-   * backend, reference otherwise.
+   * The tfjs backend: the reference engine trains on it, the others run
+   * prediction on it. Default: the engine's (webgpu for fused and
+   * reference, cpu for blas).
+   */
+  backend: z.enum(BACKENDS).optional(),
+  /**
+   * `fused` (explicit BPTT in WGSL kernels, WebGPU only), `blas` (explicit
+   * BPTT on the CPU with the system's CBLAS) or `reference` (tfjs ops and
+   * autograd, any backend). Default: fused with backend webgpu, reference
+   * with another backend, and with neither named the machine's fastest
+   * (`pickEngine`: fused on a GPU, else blas where a CBLAS is installed).
    */
   engine: z.enum(ENGINES).optional(),
   /** Evaluate validation perplexity every this many epochs (and at the end). */
@@ -60,16 +91,19 @@ export const TrainConfigSchema = z.object({
   message:
     "false needs sampling: sequential (random sampling starts every minibatch from a fresh state)",
   path: ["detach"],
-}).refine((c) => c.engine !== "fused" || c.backend === "webgpu", {
-  message:
-    "fused runs on WebGPU only: use backend webgpu, or engine reference with backend wasm or cpu",
-  path: ["engine"],
-});
+}).refine(
+  (c) => c.engine !== "fused" || (c.backend ?? "webgpu") === "webgpu",
+  {
+    message:
+      "fused runs on WebGPU only: use backend webgpu, or engine blas, or engine reference with backend wasm or cpu",
+    path: ["engine"],
+  },
+);
 
 /** A fully resolved run configuration. */
 export type TrainConfig =
-  & Omit<z.infer<typeof TrainConfigSchema>, "engine">
-  & { engine: Engine };
+  & Omit<z.infer<typeof TrainConfigSchema>, "engine" | "backend">
+  & EngineChoice;
 
 /** The keys of {@linkcode TrainConfig}, in schema order. */
 export const CONFIG_KEYS = Object.keys(
@@ -103,28 +137,39 @@ export function formatIssues(
 
 /**
  * Validates a partial config and fills in the chapter's defaults.
- * `where` names the source (a file or "flags") in the error.
+ * `where` names the source (a file or "flags") in the error. The engine
+ * and backend come from the partial when it names either (the other
+ * follows from it), else from `machine` (what this machine trains fastest
+ * with, `pickEngine`), else the book's: fused on WebGPU.
  *
  * @example
  * ```ts
  * resolveConfig({ num_hiddens: 32 }).lr; // 1
+ * resolveConfig({ engine: "blas" }).backend; // "cpu"
  * resolveConfig({ lr: -1 }); // throws UserError "config: lr: ... (got -1)"
  * ```
  */
 export function resolveConfig(
   partial: Record<string, unknown>,
   where = "config",
+  machine: EngineChoice = AUTO_ENGINES[0],
 ): TrainConfig {
   const parsed = TrainConfigSchema.safeParse(partial);
   if (!parsed.success) {
     throw new UserError(formatIssues(where, parsed.error, partial));
   }
-  const { engine, ...rest } = parsed.data;
-  return {
-    ...rest,
-    engine: engine ?? (rest.backend === "webgpu" ? "fused" : "reference"),
-  };
+  const { engine, backend, ...rest } = parsed.data;
+  const choice: EngineChoice = engine
+    ? { engine, backend: backend ?? BACKEND_OF[engine] }
+    : backend
+    ? { engine: backend === "webgpu" ? "fused" : "reference", backend }
+    : { engine: machine.engine, backend: machine.backend };
+  return { ...rest, ...choice };
 }
+
+/** Whether a partial config leaves the engine to the machine (it names neither engine nor backend). */
+export const leavesEngine = (partial: Record<string, unknown>): boolean =>
+  partial.engine === undefined && partial.backend === undefined;
 
 /**
  * Parses a flag's string into the JSON value its key expects: numbers for

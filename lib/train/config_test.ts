@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { UserError } from "../errors.ts";
-import { CONFIG_KEYS, parseFlagValue, resolveConfig } from "./config.ts";
+import {
+  CONFIG_KEYS,
+  leavesEngine,
+  parseFlagValue,
+  resolveConfig,
+} from "./config.ts";
 
 Deno.test("resolveConfig fills in the chapter's defaults", () => {
   const c = resolveConfig({});
@@ -93,4 +98,35 @@ Deno.test("engine: fused by default on webgpu, reference elsewhere; fused off We
     () => resolveConfig({ engine: "turbo" }, "flags"),
     (e) => e instanceof UserError && /engine.*"turbo"/.test(e.message),
   );
+});
+
+Deno.test("engine and backend: one named gives the other; neither named is the machine's pick, and only its engine and backend", () => {
+  assert.deepEqual(
+    [
+      resolveConfig({ engine: "blas" }).engine,
+      resolveConfig({ engine: "blas" }).backend,
+    ],
+    ["blas", "cpu"],
+  );
+  assert.equal(
+    resolveConfig({ engine: "blas", backend: "wasm" }).backend,
+    "wasm",
+  );
+  assert.equal(resolveConfig({ engine: "reference" }).backend, "webgpu");
+  const machine = { engine: "blas", backend: "cpu", why: "OpenBLAS" } as const;
+  const picked = resolveConfig({ lr: 2 }, "flags", machine);
+  assert.deepEqual([picked.engine, picked.backend], ["blas", "cpu"]);
+  assert.ok(!("why" in picked), "the pick's reason is not config");
+  // A config that names either is not the machine's to change.
+  assert.equal(
+    resolveConfig({ backend: "webgpu" }, "x", machine).engine,
+    "fused",
+  );
+  assert.equal(
+    resolveConfig({ engine: "fused" }, "x", machine).backend,
+    "webgpu",
+  );
+  assert.equal(leavesEngine({ lr: 2 }), true);
+  assert.equal(leavesEngine({ backend: "wasm" }), false);
+  assert.equal(leavesEngine({ engine: "blas" }), false);
 });

@@ -24,6 +24,10 @@ import {
 } from "../model/rnn.ts";
 import { generate, predict } from "../model/predict.ts";
 import { FUSED_VERSION, FusedRnn, tilesFor } from "../engine/fused.ts";
+import { BLAS_VERSION, BlasRnn } from "../engine/blas.ts";
+import { openCblas, whyNoCblas } from "../engine/cblas.ts";
+import { openDevice } from "../engine/gpu.ts";
+import type { BpttEngine, EpochOptions } from "../engine/engine.ts";
 import { grad_clipping } from "./clip.ts";
 import { PREFIXES, type TrainConfig } from "./config.ts";
 
@@ -36,7 +40,13 @@ export const ENGINE_VERSION = "reference/1";
 
 /** The version of the engine `config` trains with (cell ids include it). */
 export function engineVersion(config: Pick<TrainConfig, "engine">): string {
-  return config.engine === "fused" ? FUSED_VERSION : ENGINE_VERSION;
+  return {
+    fused: FUSED_VERSION,
+    blas: BLAS_VERSION,
+    reference: ENGINE_VERSION,
+  }[
+    config.engine
+  ];
 }
 
 /**
@@ -50,13 +60,8 @@ export function minTrainTokens(
   return config.batch_size * config.num_steps + config.num_steps + 1;
 }
 
-/** Options of one epoch. */
-export interface EpochOptions {
-  lr: number;
-  clip: number | "off";
-  sampling: Sampling;
-  detach: boolean;
-}
+/** Options of one epoch (every engine takes the same). */
+export type { EpochOptions };
 
 /** What one epoch measured. */
 export interface EpochResult {
@@ -267,40 +272,45 @@ function referenceTrainer(config: TrainConfig, net: RNNModelScratch): Trainer {
 }
 
 /**
- * The fused engine on a WebGPU device of its own, from the same initial
- * weights as `net`; `sync` copies its weights into `net`.
+ * An explicit-BPTT engine (fused or blas) from the same initial weights as
+ * `net`; `sync` copies its weights into `net`.
  */
-async function fusedTrainer(
+async function bpttTrainer(
   config: TrainConfig,
   corpus: Corpus,
   init: ParamValues,
   net: RNNModelScratch,
 ): Promise<Trainer> {
-  const adapter = await navigator.gpu?.requestAdapter();
-  if (!adapter) {
-    throw new Error(
-      "engine fused needs WebGPU, and no adapter was found: use --engine reference --backend wasm",
-    );
-  }
-  const device = await adapter.requestDevice();
   const { batch_size: B, num_steps: T } = config;
   // detach: false reaches back to the epoch's start: at most this many steps.
   const perEpoch = Math.max(1, Math.floor((corpus.train.length - 1) / B / T));
-  const fused = new FusedRnn(device, {
+  const spec = {
     ...net.spec,
     batch_size: B,
     num_steps: T,
     max_steps: config.detach ? T : perEpoch * T,
-    tiles: tilesFor(adapter),
-  }, init);
-  const sync = async () => net.assign(await fused.values());
+  };
+  let engine: BpttEngine;
+  if (config.engine === "blas") {
+    const blas = openCblas();
+    if (!blas) {
+      throw new Error(
+        `engine blas needs a CBLAS library: ${whyNoCblas()}; or use --engine fused`,
+      );
+    }
+    engine = new BlasRnn(blas, spec, init);
+  } else {
+    const { adapter, device } = await openDevice();
+    engine = new FusedRnn(device, { ...spec, tiles: tilesFor(adapter) }, init);
+  }
+  const sync = async () => net.assign(await engine.values());
   return {
     async epoch(batches) {
-      const r = await fused.trainEpoch(batches, config);
+      const r = await engine.trainEpoch(batches, config);
       return epochResult(r.losses, r.grad_norms, r.tokens, r.seconds);
     },
     async evaluate(tokens) {
-      // Its kernels are built for batch_size rows; a shorter text is
+      // Its buffers are sized for batch_size rows; a shorter text is
       // evaluated on tfjs with the weights copied over.
       if (evalBatchSize(tokens, config) !== B) {
         await sync();
@@ -308,14 +318,11 @@ async function fusedTrainer(
       }
       const batches = seqDataIterSequential(tokens, B, T, makeRng(0), 0);
       return Math.exp(
-        await fused.evaluate(batches, config.sampling === "sequential"),
+        await engine.evaluate(batches, config.sampling === "sequential"),
       );
     },
     sync,
-    dispose() {
-      fused.destroy();
-      device.destroy();
-    },
+    dispose: () => engine.destroy(),
   };
 }
 
@@ -443,9 +450,9 @@ export async function train_ch8(
   let seconds = 0;
   const theta = config.clip === "off" ? Infinity : config.clip;
   try {
-    trainer = config.engine === "fused"
-      ? await fusedTrainer(config, corpus, init, net)
-      : referenceTrainer(config, net);
+    trainer = config.engine === "reference"
+      ? referenceTrainer(config, net)
+      : await bpttTrainer(config, corpus, init, net);
     for (let epoch = 1; epoch <= config.num_epochs; epoch++) {
       const r = await trainer.epoch(
         dataIter(

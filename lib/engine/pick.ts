@@ -1,0 +1,81 @@
+/**
+ * Which engine trains fastest on this machine, for a config that names
+ * neither engine nor backend: the fused engine on a hardware WebGPU
+ * adapter; without one, the BLAS engine where a CBLAS is installed; else
+ * the fused engine on a software adapter (Mesa's llvmpipe); else
+ * the reference engine on tfjs's wasm backend. docs/performance.md has the
+ * measurements behind this order.
+ *
+ * @example
+ * ```ts
+ * const { engine, backend, why } = await pickEngine();
+ * ```
+ *
+ * @module
+ */
+import { describeAdapter } from "../model/backend.ts";
+import type { EngineChoice } from "../train/config.ts";
+import { openCblas } from "./cblas.ts";
+import { isSoftware } from "./tiles.ts";
+
+/** The machine's engine and why it was picked. */
+export interface PickedEngine extends EngineChoice {
+  why: string;
+}
+
+/** Picks the engine (cached per process unless `gpu` is given). */
+export function pickEngine(
+  gpu: Pick<GPU, "requestAdapter"> | null = navigator.gpu ?? null,
+): Promise<PickedEngine> {
+  if (gpu !== (navigator.gpu ?? null)) return pick(gpu);
+  return cached ??= pick(gpu);
+}
+
+let cached: Promise<PickedEngine> | undefined;
+
+async function pick(
+  gpu: Pick<GPU, "requestAdapter"> | null,
+): Promise<PickedEngine> {
+  const adapter = await gpu?.requestAdapter() ?? null;
+  const name = adapter?.info.description || adapter?.info.vendor || "";
+  if (adapter && !isSoftware(adapter)) {
+    return { engine: "fused", backend: "webgpu", why: `WebGPU on ${name}` };
+  }
+  const blas = openCblas();
+  if (blas) {
+    return {
+      engine: "blas",
+      backend: "cpu",
+      why: `${blas.description}${
+        adapter ? `; the WebGPU adapter is a software one (${name})` : ""
+      }`,
+    };
+  }
+  if (adapter) {
+    return {
+      engine: "fused",
+      backend: "webgpu",
+      why: `WebGPU on a software adapter (${name}); no CBLAS`,
+    };
+  }
+  return {
+    engine: "reference",
+    backend: "wasm",
+    why: "no WebGPU adapter and no CBLAS",
+  };
+}
+
+/**
+ * What an engine computes on, as a record stores it: the CBLAS for the
+ * blas engine, the WebGPU adapter on the webgpu backend, else null.
+ */
+export async function describeDevice(
+  choice: EngineChoice,
+  gpu: Pick<GPU, "requestAdapter"> | null = navigator.gpu ?? null,
+): Promise<Record<string, string | boolean> | null> {
+  if (choice.engine === "blas") {
+    const blas = openCblas();
+    return blas ? { vendor: "cblas", description: blas.description } : null;
+  }
+  return choice.backend === "webgpu" ? await describeAdapter(gpu) : null;
+}

@@ -1,0 +1,89 @@
+/**
+ * Which tile each kernel of the fused engine uses, per kind of adapter.
+ * On a CPU (llvmpipe: a workgroup's 8 invocations are the lanes of one
+ * SIMD register, workgroups spread over threads): few workgroups, each
+ * invocation with many accumulators. On a GPU: wide workgroups and small
+ * tiles, for many threads. A tile decides which invocation computes what,
+ * never the order of a sum, so both give the same numbers.
+ *
+ * @module
+ */
+import { LANES, type Tile } from "./tile.ts";
+
+/** vec4 columns per lane, up to `max`, that tile a width of N floats exactly. */
+const widestCv = (N: number, max: number) => {
+  let cv = max;
+  while ((N / 4) % (LANES * cv) !== 0) cv /= 2;
+  return cv;
+};
+
+/** Invocations per workgroup, up to 64, whose vec4 columns tile N floats. */
+const widestLanes = (N: number) => {
+  let lanes = 64;
+  while ((N / 4) % lanes !== 0) lanes /= 2;
+  return lanes;
+};
+
+/** The tiles of one kind of adapter, by kernel family. */
+export interface Tiles {
+  /** The step products (B × K by K × N, one step). */
+  step(B: number, N: number): Tile;
+  /** Products over many rows (all steps at once). */
+  wide(N: number): Tile;
+  /** Weight gradients from storage (K rows of G). */
+  outer(K: number, N: number): Tile;
+  /**
+   * When the logits and the weight gradients read each step's state as a
+   * uniform slice (up to eight per dispatch) rather than from storage:
+   * their tiles. Either way each sum keeps its order.
+   */
+  sliced: null | {
+    logits(B: number, N: number): Tile;
+    outer(K: number, N: number): Tile;
+  };
+}
+
+const gpuOuter = (_K: number, N: number): Tile => ({
+  rb: 4,
+  cv: 1,
+  lanes: widestLanes(N),
+});
+
+/**
+ * Tiles per kind of adapter. The CPU tiles are the largest whose kernels
+ * compile in about a second on llvmpipe (code grows with rb × cv, and
+ * LLVM's time faster than that); docs/performance.md has the measurements.
+ */
+export const TILES: Record<"cpu" | "gpu", Tiles> = {
+  cpu: {
+    step: (B, N) => ({ rb: Math.min(B, 16), cv: widestCv(N, 4), lanes: LANES }),
+    wide: (N) => ({ rb: 8, cv: widestCv(N, 2), lanes: LANES }),
+    outer: (_K, N) => ({ rb: 16, cv: widestCv(N, 4), lanes: LANES }),
+    // As fast from storage, and a sliced kernel is eight copies of a tile.
+    sliced: null,
+  },
+  gpu: {
+    step: (_B, N) => ({ rb: 2, cv: 1, lanes: widestLanes(N) }),
+    wide: (N) => ({ rb: 4, cv: 1, lanes: widestLanes(N) }),
+    outer: gpuOuter,
+    sliced: {
+      logits: (_B, N) => ({ rb: 2, cv: 1, lanes: widestLanes(N) }),
+      outer: gpuOuter,
+    },
+  },
+};
+
+/**
+ * The tiles for an adapter: "cpu" for a software adapter (llvmpipe runs
+ * workgroups as CPU threads), "gpu" otherwise.
+ */
+export function tilesFor(adapter: GPUAdapter): "cpu" | "gpu" {
+  return isSoftware(adapter) ? "cpu" : "gpu";
+}
+
+/** Whether an adapter is a software one (a fallback adapter, llvmpipe, SwiftShader). */
+export function isSoftware(adapter: GPUAdapter): boolean {
+  const { isFallbackAdapter, description } = adapter.info;
+  return Boolean(isFallbackAdapter) ||
+    /llvmpipe|lavapipe|swiftshader/i.test(description);
+}
