@@ -9,5 +9,5 @@ set -uo pipefail
 kind=${1:?usage: run.sh KIND}
 cd "$(dirname "$0")/../.."
 . docs/gpu/setup.sh
-/tmp/deno run -A .device/bench.js --data-dir .device/data --backends webgpu \
+/tmp/deno run -A .device/bench.js --data-dir .device/data --engines fused,reference --backends webgpu \
   --epochs 5 --out "$out" --json "$out/gpu-$kind.json"
