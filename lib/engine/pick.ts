@@ -13,10 +13,31 @@
  *
  * @module
  */
-import { describeAdapter } from "../model/backend.ts";
-import type { EngineChoice } from "../train/config.ts";
+import { type BackendName, describeAdapter } from "../model/backend.ts";
 import { openCblas } from "./cblas.ts";
 import { isSoftware } from "./tiles.ts";
+
+/** The training engines. */
+export const ENGINES = ["fused", "blas", "reference"] as const;
+/** A training engine. */
+export type Engine = typeof ENGINES[number];
+
+/** An engine and the tfjs backend beside it. */
+export interface EngineChoice {
+  engine: Engine;
+  backend: BackendName;
+}
+
+/**
+ * The engines a machine may pick when a config names neither engine nor
+ * backend, in the order {@linkcode pickEngine} prefers them (the book's setup first:
+ * the fused engine on WebGPU).
+ */
+export const AUTO_ENGINES: readonly EngineChoice[] = [
+  { engine: "fused", backend: "webgpu" },
+  { engine: "blas", backend: "cpu" },
+  { engine: "reference", backend: "wasm" },
+];
 
 /** The machine's engine and why it was picked. */
 export interface PickedEngine extends EngineChoice {

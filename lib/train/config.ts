@@ -8,30 +8,16 @@
 import { z } from "zod";
 import { UserError } from "../errors.ts";
 import { type BackendName, BACKENDS } from "../model/backend.ts";
+import {
+  AUTO_ENGINES,
+  type Engine,
+  type EngineChoice,
+  ENGINES,
+} from "../engine/pick.ts";
 
 const positiveInt = z.number().int().positive();
 
-/** The training engines. */
-export const ENGINES = ["fused", "blas", "reference"] as const;
-/** A training engine. */
-export type Engine = typeof ENGINES[number];
-
-/** An engine and the tfjs backend beside it. */
-export interface EngineChoice {
-  engine: Engine;
-  backend: BackendName;
-}
-
-/**
- * The engines a machine may pick when a config names neither engine nor
- * backend, in the order `pickEngine` prefers them (the book's setup first:
- * the fused engine on WebGPU).
- */
-export const AUTO_ENGINES: readonly EngineChoice[] = [
-  { engine: "fused", backend: "webgpu" },
-  { engine: "blas", backend: "cpu" },
-  { engine: "reference", backend: "wasm" },
-];
+export { AUTO_ENGINES, type Engine, type EngineChoice, ENGINES };
 
 /** The backend beside an engine named without one. */
 const BACKEND_OF: Record<Engine, BackendName> = {

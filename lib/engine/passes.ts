@@ -1,0 +1,551 @@
+/**
+ * What one minibatch of the fused engine dispatches, recorded into a
+ * command buffer: the forward steps and the loss, the backward steps and
+ * the weight gradients, the loss and norm sums and the clipped SGD update.
+ * Each pass is a function of the model's sizes, kernels and buffers
+ * ({@linkcode Model}); `fused.ts` holds them and decides which passes an
+ * epoch runs.
+ *
+ * @module
+ */
+import {
+  colsum,
+  gather,
+  logitsSliced,
+  minibatchStats,
+  outer,
+  outerSliced,
+  productStore,
+  scatter,
+  sgdUpdate,
+  SLICE_NAMES,
+  SLICES,
+  softmaxCE,
+  stepBackward,
+  stepForward,
+  transpose,
+  WIDE,
+} from "./kernels.ts";
+import type { Gpu, Resource } from "./gpu.ts";
+import type { ParamLayout } from "./layout.ts";
+import type { Recorder } from "./recorder.ts";
+import { productGroups, type Tile } from "./tile.ts";
+import type { Tiles } from "./tiles.ts";
+import { UNIFORM_BYTES } from "./wgsl.ts";
+import type { BpttSpec } from "./engine.ts";
+
+/** Where one minibatch's token arrays lie in the `tokens` buffer. */
+export interface Tokens {
+  x: Resource;
+  y: Resource;
+  order: Resource;
+  start: Resource;
+}
+
+/** The model's GPU buffers (widths padded, see `fused.ts`). */
+export interface Buffers {
+  params: GPUBuffer;
+  grads: GPUBuffer;
+  /** States of steps 0…L, slot 0 the initial one. */
+  hs: GPUBuffer;
+  carry: GPUBuffer;
+  W_hh_T: GPUBuffer;
+  W_hq_T: GPUBuffer;
+  da: GPUBuffer;
+  /** Logits of the loss window, then dlogits. */
+  logits: GPUBuffer;
+  /** dlogits of the steps before the loss window (`detach: false`). */
+  zeros: GPUBuffer;
+  losses: GPUBuffer;
+  P: GPUBuffer;
+  Ex: GPUBuffer;
+  dEx: GPUBuffer;
+  /** The step products' A operands: states, and dA in the backward steps. */
+  hcur: [GPUBuffer, GPUBuffer];
+  dcur: [GPUBuffer, GPUBuffer];
+  hyper: GPUBuffer;
+}
+
+/** What the passes need of one model. */
+export interface Model {
+  gpu: Gpu;
+  spec: Required<BpttSpec>;
+  layout: ParamLayout;
+  B: number;
+  T: number;
+  /** Padded widths of H, V and E. */
+  Hp: number;
+  Vp: number;
+  Ep: number;
+  /** A state fits a uniform slot (faster on llvmpipe): the step products read it so. */
+  uniformA: boolean;
+  /** One step's dlogits fit one too (and start 256-byte aligned). */
+  uniformD: boolean;
+  k: Kernels;
+  b: Buffers;
+}
+
+/** The kernels of one model. */
+export type Kernels = ReturnType<typeof kernelsFor>;
+
+/** The kernels one model uses, chosen by its spec and the adapter's tiles. */
+export function kernelsFor(
+  spec: Required<BpttSpec>,
+  tiles: Tiles,
+  sizes: { Hp: number; Vp: number; Ep: number; n: number },
+  uniformA: boolean,
+  uniformD: boolean,
+) {
+  const { batch_size: B, num_steps: T, activation } = spec;
+  const { Hp, Vp, Ep, n } = sizes;
+  const a = uniformA ? "uniform" : "storage";
+  // Up to SLICES steps per weight-gradient sum, from uniform slices when
+  // the adapter reads them faster, else from storage.
+  const sliced = uniformA ? tiles.sliced : null;
+  const tile = {
+    step: tiles.step(B, Hp),
+    logits: sliced ? sliced.logits(B, Vp) : tiles.wide(Vp),
+    P: tiles.wide(Hp),
+    dEx: tiles.wide(Ep),
+    dW_hh: sliced ? sliced.outer(Hp, Hp) : tiles.outer(Hp, Hp),
+    dW_hq: sliced ? sliced.outer(Hp, Vp) : tiles.outer(Hp, Vp),
+    dW_xh: tiles.outer(Ep, Hp),
+  };
+  const op = uniformA ? "+=" : "=";
+  return {
+    tile,
+    sliced: sliced !== null,
+    forwardOneHot: stepForward(tile.step, activation, "one_hot", a),
+    forwardEmbedded: stepForward(tile.step, activation, "embedding", a),
+    backward: stepBackward(
+      tile.step,
+      activation,
+      a,
+      uniformD ? "uniform" : "storage",
+    ),
+    logitsSliced: logitsSliced(tile.logits),
+    logits: productStore(tile.logits, "nn", true),
+    P: productStore(tile.P, "nn", false),
+    dEx: productStore(tile.dEx, "nt", false),
+    dW_hhSliced: outerSliced(tile.dW_hh),
+    dW_hqSliced: outerSliced(tile.dW_hq),
+    dW_hh: outer(tile.dW_hh, op),
+    dW_hq: outer(tile.dW_hq, op),
+    dW_xh: outer(tile.dW_xh),
+    softmax: softmaxCE(T * B, spec.vocab_size, Vp),
+    stats: minibatchStats(T * B, n / 4),
+  };
+}
+
+/** Workgroups of a weight gradient with K·… rows of G per `tile.rb`. */
+const gradientGroups = (t: Tile, K: number, N: number): [number, number] => [
+  N / 4 / (t.lanes * t.cv),
+  K / t.rb,
+];
+
+/** Parameter (or gradient) `name`'s region of the packed buffer `of`. */
+export function region(m: Model, of: GPUBuffer, name: string): Resource {
+  return { buffer: of, ...m.layout.bytes(name) };
+}
+
+/** A uniform slot of `buffer` from float `at`. */
+export function slot(buffer: GPUBuffer, at: number): Resource {
+  return { buffer, offset: at * 4, size: UNIFORM_BYTES };
+}
+
+/**
+ * The uniform slices A0…A7 for `n` consecutive states of `hs` from slot
+ * `first` (unused slices repeat the first).
+ */
+function slices(
+  m: Model,
+  first: number,
+  n: number,
+): Record<typeof SLICE_NAMES[number], Resource> {
+  const floats = m.B * m.Hp;
+  return Object.fromEntries(
+    SLICE_NAMES.map((name, s) => [
+      name,
+      slot(m.b.hs, (first + (s < n ? s : 0)) * floats),
+    ]),
+  ) as Record<typeof SLICE_NAMES[number], Resource>;
+}
+
+/**
+ * Forward over L steps from state slot 0, and the loss (per row, in
+ * `losses`) of the last num_steps; their logits become dlogits.
+ */
+export function encodeForward(
+  rec: Recorder,
+  m: Model,
+  L: number,
+  tok: Tokens,
+) {
+  const B = m.B, T = m.T, Hp = m.Hp, Vp = m.Vp;
+  const HV = Hp / 4, VV = Vp / 4, EV = m.Ep / 4;
+  const w = L - T; // first step of the loss window
+  const rows = L * B;
+  const b = m.b, k = m.k, gpu = m.gpu;
+  if (m.spec.input === "embedding") {
+    // Embedded inputs: their projection P for all steps at once.
+    rec.dispatch(gather, {
+      step: gpu.step({ n: rows, N: EV }),
+      x: tok.x,
+      table: region(m, b.params, "W_embed"),
+      out: b.Ex,
+    }, [EV / 8, Math.ceil(rows / 8)]);
+    rec.dispatch(
+      k.P,
+      {
+        step: gpu.step({ M: rows, K: EV, N: HV }),
+        A: b.Ex,
+        W: region(m, b.params, "W_xh"),
+        C: b.P,
+      },
+      productGroups(k.tile.P, rows, Hp),
+      "P",
+    );
+  }
+  // Each step reads its input state from a buffer of its own (a writable
+  // buffer cannot also be read through another binding, and on llvmpipe a
+  // uniform buffer's loads are one address for all lanes) and writes the
+  // next step's into the other of two.
+  rec.copy(b.hs, 0, b.hcur[0], 0, B * Hp * 4);
+  const groups = productGroups(k.tile.step, B, Hp);
+  for (let t = 0; t < L; t++) {
+    const A = b.hcur[t % 2];
+    const step = {
+      step: gpu.step({ t, M: B, K: HV, N: HV }),
+      A: m.uniformA ? slot(A, 0) : A,
+      W: region(m, b.params, "W_hh"),
+      b_h: region(m, b.params, "b_h"),
+      hs: b.hs,
+      next: b.hcur[(t + 1) % 2],
+    };
+    if (m.spec.input === "embedding") {
+      rec.dispatch(k.forwardEmbedded, { ...step, P: b.P }, groups);
+    } else {
+      rec.dispatch(k.forwardOneHot, {
+        ...step,
+        x: tok.x,
+        W_xh: region(m, b.params, "W_xh"),
+      }, groups);
+    }
+  }
+  // logits_t = H_t W_hq + b_q over the loss window, H_t in slot t + 1.
+  const W_hq = region(m, b.params, "W_hq");
+  const b_q = region(m, b.params, "b_q");
+  if (k.sliced) {
+    const [x, y] = productGroups(k.tile.logits, B, Vp);
+    for (let t = w; t < L; t += SLICES) {
+      const s = Math.min(SLICES, L - t);
+      rec.dispatch(
+        k.logitsSliced,
+        {
+          step: gpu.step({ o: (t - w) * B, M: B, K: HV, N: VV, s }),
+          ...slices(m, t + 1, s),
+          W: W_hq,
+          C: b.logits,
+          bias: b_q,
+        },
+        [x, s * y],
+        "logits",
+      );
+    }
+  } else {
+    rec.dispatch(
+      k.logits,
+      {
+        step: gpu.step({ a: (w + 1) * B * HV, M: T * B, K: HV, N: VV }),
+        A: b.hs,
+        W: W_hq,
+        C: b.logits,
+        bias: b_q,
+      },
+      productGroups(k.tile.logits, T * B, Vp),
+      "logits",
+    );
+  }
+  rec.dispatch(k.softmax, {
+    y: tok.y,
+    logits: b.logits,
+    losses: b.losses,
+  }, [Math.ceil(T * B / WIDE), 1]);
+}
+
+/**
+ * Forward over L steps from state slot 0 and the loss on the last
+ * num_steps, then backward through all L steps; leaves the gradients in
+ * `grads`.
+ */
+export function encodeGradients(
+  rec: Recorder,
+  m: Model,
+  L: number,
+  tok: Tokens,
+) {
+  encodeForward(rec, m, L, tok);
+  const B = m.B, T = m.T, Hp = m.Hp, Vp = m.Vp;
+  const HV = Hp / 4, VV = Vp / 4, EV = m.Ep / 4;
+  const w = L - T; // first step of the loss window
+  const V = m.spec.vocab_size;
+  const rows = L * B;
+  const b = m.b, k = m.k, gpu = m.gpu;
+  rec.clear(b.dcur[(L - 1) % 2], 0, B * Hp * 4); // dA after the last step
+  rec.dispatch(
+    transpose,
+    {
+      step: gpu.step({ M: HV, N: HV }),
+      m: region(m, b.params, "W_hh"),
+      out: b.W_hh_T,
+    },
+    [Math.ceil(Hp * Hp / 16 / WIDE), 1],
+    "transpose W_hh",
+  );
+  rec.dispatch(
+    transpose,
+    {
+      step: gpu.step({ M: HV, N: VV }),
+      m: region(m, b.params, "W_hq"),
+      out: b.W_hq_T,
+    },
+    [Math.ceil(Hp * Vp / 16 / WIDE), 1],
+    "transpose W_hq",
+  );
+  const groups = productGroups(k.tile.step, B, Hp);
+  for (let t = L - 1; t >= 0; t--) {
+    // The output layer's share: dlogits_t, zeros before the window.
+    const D: Resource = t < w
+      ? (m.uniformD ? slot(b.zeros, 0) : b.zeros)
+      : (m.uniformD ? slot(b.logits, (t - w) * B * Vp) : b.logits);
+    const o = m.uniformD || t < w ? 0 : (t - w) * B * VV;
+    const A = b.dcur[t % 2];
+    rec.dispatch(k.backward, {
+      step: gpu.step({ t, o, M: B, K: HV, N: HV, K2: VV }),
+      A: m.uniformA ? slot(A, 0) : A,
+      W: b.W_hh_T,
+      W_q: b.W_hq_T,
+      D,
+      hs: b.hs,
+      da: b.da,
+      next: b.dcur[(t + 1) % 2],
+    }, groups);
+  }
+  // Weight gradients: with uniform state slots, G is cleared and each
+  // SLICES steps' sum is added to it; else one sum over all rows.
+  const dW_hh = region(m, b.grads, "W_hh");
+  const dW_hq = region(m, b.grads, "W_hq");
+  const hh = gradientGroups(k.tile.dW_hh, Hp, Hp);
+  const hq = gradientGroups(k.tile.dW_hq, Hp, Vp);
+  if (m.uniformA) {
+    for (const name of ["W_hh", "W_hq"]) {
+      const r = m.layout.bytes(name);
+      rec.clear(b.grads, r.offset, r.size);
+    }
+    // dW_hh = Σ_t H_{t−1}ᵀ dA_t: H_{t−1} is slot t.
+    for (let t = 0; t < L; t += SLICES) {
+      const s = Math.min(SLICES, L - t);
+      if (k.sliced) {
+        rec.dispatch(
+          k.dW_hhSliced,
+          {
+            step: gpu.step({ o: t * B, M: B, K: HV, N: HV, s }),
+            ...slices(m, t, s),
+            D: b.da,
+            G: dW_hh,
+          },
+          hh,
+          "dW_hh",
+        );
+      } else {
+        rec.dispatch(
+          k.dW_hh,
+          {
+            step: gpu.step({
+              a: t * B * HV,
+              o: t * B,
+              n: s * B,
+              K: HV,
+              N: HV,
+            }),
+            A: b.hs,
+            D: b.da,
+            G: dW_hh,
+          },
+          hh,
+          "dW_hh",
+        );
+      }
+    }
+    // dW_hq = Σ_t H_tᵀ dlogits_t over the window: H_t is slot t + 1.
+    for (let t = w; t < L; t += SLICES) {
+      const s = Math.min(SLICES, L - t);
+      if (k.sliced) {
+        rec.dispatch(
+          k.dW_hqSliced,
+          {
+            step: gpu.step({ o: (t - w) * B, M: B, K: HV, N: VV, s }),
+            ...slices(m, t + 1, s),
+            D: b.logits,
+            G: dW_hq,
+          },
+          hq,
+          "dW_hq",
+        );
+      } else {
+        rec.dispatch(
+          k.dW_hq,
+          {
+            step: gpu.step({
+              a: (t + 1) * B * HV,
+              o: (t - w) * B,
+              n: s * B,
+              K: HV,
+              N: VV,
+            }),
+            A: b.hs,
+            D: b.logits,
+            G: dW_hq,
+          },
+          hq,
+          "dW_hq",
+        );
+      }
+    }
+  } else {
+    rec.dispatch(
+      k.dW_hh,
+      {
+        step: gpu.step({ n: rows, K: HV, N: HV }),
+        A: b.hs,
+        D: b.da,
+        G: dW_hh,
+      },
+      hh,
+      "dW_hh",
+    );
+    rec.dispatch(
+      k.dW_hq,
+      {
+        step: gpu.step({ a: (w + 1) * B * HV, n: T * B, K: HV, N: VV }),
+        A: b.hs,
+        D: b.logits,
+        G: dW_hq,
+      },
+      hq,
+      "dW_hq",
+    );
+  }
+  rec.dispatch(
+    colsum,
+    {
+      step: gpu.step({ n: rows, N: HV }),
+      D: b.da,
+      G: region(m, b.grads, "b_h"),
+    },
+    [HV / 8, 1],
+    "db_h",
+  );
+  rec.dispatch(
+    colsum,
+    {
+      step: gpu.step({ n: T * B, N: VV }),
+      D: b.logits,
+      G: region(m, b.grads, "b_q"),
+    },
+    [VV / 8, 1],
+    "db_q",
+  );
+  if (m.spec.input === "embedding") {
+    rec.dispatch(
+      k.dW_xh,
+      {
+        step: gpu.step({ n: rows, K: EV, N: HV }),
+        A: b.Ex,
+        D: b.da,
+        G: region(m, b.grads, "W_xh"),
+      },
+      gradientGroups(k.tile.dW_xh, m.Ep, Hp),
+      "dW_xh",
+    );
+    rec.dispatch(
+      k.dEx,
+      {
+        step: gpu.step({ M: rows, K: HV, N: EV }),
+        A: b.da,
+        W: region(m, b.params, "W_xh"),
+        C: b.dEx,
+      },
+      productGroups(k.tile.dEx, rows, m.Ep),
+      "dEx",
+    );
+    rec.dispatch(scatter, {
+      step: gpu.step({ N: EV }),
+      order: tok.order,
+      start: tok.start,
+      D: b.dEx,
+      G: region(m, b.grads, "W_embed"),
+    }, [EV / 8, V]);
+  } else {
+    rec.dispatch(scatter, {
+      step: gpu.step({ N: HV }),
+      order: tok.order,
+      start: tok.start,
+      D: b.da,
+      G: region(m, b.grads, "W_xh"),
+    }, [HV / 8, V]);
+  }
+}
+
+/**
+ * Minibatch `i` of an epoch: its initial state (see `#encodeState`),
+ * gradients over L steps, loss and norm into slot i of `stats`, and the
+ * clipped SGD update.
+ */
+export function encodeMinibatch(
+  rec: Recorder,
+  m: Model,
+  i: number,
+  L: number,
+  tok: Tokens,
+  state: { fresh: boolean; carry: boolean },
+  stats: GPUBuffer,
+) {
+  encodeState(rec, m, state);
+  encodeGradients(rec, m, L, tok);
+  const b = m.b, gpu = m.gpu;
+  const n = m.layout.floats / 4;
+  rec.dispatch(m.k.stats, {
+    step: gpu.step({ t: i }),
+    losses: b.losses,
+    grads: b.grads,
+    stats: stats,
+  }, [1, 1]);
+  rec.dispatch(sgdUpdate, {
+    step: gpu.step({ t: i, n }),
+    hyper: b.hyper,
+    stats: stats,
+    grads: b.grads,
+    params: b.params,
+  }, [Math.ceil(n / WIDE), 1]);
+}
+
+/**
+ * The initial state in slot 0: zeros when `fresh`, else the last one of
+ * the minibatch before when `carry`, else slot 0 as it is (`detach:
+ * false` restarts from the epoch's first state).
+ */
+export function encodeState(
+  rec: Recorder,
+  m: Model,
+  state: { fresh: boolean; carry: boolean },
+) {
+  const b = m.b;
+  const slot = m.B * m.Hp * 4;
+  if (state.fresh) rec.clear(b.hs, 0, slot);
+  else if (state.carry) {
+    // Copies go through `carry`: a buffer cannot be copied onto itself.
+    rec.copy(b.hs, m.T * slot, b.carry, 0, slot);
+    rec.copy(b.carry, 0, b.hs, 0, slot);
+  }
+}
