@@ -199,16 +199,16 @@ const TASK_PERMISSIONS = [
 ];
 
 /**
- * Arithmetic rate per engine and backend on the 2-core dev machine at 512
- * hidden units, from `deno task bench` (tokens/s × 6·(H² + 2HV) FLOP per
- * token; docs/performance.md).
+ * Arithmetic rate per engine and backend on the 2-core development machine
+ * at 512 hidden units: tokens/s from the committed `deno task bench`
+ * (results/bench) × 6·(H² + 2HV) FLOP per token.
  */
 const FLOPS: Record<string, number> = {
-  "fused/webgpu": 12.1e9,
-  "blas/cpu": 87e9,
-  "reference/wasm": 3.1e9,
-  "reference/webgpu": 1.0e9,
-  "reference/cpu": 0.3e9,
+  "blas/cpu": 113e9,
+  "fused/webgpu": 26.1e9,
+  "reference/wasm": 11.1e9,
+  "reference/webgpu": 2.4e9,
+  "reference/cpu": 1.1e9,
 };
 
 function estimateSeconds(configs: TrainConfig[]): number {

@@ -99,8 +99,9 @@ export function kernelsFor(
   const { batch_size: B, num_steps: T, activation } = spec;
   const { Hp, Vp, Ep, n } = sizes;
   const a = uniformA ? "uniform" : "storage";
-  // Up to SLICES steps per weight-gradient sum, from uniform slices when
-  // the adapter reads them faster, else from storage.
+  // With states in uniform slots each weight-gradient sum covers up to
+  // SLICES steps (the engine's arithmetic); the adapter's tiles say whether
+  // those steps are read as uniform slices or from storage.
   const sliced = uniformA ? tiles.sliced : null;
   const tile = {
     step: tiles.step(B, Hp),
@@ -137,7 +138,7 @@ export function kernelsFor(
   };
 }
 
-/** Workgroups of a weight gradient with K·… rows of G per `tile.rb`. */
+/** Workgroups of a weight gradient G (K × N floats): rb rows of G and lanes·cv vec4 columns each. */
 const gradientGroups = (t: Tile, K: number, N: number): [number, number] => [
   N / 4 / (t.lanes * t.cv),
   K / t.rb,
