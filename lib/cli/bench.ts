@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { fileURLToPath } from "node:url";
 import { Command } from "commander";
 import { UserError } from "../errors.ts";
 import { readCorpus } from "../data/source.ts";
@@ -45,7 +46,10 @@ import {
   sourceOptions,
 } from "./common.ts";
 
-const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
+const ROOT = fileURLToPath(new URL("../..", import.meta.url)).replace(
+  /\/$/,
+  "",
+);
 
 /** One measured engine × backend, or the chapter's PyTorch code. */
 export interface BenchRow {

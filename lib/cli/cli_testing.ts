@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { fileURLToPath } from "node:url";
 
 /** Permissions of each task, as in deno.json. */
 const TASKS = JSON.parse(
@@ -20,7 +21,7 @@ function taskCommand(
   const words = TASKS[task].split(/\s+/);
   return new Deno.Command(Deno.execPath(), {
     args: [...words.slice(1), ...args],
-    cwd: new URL("../..", import.meta.url).pathname,
+    cwd: fileURLToPath(new URL("../..", import.meta.url)),
     env: { NO_COLOR: "1", ...env },
     stdout: output,
     stderr: output,
@@ -52,11 +53,15 @@ export async function runTask(
   };
 }
 
-/** Starts `deno task <task> <args>` as a child process without waiting, for tests that kill it. */
+/**
+ * Starts `deno task <task> <args>` as a child process without waiting, for
+ * tests that kill it; `output: "piped"` keeps its output for `.output()`.
+ */
 export function runTaskProcess(
   task: string,
   args: string[],
   env: Record<string, string> = {},
+  output: "piped" | "null" = "null",
 ): Deno.ChildProcess {
-  return taskCommand(task, args, env, "null").spawn();
+  return taskCommand(task, args, env, output).spawn();
 }

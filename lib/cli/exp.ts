@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { fileURLToPath } from "node:url";
 import { Command } from "commander";
 import cliProgress from "cli-progress";
 import { UserError } from "../errors.ts";
@@ -38,7 +39,7 @@ import {
   type RunnerEvents,
   storedGridCells,
 } from "../experiment/runner.ts";
-import { acquireLock } from "../experiment/store.ts";
+import { acquireLock, cellPath } from "../experiment/store.ts";
 import type { CellRecord } from "../experiment/cell.ts";
 import type { ExperimentSpec } from "../experiment/spec.ts";
 import { buildResults, type Results, writeReport } from "../report/report.ts";
@@ -59,10 +60,8 @@ import {
 } from "./common.ts";
 
 /** Repository root, where `results/` lives. */
-export const ROOT: string = new URL("../..", import.meta.url).pathname.replace(
-  /\/$/,
-  "",
-);
+export const ROOT: string = fileURLToPath(new URL("../..", import.meta.url))
+  .replace(/\/$/, "");
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -516,12 +515,28 @@ async function main(): Promise<number> {
   }
 
   const release = await acquireLock(dir);
-  const onSignal = () => {
+  // Stopped, the runner says what it kept: stored cells stay, and the same
+  // command finishes the rest.
+  const stop = (signal: "SIGINT" | "SIGTERM") => () => {
     release();
-    Deno.exit(130);
+    const kept = cells.filter((c) =>
+      [c.id, ...c.also].some((id) => {
+        try {
+          return Deno.statSync(cellPath(dir, id)).isFile;
+        } catch {
+          return false;
+        }
+      })
+    ).length;
+    console.error(
+      `\nstopped (${signal}): ${kept} of ${cells.length} cells stored in ${shown}; ` +
+        "rerun the same command to finish",
+    );
+    Deno.exit(signal === "SIGINT" ? 130 : 143);
   };
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
+  const onInt = stop("SIGINT"), onTerm = stop("SIGTERM");
+  Deno.addSignalListener("SIGINT", onInt);
+  Deno.addSignalListener("SIGTERM", onTerm);
   try {
     const plan = await planCells(dir, cells, opts.force);
     const { run, reused } = reuse
@@ -577,8 +592,8 @@ async function main(): Promise<number> {
     return count("failed") + count("diverged") > 0 ? 1 : 0;
   } finally {
     release();
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
+    Deno.removeSignalListener("SIGINT", onInt);
+    Deno.removeSignalListener("SIGTERM", onTerm);
   }
 }
 

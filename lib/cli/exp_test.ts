@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { runTask, runTaskProcess } from "./cli_testing.ts";
 import { adapterNote, verifyNote } from "./exp.ts";
 import { fixtureCell, fixtureEnv } from "../experiment/testing.ts";
@@ -285,6 +287,43 @@ Deno.test("resume after kill -9: the rerun finishes the grid, losing at most the
   });
 });
 
+Deno.test("SIGINT and SIGTERM stop the runner with one line of what it kept and how to finish; exit 130 and 143", async () => {
+  const spec = {
+    ...TINY,
+    grid: { clip: [1, "off"], lr: [1, 2, 3] },
+    base: { ...TINY.base, num_epochs: 30, num_hiddens: 32 },
+  };
+  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+    await world({ tiny: spec }, async ({ root }) => {
+      const out = `${root}/results`;
+      const child = runTaskProcess("exp", ["tiny", "--out", out], {
+        RNNLAB_EXPERIMENTS_DIR: `${root}/experiments`,
+        RNNLAB_OFFLINE: "1",
+      }, "piped");
+      const deadline = Date.now() + 120_000;
+      while (cellFiles(out).length < 1 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      child.kill(signal);
+      const r = await child.output();
+      const stderr = new TextDecoder().decode(r.stderr);
+      assert.equal(r.code, code, stderr);
+      const line = new RegExp(
+        `^stopped \\(${signal}\\): (\\d) of 6 cells stored in .*; rerun the same command to finish$`,
+        "m",
+      ).exec(stderr);
+      assert.ok(line, stderr);
+      // The cell in flight may still store itself as the runner stops.
+      const stored = cellFiles(out).length;
+      assert.ok(
+        stored >= Number(line[1]) && stored <= Number(line[1]) + 1,
+        `said ${line[1]}, stored ${stored}`,
+      );
+      assert.doesNotMatch(stderr, /\bat \S+:\d+:\d+/, "no stack trace");
+    });
+  }
+});
+
 Deno.test("three shards merged by copying equal one run; compare agrees; a diverged cell is stored and exits 1", async () => {
   const spec = {
     ...TINY,
@@ -425,4 +464,54 @@ Deno.test("verifyNote: stored cells from another adapter are named before --veri
     verifyNote([cells[1]], { "fused/webgpu": "webgpu (llvmpipe)" }),
     null,
   );
+});
+
+Deno.test("a checkout whose path holds a space and non-ASCII letters: --list and a dry run work", async () => {
+  const root = await Deno.makeTempDir({ prefix: "rnnlab my code ü " });
+  try {
+    const here = fileURLToPath(new URL("../..", import.meta.url));
+    const copy = async (from: string, to: string) => {
+      const info = await Deno.stat(from);
+      if (info.isFile) return await Deno.copyFile(from, to);
+      await Deno.mkdir(to, { recursive: true });
+      for await (const e of Deno.readDir(from)) {
+        if (e.name === "results" || e.name.startsWith(".")) continue;
+        await copy(join(from, e.name), join(to, e.name));
+      }
+    };
+    for (
+      const name of ["lib", "experiments", "mod.ts", "deno.json", "deno.lock"]
+    ) {
+      await copy(join(here, name), join(root, name));
+    }
+    const task = JSON.parse(await Deno.readTextFile(join(here, "deno.json")))
+      .tasks.exp.split(/\s+/).slice(2);
+    const run = (args: string[]) =>
+      new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          ...task.slice(0, -1),
+          join(root, "lib/cli/exp.ts"),
+          ...args,
+        ],
+        cwd: root,
+        env: { NO_COLOR: "1" },
+      }).output();
+    const list = await run(["--list"]);
+    const text = new TextDecoder();
+    assert.equal(list.code, 0, text.decode(list.stderr));
+    assert.match(text.decode(list.stdout), /^clipping-ablation +\(24 cells/m);
+    const dry = await run([
+      "d2l-baseline",
+      "--dry-run",
+      "--set",
+      "num_epochs=1",
+      "--out",
+      join(root, "out put"),
+    ]);
+    assert.equal(dry.code, 0, text.decode(dry.stderr));
+    assert.match(text.decode(dry.stdout), /6 cells: 6 to run/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });

@@ -5,8 +5,10 @@
  *
  * @module
  */
+import { fileURLToPath } from "node:url";
+
 export const TEST_DATA_DIR = Deno.env.get("RNNLAB_DATA_DIR") ??
-  new URL("../../../shared/data", import.meta.url).pathname;
+  fileURLToPath(new URL("../../../shared/data", import.meta.url));
 
 /** Whether the Time Machine text is available to tests. */
 export const HAVE_TIME_MACHINE = (() => {

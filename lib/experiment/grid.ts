@@ -224,6 +224,8 @@ export function storedKeys(config: TrainConfig): string[] {
 /**
  * Parses `--filter key=value` terms and keeps the cells matching all of them.
  * Values are compared as the config holds them (`clip=off`, `lr=1`, `seed=0`).
+ * A term no cell has, or terms no cell has together, is an error that lists
+ * the values present: an empty selection is never what was meant.
  */
 export function filterCells(cells: Cell[], filters: string[]): Cell[] {
   const terms = filters.map((f) => {
@@ -239,9 +241,25 @@ export function filterCells(cells: Cell[], filters: string[]): Cell[] {
     }
     return [key, f.slice(eq + 1)] as const;
   });
-  return cells.filter((c) =>
-    terms.every(([k, v]) => String(c.config[k as keyof TrainConfig]) === v)
-  );
+  const value = (c: Cell, k: string) =>
+    String(c.config[k as keyof TrainConfig]);
+  for (const [k, v] of terms) {
+    if (cells.length && !cells.some((c) => value(c, k) === v)) {
+      const present = [...new Set(cells.map((c) => value(c, k)))];
+      throw new UserError(
+        `--filter ${k}=${v}: no cell has it (${k}: ${present.join(", ")})`,
+      );
+    }
+  }
+  const kept = cells.filter((c) => terms.every(([k, v]) => value(c, k) === v));
+  if (cells.length && terms.length && kept.length === 0) {
+    throw new UserError(
+      `${
+        filters.map((f) => `--filter ${f}`).join(" ")
+      }: no cell has all of them`,
+    );
+  }
+  return kept;
 }
 
 /**

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { UserError } from "../errors.ts";
 import { resolveConfig } from "../train/config.ts";
 import type { ExperimentSpec } from "./spec.ts";
 import {
@@ -79,5 +80,16 @@ Deno.test("shards partition the cells exactly; filters select by value", async (
   assert.throws(
     () => filterCells(cells, ["clip"]),
     /--filter: expected key=value/,
+  );
+  // A selection of nothing is an error that shows what there is.
+  assert.throws(
+    () => filterCells(cells, ["lr=3"]),
+    (e) =>
+      e instanceof UserError &&
+      e.message === "--filter lr=3: no cell has it (lr: 1, 2)",
+  );
+  assert.throws(
+    () => filterCells(cells, ["clip=off", "activation=relu"]),
+    /: --filter clip=off --filter activation=relu: no cell has all of them$/,
   );
 });

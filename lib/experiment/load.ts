@@ -3,12 +3,13 @@
  *
  * @module
  */
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { UserError } from "../errors.ts";
 import { type ExperimentSpec, validateExperiment } from "./spec.ts";
 
 /** The directory holding the experiment files: `RNNLAB_EXPERIMENTS_DIR`, else the repository's `experiments/`. */
 export const EXPERIMENTS_DIR: string = Deno.env.get("RNNLAB_EXPERIMENTS_DIR") ||
-  new URL("../../experiments", import.meta.url).pathname;
+  fileURLToPath(new URL("../../experiments", import.meta.url));
 
 /** Names of the experiments in `dir`, sorted. */
 export async function listExperiments(
@@ -53,7 +54,7 @@ export async function loadExperiment(
   }
   let mod: { default?: unknown };
   try {
-    mod = await import(`file://${file}`);
+    mod = await import(pathToFileURL(file).href);
   } catch (e) {
     throw new UserError(
       `${shown}: cannot be loaded: ${(e as Error).message.split("\n")[0]}`,
