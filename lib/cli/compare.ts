@@ -4,14 +4,15 @@
  * Cells are matched by id, or with `--by config` by their config with the
  * backend set aside, so runs of one grid on two backends line up.
  *
- * Exit status: 0 when every number agrees within the tolerance, 1 otherwise,
- * 2 on bad input.
+ * Exit status: 0 when every number agrees within the tolerance, 1 otherwise
+ * or when a file in `cells/` is not a valid cell (named, left out), 2 on
+ * bad input.
  *
  * @module
  */
 import { Command } from "commander";
 import { UserError } from "../errors.ts";
-import { readCells } from "../experiment/store.ts";
+import { scanCells } from "../experiment/store.ts";
 import { canonicalJson } from "../experiment/grid.ts";
 import type { CellRecord } from "../experiment/cell.ts";
 import { compareCells, formatComparison } from "../report/compare.ts";
@@ -47,7 +48,12 @@ async function main(): Promise<number> {
       `--by: expected id or config, got ${JSON.stringify(opts.by)}`,
     );
   }
-  const [a, b] = await Promise.all([readCells(dirA), readCells(dirB)]);
+  const [scanA, scanB] = await Promise.all([scanCells(dirA), scanCells(dirB)]);
+  const [a, b] = [scanA.cells, scanB.cells];
+  const rejected = [...scanA.rejected, ...scanB.rejected];
+  for (const r of rejected) {
+    console.error(`error: ${r.path}: not a valid cell, left out: ${r.reason}`);
+  }
   for (const [dir, cells] of [[dirA, a], [dirB, b]] as const) {
     if (cells.length === 0) {
       throw new UserError(
@@ -58,7 +64,7 @@ async function main(): Promise<number> {
   const key = opts.by === "config" ? byConfig : (cells: CellRecord[]) => cells;
   const comparison = compareCells(key(a), key(b), tolerance);
   console.log(formatComparison(comparison, [dirA, dirB], tolerance));
-  return comparison.ok ? 0 : 1;
+  return comparison.ok && rejected.length === 0 ? 0 : 1;
 }
 
 if (import.meta.main) await runMain(main);

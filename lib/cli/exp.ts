@@ -39,7 +39,13 @@ import {
   type RunnerEvents,
   storedGridCells,
 } from "../experiment/runner.ts";
-import { acquireLock, cellPath } from "../experiment/store.ts";
+import {
+  acquireLock,
+  cellPath,
+  scanCells,
+  setAside,
+} from "../experiment/store.ts";
+import { basename } from "node:path";
 import type { CellRecord } from "../experiment/cell.ts";
 import type { ExperimentSpec } from "../experiment/spec.ts";
 import { buildResults, type Results, writeReport } from "../report/report.ts";
@@ -468,6 +474,11 @@ async function main(): Promise<number> {
       shown,
     );
     if (note) console.log(note);
+    for (const r of plan.rejected) {
+      console.log(
+        `rejected  ${r.path}: ${r.reason} (set aside when the grid runs, and its cell runs again)`,
+      );
+    }
     for (const c of cells) {
       const other = reusable.get(c.id);
       const state = cached.has(c.id)
@@ -539,6 +550,12 @@ async function main(): Promise<number> {
   Deno.addSignalListener("SIGTERM", onTerm);
   try {
     const plan = await planCells(dir, cells, opts.force);
+    // A file that is not a valid cell is kept, out of the way, as evidence.
+    for (const r of plan.rejected) {
+      console.error(
+        `set aside ${r.path} → ${await setAside(dir, r)}: ${r.reason}`,
+      );
+    }
     const { run, reused } = reuse
       ? await reuseStored(dir, plan.run, {
         experiment: name,
@@ -617,6 +634,14 @@ async function verify(
   const committed = (await storedGridCells(dir, grid)).filter((r) =>
     selected.has(r.id)
   );
+  // A selected cell's file that is not a valid cell is a difference too.
+  const rejected = (await scanCells(dir)).rejected.filter((r) =>
+    selected.has(basename(r.path, ".json"))
+  );
+  for (const r of rejected) {
+    console.log(`✗ ${r.path}: not a valid cell: ${r.reason}`);
+  }
+  if (committed.length === 0 && rejected.length > 0) return 1;
   if (committed.length === 0) {
     throw new UserError(
       `--verify: no stored cells to compare in ${dir} for the selected cells`,
@@ -648,7 +673,7 @@ async function verify(
     console.log(
       formatComparison(comparison, ["committed", "rerun"], o.tolerance),
     );
-    return comparison.ok ? 0 : 1;
+    return comparison.ok && rejected.length === 0 ? 0 : 1;
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }

@@ -139,14 +139,24 @@ Deno.test("deno task exp runs a grid end to end, writes JSON, Markdown and SVG; 
     ]);
     assert.equal(verified.code, 0, verified.stdout + verified.stderr);
     assert.match(verified.stdout, /^same: 28 of 28 values within tolerance/m);
-    // Tamper with one stored number: verify must notice.
+    // Tamper with one stored number, consistently: verify must notice.
     const path = `${out}/cells/${cellFiles(out)[0]}`;
     const cell = JSON.parse(await Deno.readTextFile(path));
     cell.train_ppl[1] += 1e-3;
+    cell.epochs[1].train_ppl = cell.train_ppl[1];
     await Deno.writeTextFile(path, JSON.stringify(cell));
     const tampered = await run(["exp", "tiny", "--out", out, "--verify"]);
     assert.equal(tampered.code, 1);
     assert.match(tampered.stdout, /✗ .* train curve \(epochs, max rel\)/);
+    // Carelessly (the curves disagree): it is no cell, and verify names it.
+    cell.epochs[1].train_ppl += 1;
+    await Deno.writeTextFile(path, JSON.stringify(cell));
+    const broken = await run(["exp", "tiny", "--out", out, "--verify"]);
+    assert.equal(broken.code, 1);
+    assert.match(
+      broken.stdout,
+      /✗ .*\.json: not a valid cell: epochs and train_ppl disagree/,
+    );
   });
 });
 
@@ -284,6 +294,73 @@ Deno.test("resume after kill -9: the rerun finishes the grid, losing at most the
     const third = await run(["exp", "tiny", "--out", out]);
     assert.equal(third.code, 0, "the lock was released");
     assert.match(third.stdout, /ran 0 cells .* 6 already stored/);
+  });
+});
+
+Deno.test("damaged cell files are named, never counted: report and compare name them (exit 1, or 2 with nothing valid left), the runner sets them aside and trains their cells again", async () => {
+  const spec = { ...TINY, grid: { clip: [1, "off"], lr: [1, 2, 3] } };
+  await world({ tiny: spec }, async ({ root, run }) => {
+    const out = `${root}/results`;
+    assert.equal((await run(["exp", "tiny", "--out", out])).code, 0);
+    const files = cellFiles(out).map((f) => `${out}/cells/${f}`);
+    assert.equal(files.length, 6);
+    const first = await Deno.readTextFile(files[0]);
+    const damage: [string, string | Uint8Array, RegExp][] = [
+      [files[0], first.slice(0, first.length / 2), /not JSON/],
+      [files[1], "", /empty file/],
+      [files[2], new Uint8Array([0, 255, 1, 2, 3]), /not JSON/],
+      [files[3], JSON.stringify({ cells: [1, 2] }), /schema: /],
+      [
+        files[4],
+        JSON.stringify({
+          ...JSON.parse(await Deno.readTextFile(files[4])),
+          final: { train_ppl: 2, val_ppl: -5, best_val_ppl: 2 },
+        }),
+        /final\.val_ppl: .*\(got -5\)/,
+      ],
+      [files[5], await Deno.readTextFile(files[1]), /is not the file's name/],
+    ];
+    for (const [path, content] of damage) {
+      if (typeof content === "string") await Deno.writeTextFile(path, content);
+      else await Deno.writeFile(path, content);
+    }
+    const named = (text: string) => {
+      for (const [path, , reason] of damage) {
+        const line = text.split("\n").find((l) => l.includes(path));
+        assert.ok(line, `${path} not named in:\n${text}`);
+        assert.match(line.slice(line.indexOf(path) + path.length + 2), reason);
+      }
+    };
+    // Every file is damaged: nothing to report, and each is named.
+    const report = await run(["report", "tiny", "--out", out]);
+    assert.equal(report.code, 2, report.stderr);
+    named(report.stderr);
+    assert.doesNotMatch(report.stderr, /\bat \S+:\d+:\d+/, "no stack trace");
+    const cmp = await run(["compare", out, out]);
+    assert.equal(cmp.code, 2, cmp.stderr);
+    named(cmp.stderr);
+    const dry = await run(["exp", "tiny", "--out", out, "--dry-run"]);
+    assert.equal(dry.code, 0, dry.stderr);
+    named(dry.stdout);
+    assert.match(dry.stdout, /6 cells: 6 to run, 0 to reuse, 0 stored/);
+    // The runner keeps the evidence aside and trains the cells again.
+    const rerun = await run(["exp", "tiny", "--out", out]);
+    assert.equal(rerun.code, 0, rerun.stderr);
+    named(rerun.stderr);
+    assert.match(
+      rerun.stdout,
+      /ran 6 cells .* 0 already stored; report of 6\/6/,
+    );
+    assert.equal([...Deno.readDirSync(`${out}/rejected`)].length, 6);
+    assert.equal(cellFiles(out).length, 6);
+    // One damaged file among good ones: the report leaves it out, exit 1.
+    await Deno.writeTextFile(files[2], "{");
+    const partial = await run(["report", "tiny", "--out", out]);
+    assert.equal(partial.code, 1, partial.stderr);
+    assert.match(partial.stderr, /not a valid cell, left out: not JSON/);
+    assert.match(partial.stdout, /report of 5\/6 cells/);
+    const results = JSON.parse(await Deno.readTextFile(`${out}/results.json`));
+    assert.equal(results.cells.length, 5);
   });
 });
 

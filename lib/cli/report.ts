@@ -11,7 +11,7 @@ import { Command } from "commander";
 import { UserError } from "../errors.ts";
 import { expandGrid } from "../experiment/grid.ts";
 import { loadExperiment } from "../experiment/load.ts";
-import { readCells } from "../experiment/store.ts";
+import { type Rejected, scanCells } from "../experiment/store.ts";
 import { storedGridCells } from "../experiment/runner.ts";
 import { buildResults, writeReport } from "../report/report.ts";
 import { outputDir, refreshIndex } from "./exp.ts";
@@ -43,7 +43,8 @@ async function main(): Promise<number> {
   }
   const { spec, file } = await loadExperiment(name, { allowLarge: true });
   const dir = outputDir(name, {}, out);
-  const stored = await readCells(dir);
+  const { cells: stored, rejected } = await scanCells(dir);
+  namesRejected(rejected);
   if (stored.length === 0) {
     throw new UserError(
       `${dir}: no stored cells to report (run deno task exp ${name})`,
@@ -63,7 +64,14 @@ async function main(): Promise<number> {
   console.log(
     `report of ${cells.length}/${grid.length} cells written to ${dir}/README.md`,
   );
-  return 0;
+  return rejected.length ? 1 : 0;
+}
+
+/** Names each file that is not a valid cell (left out of the report). */
+function namesRejected(rejected: Rejected[]) {
+  for (const r of rejected) {
+    console.error(`error: ${r.path}: not a valid cell, left out: ${r.reason}`);
+  }
 }
 
 if (import.meta.main) await runMain(main);

@@ -15,35 +15,44 @@ import {
   gridKey,
   storedKeys,
 } from "./grid.ts";
-import { readCell, readCells, siblingDirs, writeCell } from "./store.ts";
+import {
+  readCell,
+  readCellFile,
+  readCells,
+  type Rejected,
+  siblingDirs,
+  writeCell,
+} from "./store.ts";
 import { computedOn } from "../env.ts";
 
 /** Which cells a run will compute and which are already stored. */
 export interface Plan {
   run: Cell[];
   cached: Cell[];
+  /** Files of these cells that are not valid cells: their cells run again. */
+  rejected: Rejected[];
 }
 
 /**
  * Splits cells into those to run and those already finished in `dir`,
  * under the cell's id or, for a cell whose engine the machine picked,
  * under another engine's (`also`). A stored `failed` cell is run again;
- * `done` and `diverged` ones are results.
+ * `done` and `diverged` ones are results; a file that is not a valid cell
+ * is no result, and is listed in `rejected`.
  */
 export async function planCells(
   dir: string,
   cells: Cell[],
   force = false,
 ): Promise<Plan> {
-  const plan: Plan = { run: [], cached: [] };
+  const plan: Plan = { run: [], cached: [], rejected: [] };
   for (const cell of cells) {
     let stored = false;
-    for (const id of force ? [] : [cell.id, ...cell.also]) {
-      const record = await readCell(dir, id);
-      if (record && record.status !== "failed") {
-        stored = true;
-        break;
-      }
+    for (const id of [cell.id, ...cell.also]) {
+      const file = await readCellFile(dir, id);
+      if (!file) continue;
+      if (!("record" in file)) plan.rejected.push(file);
+      else if (!force && file.record.status !== "failed") stored = true;
     }
     (stored ? plan.cached : plan.run).push(cell);
   }

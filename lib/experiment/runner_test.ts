@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { resolveConfig } from "../train/config.ts";
-import { failedRecord } from "./cell.ts";
-import { type Cell, expandGrid, makeCells } from "./grid.ts";
+import { type Cell, cellId, expandGrid, makeCells } from "./grid.ts";
 import {
   findStored,
   planCells,
@@ -9,36 +8,20 @@ import {
   storedGridCells,
 } from "./runner.ts";
 import type { ExperimentSpec } from "./spec.ts";
-import { engineVersion } from "../train/train.ts";
 import { readCell, siblingDirs, writeCell } from "./store.ts";
-import { fixtureEnv } from "./testing.ts";
+import { fixtureEnv, storedRun } from "./testing.ts";
 
+const config = resolveConfig({ num_hiddens: 8, num_epochs: 4 });
 const cell: Cell = {
   also: [],
-  id: "00112233445566ff",
-  config: resolveConfig({ num_hiddens: 8 }),
+  id: await cellId(config, "sha"),
+  config,
   point: { num_hiddens: 8 },
 };
 
 /** A finished record of `cell` as experiment `experiment` stored it. */
-function stored(experiment: string, alphas: number[]) {
-  const job = { experiment, cell, overrides: {}, alphas, source: {} };
-  return {
-    ...failedRecord(job, ""),
-    status: "done" as const,
-    error: null,
-    train_ppl: [3, 2],
-    samples: [
-      { prefix: "t", decoding: "greedy" as const, text: "tt" },
-      ...alphas.map((alpha) => ({
-        prefix: "t",
-        decoding: "sample" as const,
-        alpha,
-        text: "ta",
-      })),
-    ],
-  };
-}
+const stored = (experiment: string, alphas: number[]) =>
+  storedRun(cell.config, { experiment, alphas });
 
 Deno.test("findStored takes a sibling's finished run of the same id decoded at the same alphas; reuseStored copies it", async () => {
   const root = await Deno.makeTempDir();
@@ -46,10 +29,10 @@ Deno.test("findStored takes a sibling's finished run of the same id decoded at t
     const here = `${root}/here`;
     assert.deepEqual(await siblingDirs(here), []);
     await writeCell(`${root}/a-failed`, {
-      ...stored("a-failed", []),
+      ...(await stored("a-failed", [])),
       status: "failed",
     });
-    await writeCell(`${root}/b-sampled`, stored("b-sampled", [2]));
+    await writeCell(`${root}/b-sampled`, await stored("b-sampled", [2]));
     assert.deepEqual(await siblingDirs(here), [
       `${root}/a-failed`,
       `${root}/b-sampled`,
@@ -64,7 +47,7 @@ Deno.test("findStored takes a sibling's finished run of the same id decoded at t
       "b-sampled",
     );
 
-    await writeCell(`${root}/c-greedy`, stored("c-greedy", []));
+    await writeCell(`${root}/c-greedy`, await stored("c-greedy", []));
     const { run, reused } = await reuseStored(here, [cell], {
       experiment: "here",
       alphas: [],
@@ -75,7 +58,7 @@ Deno.test("findStored takes a sibling's finished run of the same id decoded at t
     assert.deepEqual(reused, [copy]);
     assert.equal(copy?.experiment, "here");
     assert.equal(copy?.reused_from, "c-greedy");
-    assert.deepEqual(copy?.train_ppl, [3, 2]);
+    assert.deepEqual(copy?.train_ppl, (await stored("c-greedy", [])).train_ppl);
     // A copy of a copy names the experiment that trained it.
     await Deno.remove(`${root}/c-greedy`, { recursive: true });
     const again = await reuseStored(`${root}/e`, [cell], {
@@ -92,13 +75,13 @@ Deno.test("findStored takes a sibling's finished run of the same id decoded at t
 
 Deno.test("findStored with `here` takes only a run from this machine's backend and adapter", async () => {
   const root = await Deno.makeTempDir();
-  const on = (experiment: string, description: string) => ({
-    ...stored(experiment, []),
+  const on = async (experiment: string, description: string) => ({
+    ...(await stored(experiment, [])),
     env: fixtureEnv(description),
   });
   try {
-    await writeCell(`${root}/a-gpu`, on("a-gpu", "NVIDIA H200"));
-    await writeCell(`${root}/b-cpu`, on("b-cpu", "llvmpipe"));
+    await writeCell(`${root}/a-gpu`, await on("a-gpu", "NVIDIA H200"));
+    await writeCell(`${root}/b-cpu`, await on("b-cpu", "llvmpipe"));
     const find = async (adapter: string) =>
       (await findStored(`${root}/here`, [cell], [], {
         "fused/webgpu": `webgpu (${adapter})`,
@@ -135,12 +118,8 @@ Deno.test("a cell whose engine the machine picks is stored when another engine a
     const here = await makeCells(grid, () => "sha");
     assert.equal(here[0].config.engine, "blas");
     assert.ok(here[0].also.includes(onGpu[0].id));
-    const committed = {
-      ...stored("tiny", []),
-      id: onGpu[0].id,
-      config: onGpu[0].config,
-      engine: engineVersion(onGpu[0].config),
-    };
+    const committed = await storedRun(onGpu[0].config, { experiment: "tiny" });
+    assert.equal(committed.id, onGpu[0].id);
     await writeCell(dir, committed);
     const plan = await planCells(dir, here);
     assert.deepEqual(plan.cached.map((c) => c.id), [here[0].id]);
@@ -149,12 +128,8 @@ Deno.test("a cell whose engine the machine picks is stored when another engine a
       onGpu[0].id,
     ]);
     // Where both engines stored it, the table takes the grid's own.
-    const rerun = {
-      ...committed,
-      id: here[0].id,
-      config: here[0].config,
-      engine: engineVersion(here[0].config),
-    };
+    const rerun = await storedRun(here[0].config, { experiment: "tiny" });
+    assert.equal(rerun.id, here[0].id);
     await writeCell(dir, rerun);
     assert.deepEqual((await storedGridCells(dir, grid)).map((r) => r.id), [
       here[0].id,

@@ -6,19 +6,61 @@
  */
 import { basename, dirname } from "node:path";
 import { UserError } from "../errors.ts";
-import { readJsonIfExists, writeJsonAtomic } from "../fsutil.ts";
+import { writeJsonAtomic } from "../fsutil.ts";
 import type { CellRecord } from "./cell.ts";
+import { checkCell } from "./validate.ts";
 
 /** Path of a cell's result file. */
 export const cellPath = (dir: string, id: string): string =>
   `${dir}/cells/${id}.json`;
 
-/** Reads a stored cell, or undefined when it has not finished. */
-export function readCell(
+/** A file in `cells/` that is not a stored cell, and why. */
+export interface Rejected {
+  path: string;
+  reason: string;
+}
+
+/**
+ * Reads and checks `cells/<id>.json` ({@linkcode checkCell}): the record,
+ * the reason it is not one, or undefined when there is no such file.
+ */
+export async function readCellFile(
+  dir: string,
+  id: string,
+): Promise<{ record: CellRecord } | Rejected | undefined> {
+  const path = cellPath(dir, id);
+  let text;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    return { path, reason: `cannot be read (${(e as Error).message})` };
+  }
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    return {
+      path,
+      reason: text.length === 0
+        ? "empty file"
+        : `not JSON (${(e as Error).message})`,
+    };
+  }
+  const reason = await checkCell(value, id);
+  return reason ? { path, reason } : { record: value as CellRecord };
+}
+
+/**
+ * Reads a stored cell, or undefined when it has not finished or its file
+ * is not a valid cell (such a file is not a result).
+ */
+export async function readCell(
   dir: string,
   id: string,
 ): Promise<CellRecord | undefined> {
-  return readJsonIfExists<CellRecord>(cellPath(dir, id));
+  const file = await readCellFile(dir, id);
+  return file && "record" in file ? file.record : undefined;
 }
 
 /** Stores a finished cell atomically. */
@@ -30,19 +72,47 @@ export async function writeCell(
   await writeJsonAtomic(cellPath(dir, record.id), record);
 }
 
-/** Every stored cell of a results directory, sorted by id. */
-export async function readCells(dir: string): Promise<CellRecord[]> {
-  const out: CellRecord[] = [];
+/**
+ * Every file of a results directory's `cells/`, checked: the valid cells
+ * sorted by id, and the files that are not cells with the reason.
+ */
+export async function scanCells(
+  dir: string,
+): Promise<{ cells: CellRecord[]; rejected: Rejected[] }> {
+  const cells: CellRecord[] = [], rejected: Rejected[] = [];
+  let names: string[] = [];
   try {
     for await (const e of Deno.readDir(`${dir}/cells`)) {
-      if (e.isFile && e.name.endsWith(".json")) {
-        out.push(JSON.parse(await Deno.readTextFile(`${dir}/cells/${e.name}`)));
-      }
+      if (e.isFile && e.name.endsWith(".json")) names.push(e.name);
     }
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
-  return out.sort((a, b) => a.id < b.id ? -1 : 1);
+  names = names.sort();
+  for (const name of names) {
+    const file = await readCellFile(dir, name.slice(0, -".json".length));
+    if (!file) continue;
+    if ("record" in file) cells.push(file.record);
+    else rejected.push(file);
+  }
+  return { cells: cells.sort((a, b) => a.id < b.id ? -1 : 1), rejected };
+}
+
+/** Every valid stored cell of a results directory, sorted by id (see {@linkcode scanCells} for the rest). */
+export async function readCells(dir: string): Promise<CellRecord[]> {
+  return (await scanCells(dir)).cells;
+}
+
+/**
+ * Moves a rejected cell file to `rejected/` beside `cells/` (named with the
+ * time, so evidence is never overwritten) and returns where it went.
+ */
+export async function setAside(dir: string, file: Rejected): Promise<string> {
+  await Deno.mkdir(`${dir}/rejected`, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const to = `${dir}/rejected/${basename(file.path, ".json")}.${stamp}.json`;
+  await Deno.rename(file.path, to);
+  return to;
 }
 
 /**

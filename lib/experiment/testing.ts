@@ -7,6 +7,8 @@
 import type { CellRecord } from "./cell.ts";
 import type { ExperimentSpec } from "./spec.ts";
 import { resolveConfig, type TrainConfig } from "../train/config.ts";
+import { engineVersion } from "../train/train.ts";
+import { cellId } from "./grid.ts";
 
 /** The experiment the fixture cells belong to. */
 export const spec: ExperimentSpec = {
@@ -88,5 +90,76 @@ export function fixtureEnv(
     backend: "webgpu",
     tfjs: "4.22.0",
     adapter: { description },
+  };
+}
+
+/**
+ * A finished run of `config` as the runner stores it, valid in every check
+ * of `checkCell`: its id hashes its config, the corpus SHA-1 `sha1` and its
+ * engine, and its curves agree with each other and with its status.
+ */
+export async function storedRun(
+  config: TrainConfig,
+  options: { experiment?: string; alphas?: number[]; sha1?: string } = {},
+): Promise<CellRecord> {
+  const { experiment = "fixture", alphas = [], sha1 = "sha" } = options;
+  const train_ppl = Array.from(
+    { length: config.num_epochs },
+    (_, i) => 2 + 10 / (i + 1),
+  );
+  const val_ppl = train_ppl
+    .map((p, i) => ({ epoch: i + 1, ppl: p * 1.5 }))
+    .filter((v) =>
+      v.epoch % config.eval_every === 0 || v.epoch === config.num_epochs
+    );
+  return {
+    schema: "rnnlab.cell/1",
+    id: await cellId(config, sha1),
+    experiment,
+    engine: engineVersion(config),
+    point: {},
+    config,
+    overrides: {},
+    status: "done",
+    diverged_epoch: null,
+    error: null,
+    train_ppl,
+    val_ppl,
+    tokens_per_sec: 1000,
+    epochs: train_ppl.map((p, i) => ({
+      epoch: i + 1,
+      train_ppl: p,
+      tokens_per_sec: 1000,
+      seconds: 1,
+      grad_norm_mean: 0.5,
+      grad_norm_max: 1,
+      clipped_fraction: 0,
+    })),
+    final: {
+      train_ppl: train_ppl.at(-1)!,
+      val_ppl: val_ppl.at(-1)!.ppl,
+      best_val_ppl: Math.min(...val_ppl.map((v) => v.ppl)),
+    },
+    grad_norm: { mean: 0.5, max: 1, clipped_fraction: 0 },
+    samples: [
+      { prefix: "t", decoding: "greedy", text: "tt" },
+      ...alphas.map((alpha) => ({
+        prefix: "t",
+        decoding: "sample" as const,
+        alpha,
+        text: "ta",
+      })),
+    ],
+    wall_seconds: 1,
+    corpus: {
+      name: config.corpus,
+      source: "x",
+      sha1,
+      corpus_length: 1,
+      train_tokens: 1,
+      val_tokens: 1,
+      vocab: [],
+    },
+    env: fixtureEnv("llvmpipe"),
   };
 }
