@@ -21,6 +21,7 @@ import {
   type EpochOptions,
   type EpochStats,
   type Gradients,
+  replays,
   timeMajor,
 } from "./engine.ts";
 
@@ -328,14 +329,7 @@ export class BlasRnn implements BpttEngine {
     const { batch_size: B, num_steps: T } = this.spec;
     const start = performance.now();
     const list = [...batches];
-    const replay = !options.detach && options.sampling === "sequential";
-    if (replay && list.length * T > this.spec.max_steps) {
-      throw new Error(
-        `detach: false needs max_steps ≥ ${
-          list.length * T
-        } (got ${this.spec.max_steps})`,
-      );
-    }
+    const replay = replays(this.spec, options, list.length);
     const xs = list.map((b) => timeMajor(b.X, B, T));
     const losses: number[] = [], grad_norms: number[] = [];
     const H0 = this.#state(0);

@@ -88,6 +88,26 @@ export interface BpttEngine {
   destroy(): void;
 }
 
+/**
+ * Whether an epoch of `minibatches` replays each one from the epoch's
+ * start (`detach: false` with sequential sampling); throws when that would
+ * reach back further than the engine's `max_steps`.
+ */
+export function replays(
+  spec: Required<BpttSpec>,
+  options: EpochOptions,
+  minibatches: number,
+): boolean {
+  const replay = !options.detach && options.sampling === "sequential";
+  const steps = minibatches * spec.num_steps;
+  if (replay && steps > spec.max_steps) {
+    throw new Error(
+      `detach: false needs max_steps ≥ ${steps} (got ${spec.max_steps})`,
+    );
+  }
+  return replay;
+}
+
 /** Token rows in time order: row t·B + b is X[b, t] (X is batch × steps). */
 export function timeMajor(X: Int32Array, B: number, T: number): Int32Array {
   const out = new Int32Array(B * T);

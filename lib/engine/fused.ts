@@ -16,12 +16,13 @@
  */
 import type { Minibatch } from "../data/iterators.ts";
 import type { ParamValues } from "../model/rnn.ts";
-import type {
-  BpttEngine,
-  BpttSpec,
-  EpochOptions,
-  EpochStats,
-  Gradients,
+import {
+  type BpttEngine,
+  type BpttSpec,
+  type EpochOptions,
+  type EpochStats,
+  type Gradients,
+  replays,
 } from "./engine.ts";
 import { pad } from "./kernels.ts";
 import {
@@ -303,14 +304,7 @@ export class FusedRnn implements BpttEngine {
       new Float32Array([options.lr, theta, 0, 0]),
     );
     const list = [...batches];
-    const replay = !options.detach && options.sampling === "sequential";
-    if (replay && list.length * T > this.spec.max_steps) {
-      throw new Error(
-        `detach: false needs max_steps ≥ ${
-          list.length * T
-        } (got ${this.spec.max_steps})`,
-      );
-    }
+    const replay = replays(this.spec, options, list.length);
     this.#growStats(list.length);
     // The whole epoch is one upload and one command buffer.
     const tokens = this.#upload(list.map((batch, i) => ({

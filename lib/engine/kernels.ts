@@ -27,6 +27,7 @@ import {
   overTile,
   productTile,
   type RowRange,
+  type Segment,
   type Tile,
 } from "./tile.ts";
 
@@ -60,6 +61,36 @@ const operand = (a: Operand): Binding =>
 
 const u32s = read("array<u32>");
 const f32s = read("array<f32>");
+
+/**
+ * The opening of a one-tile product kernel: its workgroup size, M rows and
+ * NV output vec4s from `step`, and the tile's first row r0.
+ */
+const productMain = (t: Tile) =>
+  `@compute @workgroup_size(${t.lanes})
+${MAIN} {
+  let M = step.M; let NV = step.N;
+  let r0 = wg.y * ${t.rb}u;
+`;
+
+/** The segment A·W of a product, K = `step.K`, row r of A at vec4 `from` + r·K. */
+const timesW = (A: string, from = "step.a + "): Segment => ({
+  K: "step.K",
+  W: "W",
+  load: (row) => `${A}[${from}(${row}) * step.K + k]`,
+});
+
+/** Raw sums into `next` (the forward and backward steps' epilogues read them back). */
+const storeNext = (row: string, col: string, acc: string) =>
+  `next[(${row}) * NV + ${col}] = ${acc};`;
+
+/** Raw sums into C from row `step.o`. */
+const storeC = (row: string, col: string, acc: string) =>
+  `C[(step.o + ${row}) * NV + ${col}] = ${acc};`;
+
+/** The bias epilogue of a product into C. */
+const ADD_BIAS =
+  "C[(step.o + row) * NV + col] = C[(step.o + row) * NV + col] + bias[col];";
 
 /** Bindings of a forward step besides its input's. */
 type StepNames = "step" | "A" | "W" | "b_h" | "hs" | "next";
@@ -108,20 +139,12 @@ export function stepForward(
       next: readWrite(),
     },
     `${activation(kind)}
-@compute @workgroup_size(${t.lanes})
-${MAIN} {
-  let M = step.M; let NV = step.N;
-  let r0 = wg.y * ${t.rb}u;
-${
+${productMain(t)}${
       productTile(
         t,
         "nn",
-        [{
-          K: "step.K",
-          W: "W",
-          load: (row) => `A[step.a + (${row}) * step.K + k]`,
-        }],
-        (row, col, acc) => `next[(${row}) * NV + ${col}] = ${acc};`,
+        [timesW("A")],
+        storeNext,
       )
     }${
       overTile(
@@ -156,24 +179,16 @@ export function stepBackward(t: Tile, kind: Kind, a: Operand, d: Operand) {
       next: readWrite(),
     },
     `${activation(kind)}
-@compute @workgroup_size(${t.lanes})
-${MAIN} {
-  let M = step.M; let NV = step.N;
-  let r0 = wg.y * ${t.rb}u;
-${
+${productMain(t)}${
       productTile(t, "nn", [
-        {
-          K: "step.K",
-          W: "W",
-          load: (row) => `A[step.a + (${row}) * step.K + k]`,
-        },
+        timesW("A"),
         {
           K: "step.K2",
           W: "W_q",
           load: (row) =>
             `D[${d === "uniform" ? "" : "step.o + "}(${row}) * step.K2 + k]`,
         },
-      ], (row, col, acc) => `next[(${row}) * NV + ${col}] = ${acc};`)
+      ], storeNext)
     }${
       overTile(
         t,
@@ -214,26 +229,18 @@ export function productStore(
       C: readWrite(),
       ...(bias ? { bias: read() } : {}) as Record<string, Binding>,
     },
-    `@compute @workgroup_size(${t.lanes})
-${MAIN} {
-  let M = step.M; let NV = step.N;
-  let r0 = wg.y * ${t.rb}u;
-${
+    `${productMain(t)}${
       productTile(
         t,
         layout,
-        [{
-          K: "step.K",
-          W: "W",
-          load: (row) => `A[step.a + (${row}) * step.K + k]`,
-        }],
-        (row, col, acc) => `C[(step.o + ${row}) * NV + ${col}] = ${acc};`,
+        [timesW("A")],
+        storeC,
       )
     }${
       bias
         ? overTile(
           t,
-          "C[(step.o + row) * NV + col] = C[(step.o + row) * NV + col] + bias[col];",
+          ADD_BIAS,
         )
         : ""
     }}`,
@@ -273,12 +280,8 @@ export function logitsSliced(t: Tile) {
       productTile(
         t,
         "nn",
-        [{
-          K: "step.K",
-          W: "W",
-          load: (row) => `A${s}[(${row}) * step.K + k]`,
-        }],
-        (row, col, acc) => `C[(step.o + ${row}) * NV + ${col}] = ${acc};`,
+        [timesW(`A${s}`, "")],
+        storeC,
         `${s}u * M + `,
       )
     }    }\n`;
@@ -305,7 +308,7 @@ ${cases}    default: {}
 ${
       overTile(
         t,
-        "C[(step.o + row) * NV + col] = C[(step.o + row) * NV + col] + bias[col];",
+        ADD_BIAS,
         "s * M + ",
       )
     }}`,

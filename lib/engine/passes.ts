@@ -128,10 +128,19 @@ export function kernelsFor(
     logits: productStore(tile.logits, "nn", true),
     P: productStore(tile.P, "nn", false),
     dEx: productStore(tile.dEx, "nt", false),
-    dW_hhSliced: outerSliced(tile.dW_hh),
-    dW_hqSliced: outerSliced(tile.dW_hq),
-    dW_hh: outer(tile.dW_hh, op),
-    dW_hq: outer(tile.dW_hq, op),
+    /** The weight gradients' kernels, from storage and from slices. */
+    dW: {
+      hh: {
+        tile: tile.dW_hh,
+        kernel: outer(tile.dW_hh, op),
+        sliced: outerSliced(tile.dW_hh),
+      },
+      hq: {
+        tile: tile.dW_hq,
+        kernel: outer(tile.dW_hq, op),
+        sliced: outerSliced(tile.dW_hq),
+      },
+    },
     dW_xh: outer(tile.dW_xh),
     softmax: softmaxCE(T * B, spec.vocab_size, Vp),
     stats: minibatchStats(T * B, n / 4),
@@ -293,26 +302,24 @@ export function encodeGradients(
   const rows = L * B;
   const b = m.b, k = m.k, gpu = m.gpu;
   rec.clear(b.dcur[(L - 1) % 2], 0, B * Hp * 4); // dA after the last step
-  rec.dispatch(
-    transpose,
-    {
-      step: gpu.step({ M: HV, N: HV }),
-      m: region(m, b.params, "W_hh"),
-      out: b.W_hh_T,
-    },
-    [Math.ceil(Hp * Hp / 16 / WIDE), 1],
-    "transpose W_hh",
-  );
-  rec.dispatch(
-    transpose,
-    {
-      step: gpu.step({ M: HV, N: VV }),
-      m: region(m, b.params, "W_hq"),
-      out: b.W_hq_T,
-    },
-    [Math.ceil(Hp * Vp / 16 / WIDE), 1],
-    "transpose W_hq",
-  );
+  // W_hhᵀ and W_hqᵀ: the backward steps read their rows.
+  for (
+    const [name, out, NV] of [
+      ["W_hh", b.W_hh_T, HV],
+      ["W_hq", b.W_hq_T, VV],
+    ] as const
+  ) {
+    rec.dispatch(
+      transpose,
+      {
+        step: gpu.step({ M: HV, N: NV }),
+        m: region(m, b.params, name),
+        out,
+      },
+      [Math.ceil(HV * NV / WIDE), 1],
+      `transpose ${name}`,
+    );
+  }
   const groups = productGroups(k.tile.step, B, Hp);
   for (let t = L - 1; t >= 0; t--) {
     // The output layer's share: dlogits_t, zeros before the window.
@@ -332,110 +339,75 @@ export function encodeGradients(
       next: b.dcur[(t + 1) % 2],
     }, groups);
   }
-  // Weight gradients: with uniform state slots, G is cleared and each
-  // SLICES steps' sum is added to it; else one sum over all rows.
-  const dW_hh = region(m, b.grads, "W_hh");
-  const dW_hq = region(m, b.grads, "W_hq");
-  const hh = gradientGroups(k.tile.dW_hh, Hp, Hp);
-  const hq = gradientGroups(k.tile.dW_hq, Hp, Vp);
-  if (m.uniformA) {
-    for (const name of ["W_hh", "W_hq"]) {
-      const r = m.layout.bytes(name);
-      rec.clear(b.grads, r.offset, r.size);
+  // Weight gradients G = Σ_t Aᵀ D_t over steps first…L − 1: dW_hh with A =
+  // H_{t−1} (state slot t) and D = dA_t, dW_hq with A = H_t (slot t + 1)
+  // and D = dlogits_t over the loss window.
+  const weights = [
+    { name: "W_hh", first: 0, slot: 0, D: b.da, N: Hp, ...k.dW.hh },
+    { name: "W_hq", first: w, slot: 1, D: b.logits, N: Vp, ...k.dW.hq },
+  ];
+  for (const g of weights) {
+    const G = region(m, b.grads, g.name);
+    const groups = gradientGroups(g.tile, Hp, g.N);
+    const NV = g.N / 4, label = `d${g.name}`;
+    if (!m.uniformA) {
+      // One sum over all its rows.
+      rec.dispatch(
+        g.kernel,
+        {
+          step: gpu.step({
+            a: (g.first + g.slot) * B * HV,
+            n: (L - g.first) * B,
+            K: HV,
+            N: NV,
+          }),
+          A: b.hs,
+          D: g.D,
+          G,
+        },
+        groups,
+        label,
+      );
+      continue;
     }
-    // dW_hh = Σ_t H_{t−1}ᵀ dA_t: H_{t−1} is slot t.
-    for (let t = 0; t < L; t += SLICES) {
-      const s = Math.min(SLICES, L - t);
+    // With uniform state slots, G is cleared and each SLICES steps' sum
+    // is added to it.
+    const r = m.layout.bytes(g.name);
+    rec.clear(b.grads, r.offset, r.size);
+    for (let t = g.first; t < L; t += SLICES) {
+      const s = Math.min(SLICES, L - t), o = (t - g.first) * B;
       if (k.sliced) {
         rec.dispatch(
-          k.dW_hhSliced,
+          g.sliced,
           {
-            step: gpu.step({ o: t * B, M: B, K: HV, N: HV, s }),
-            ...slices(m, t, s),
-            D: b.da,
-            G: dW_hh,
+            step: gpu.step({ o, M: B, K: HV, N: NV, s }),
+            ...slices(m, t + g.slot, s),
+            D: g.D,
+            G,
           },
-          hh,
-          "dW_hh",
+          groups,
+          label,
         );
       } else {
         rec.dispatch(
-          k.dW_hh,
+          g.kernel,
           {
             step: gpu.step({
-              a: t * B * HV,
-              o: t * B,
+              a: (t + g.slot) * B * HV,
+              o,
               n: s * B,
               K: HV,
-              N: HV,
+              N: NV,
             }),
             A: b.hs,
-            D: b.da,
-            G: dW_hh,
+            D: g.D,
+            G,
           },
-          hh,
-          "dW_hh",
+          groups,
+          label,
         );
       }
     }
-    // dW_hq = Σ_t H_tᵀ dlogits_t over the window: H_t is slot t + 1.
-    for (let t = w; t < L; t += SLICES) {
-      const s = Math.min(SLICES, L - t);
-      if (k.sliced) {
-        rec.dispatch(
-          k.dW_hqSliced,
-          {
-            step: gpu.step({ o: (t - w) * B, M: B, K: HV, N: VV, s }),
-            ...slices(m, t + 1, s),
-            D: b.logits,
-            G: dW_hq,
-          },
-          hq,
-          "dW_hq",
-        );
-      } else {
-        rec.dispatch(
-          k.dW_hq,
-          {
-            step: gpu.step({
-              a: (t + 1) * B * HV,
-              o: (t - w) * B,
-              n: s * B,
-              K: HV,
-              N: VV,
-            }),
-            A: b.hs,
-            D: b.logits,
-            G: dW_hq,
-          },
-          hq,
-          "dW_hq",
-        );
-      }
-    }
-  } else {
-    rec.dispatch(
-      k.dW_hh,
-      {
-        step: gpu.step({ n: rows, K: HV, N: HV }),
-        A: b.hs,
-        D: b.da,
-        G: dW_hh,
-      },
-      hh,
-      "dW_hh",
-    );
-    rec.dispatch(
-      k.dW_hq,
-      {
-        step: gpu.step({ a: (w + 1) * B * HV, n: T * B, K: HV, N: VV }),
-        A: b.hs,
-        D: b.logits,
-        G: dW_hq,
-      },
-      hq,
-      "dW_hq",
-    );
   }
   rec.dispatch(
     colsum,
