@@ -24,7 +24,6 @@ import {
   expandConfigs,
   expandGrid,
   filterCells,
-  type GridConfig,
   makeCells,
   shardCells,
 } from "../experiment/grid.ts";
@@ -456,9 +455,11 @@ async function main(): Promise<number> {
   const reuse = opts.reuse && !opts.force && spec.reuse !== false;
   const shown = dir.startsWith(ROOT + "/") ? dir.slice(ROOT.length + 1) : dir;
 
+  // What the directory answers of the grid now (a run adds to it).
+  const storedNow = await storedGridCells(dir, grid);
   const here = await onThisMachine([
     ...configs,
-    ...(await storedGridCells(dir, grid)).map((r) => r.config),
+    ...storedNow.map((r) => r.config),
   ]);
 
   if (opts.dryRun) {
@@ -468,7 +469,7 @@ async function main(): Promise<number> {
       ? await findStored(dir, plan.run, alphas, here)
       : new Map<string, CellRecord>();
     const note = adapterNote(
-      await storedGridCells(dir, grid),
+      storedNow,
       here,
       plan.run.length - reusable.size,
       shown,
@@ -515,7 +516,7 @@ async function main(): Promise<number> {
     ],
   };
   if (opts.verify) {
-    return await verify(spec, dir, grid, cells, {
+    return await verify(spec, dir, storedNow, cells, {
       here,
       source,
       jobs,
@@ -617,7 +618,7 @@ async function main(): Promise<number> {
 async function verify(
   spec: ExperimentSpec,
   dir: string,
-  grid: GridConfig[],
+  stored: CellRecord[],
   cells: Cell[],
   o: {
     here: OnThisMachine;
@@ -631,9 +632,7 @@ async function verify(
   // The selected cells as stored, each rerun with the engine that
   // computed it (a machine may pick another for new cells).
   const selected = new Set(cells.flatMap((c) => [c.id, ...c.also]));
-  const committed = (await storedGridCells(dir, grid)).filter((r) =>
-    selected.has(r.id)
-  );
+  const committed = stored.filter((r) => selected.has(r.id));
   // A selected cell's file that is not a valid cell is a difference too.
   const rejected = (await scanCells(dir)).rejected.filter((r) =>
     selected.has(basename(r.path, ".json"))
