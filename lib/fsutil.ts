@@ -28,6 +28,33 @@ export async function writeTextAtomic(
   }
 }
 
+/**
+ * Writes several files so that either all are replaced or none: each is
+ * first written in full beside its target (the step that can fail, on a
+ * full disk), and only then are they renamed into place.
+ *
+ * @example
+ * ```ts
+ * await writeFilesAtomic([["a/README.md", "# a\n"], ["a/results.json", "{}\n"]]);
+ * ```
+ */
+export async function writeFilesAtomic(
+  files: [path: string, text: string][],
+): Promise<void> {
+  const staged: [string, string][] = [];
+  try {
+    for (const [path, text] of files) {
+      const tmp = `${path}.${crypto.randomUUID()}.tmp`;
+      staged.push([tmp, path]);
+      await Deno.writeTextFile(tmp, text);
+    }
+    for (const [tmp, path] of staged) await Deno.rename(tmp, path);
+  } catch (e) {
+    for (const [tmp] of staged) await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+}
+
 /** {@linkcode writeTextAtomic} of pretty-printed JSON. */
 export async function writeJsonAtomic(
   path: string,

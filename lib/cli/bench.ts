@@ -11,9 +11,8 @@
  *
  * @module
  */
-import { fileURLToPath } from "node:url";
 import { Command } from "commander";
-import { UserError } from "../errors.ts";
+import { io, UserError } from "../errors.ts";
 import { readCorpus } from "../data/source.ts";
 import { loadCorpus } from "../data/vocab.ts";
 import { type BackendName, BACKENDS } from "../model/backend.ts";
@@ -31,25 +30,24 @@ import {
   type TorchThreads,
 } from "../train/bench.ts";
 import { collectEnv } from "../env.ts";
-import { writeJsonAtomic, writeTextAtomic } from "../fsutil.ts";
+import { writeFilesAtomic } from "../fsutil.ts";
 import { makeRng } from "../data/prng.ts";
 import { dataIter } from "../data/iterators.ts";
 import { get_params } from "../model/rnn.ts";
 import { FusedRnn, tilesFor } from "../engine/fused.ts";
 import { pickEngine } from "../engine/pick.ts";
 import { timeTiles } from "../engine/tune.ts";
+import { ROOT } from "../experiment/paths.ts";
 import {
+  checkJsonTarget,
+  checkOutDir,
   DATA_DIR_OPTION,
   parseCommand,
   parseCount,
   runMain,
   sourceOptions,
+  writeJsonOutput,
 } from "./common.ts";
-
-const ROOT = fileURLToPath(new URL("../..", import.meta.url)).replace(
-  /\/$/,
-  "",
-);
 
 /** One measured engine × backend, or the chapter's PyTorch code. */
 export interface BenchRow {
@@ -279,6 +277,9 @@ async function main(): Promise<number> {
   if (opts.tiles) return await printTiles();
   const epochs = parseCount(opts.epochs, "--epochs");
   const cpuEpochs = parseCount(opts.cpuEpochs, "--cpu-epochs");
+  // Checked before measuring, so a bench run never loses its numbers.
+  if (opts.json) await checkJsonTarget(opts.json);
+  await checkOutDir(opts.out);
   const source = await readCorpus("timemachine", sourceOptions(opts.dataDir));
   const corpus = loadCorpus(source.text);
   const picked = await pickEngine();
@@ -346,10 +347,14 @@ async function main(): Promise<number> {
     env,
   };
   const dir = opts.out;
-  await Deno.mkdir(dir, { recursive: true });
-  await writeJsonAtomic(`${dir}/latest.json`, out);
-  await writeTextAtomic(`${dir}/README.md`, benchReport(rows, profile, env));
-  if (opts.json) await writeJsonAtomic(opts.json, out);
+  await io(dir, async () => {
+    await Deno.mkdir(dir, { recursive: true });
+    await writeFilesAtomic([
+      [`${dir}/latest.json`, JSON.stringify(out, null, 2) + "\n"],
+      [`${dir}/README.md`, benchReport(rows, profile, env)],
+    ]);
+  });
+  if (opts.json) await writeJsonOutput(opts.json, out);
   return rows.some((r) => r.error && r.engine !== "pytorch") ? 1 : 0;
 }
 

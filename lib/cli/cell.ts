@@ -9,8 +9,8 @@
  */
 import type { CellJob } from "../experiment/cell.ts";
 import { failedRecord, runCell } from "../experiment/cell.ts";
-import { writeCell } from "../experiment/store.ts";
-import { UserError } from "../errors.ts";
+import { cellPath, writeCell } from "../experiment/store.ts";
+import { ioCode, ioMessage, UserError } from "../errors.ts";
 
 async function main(): Promise<number> {
   const dir = Deno.args[0];
@@ -29,22 +29,32 @@ async function main(): Promise<number> {
     Deno.exit(130);
   })();
   const emit = (event: unknown) => console.log(JSON.stringify(event));
+  let record;
   try {
-    const record = await runCell(
+    record = await runCell(
       job,
       (log) => emit({ type: "epoch", ...log, sample: undefined }),
     );
-    await writeCell(dir, record);
-    emit({ type: "done", status: record.status });
-    return 0;
   } catch (e) {
     const message = e instanceof UserError
       ? e.message
       : (e as Error).stack ?? String(e);
-    await writeCell(dir, failedRecord(job, message));
-    emit({ type: "done", status: "failed", message });
-    return 0;
+    record = failedRecord(job, message);
   }
+  try {
+    await writeCell(dir, record);
+  } catch (e) {
+    // The runner stops the grid: a disk that cannot take this cell will
+    // not take the next.
+    if (!ioCode(e)) throw e;
+    emit({
+      type: "io-error",
+      message: ioMessage(e, cellPath(dir, job.cell.id)),
+    });
+    return 1;
+  }
+  emit({ type: "done", status: record.status });
+  return 0;
 }
 
 if (import.meta.main) Deno.exit(await main());

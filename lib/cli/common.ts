@@ -5,26 +5,45 @@
  * @module
  */
 import { type Command, CommanderError } from "commander";
-import { UserError } from "../errors.ts";
+import { basename, dirname, join } from "node:path";
+import { io, ioCode, IoError, ioMessage, UserError } from "../errors.ts";
 import { writeJsonAtomic } from "../fsutil.ts";
 import { type SourceOptions, sourceOptionsFromEnv } from "../data/source.ts";
 
 /**
  * Runs a command's main function; a {@linkcode UserError} (or a commander
- * usage error) is printed as one `error:` line and exits with status 2.
+ * usage error) is printed as one `error:` line and exits with status 2, an
+ * {@linkcode IoError} or any file-system error as one line with status 1.
  */
 export async function runMain(
   main: () => Promise<number | void>,
 ): Promise<void> {
+  let status: number;
   try {
-    Deno.exit((await main()) ?? 0);
+    status = (await main()) ?? 0;
   } catch (e) {
     if (e instanceof UserError) {
       console.error(`error: ${e.message}`);
       Deno.exit(2);
     }
+    if (e instanceof IoError) {
+      console.error(`error: ${e.message}`);
+      Deno.exit(1);
+    }
+    // A file-system error nobody named a path for: still one line. Deno's
+    // message ends with the operation and path.
+    if (ioCode(e)) {
+      const where = /: (\w+) '([^']*)'/.exec((e as Error).message);
+      console.error(
+        `error: ${ioMessage(e, where ? where[2] : "a file")}${
+          where ? ` (${where[1]})` : ""
+        }`,
+      );
+      Deno.exit(1);
+    }
     throw e;
   }
+  Deno.exit(status);
 }
 
 /** Source options: `--data-dir` wins over `RNNLAB_DATA_DIR`. */
@@ -33,23 +52,80 @@ export function sourceOptions(dataDir?: string): SourceOptions {
   return { ...env, dataDir: dataDir ?? env.dataDir };
 }
 
-/** Atomic JSON write for `--json`: a missing directory or no permission is a user error. */
+/**
+ * Checks, before any work, that `--json PATH` can be written: not a
+ * directory, in a directory that exists, writable (a probe file is created
+ * and removed beside it). A bad target is a {@linkcode UserError}.
+ */
+export async function checkJsonTarget(path: string, flag = "--json") {
+  const info = await Deno.stat(path).catch(() => null);
+  if (info?.isDirectory) {
+    throw new UserError(`${flag}: ${path} is a directory; name a file`);
+  }
+  const dir = dirname(path);
+  if (!(await Deno.stat(dir).catch(() => null))?.isDirectory) {
+    throw new UserError(
+      `${flag}: directory ${JSON.stringify(dir)} does not exist`,
+    );
+  }
+  const probe = join(dir, `.${basename(path)}.${crypto.randomUUID()}.tmp`);
+  await io(path, async () => {
+    await Deno.writeTextFile(probe, "");
+    await Deno.remove(probe);
+  }, { bad: true }).catch(async (e) => {
+    await Deno.remove(probe).catch(() => {});
+    throw e instanceof UserError ? new UserError(`${flag}: ${e.message}`) : e;
+  });
+}
+
+/**
+ * Atomic JSON write for `--json`. When the write fails (the disk filled
+ * while the run trained), the record is not lost: it is written to a
+ * temporary file instead, or else printed on stdout, and the error says where.
+ */
 export async function writeJsonOutput(
   path: string,
   value: unknown,
+  flag = "--json",
 ): Promise<void> {
   try {
     await writeJsonAtomic(path, value);
   } catch (e) {
-    if (
-      e instanceof Deno.errors.NotFound ||
-      e instanceof Deno.errors.PermissionDenied
-    ) {
-      throw new UserError(
-        `--json: cannot write ${path} (${(e as Error).message})`,
-      );
+    if (!ioCode(e)) throw e;
+    let kept: string;
+    try {
+      const tmp = await Deno.makeTempFile({
+        prefix: "rnnlab-record-",
+        suffix: ".json",
+      });
+      await Deno.writeTextFile(tmp, JSON.stringify(value, null, 2) + "\n");
+      kept = `the record was written to ${tmp} instead`;
+    } catch {
+      console.log(JSON.stringify(value));
+      kept = "the record was printed on stdout instead";
     }
-    throw e;
+    throw new IoError(`${flag}: ${ioMessage(e, path, kept)}`);
+  }
+}
+
+/** An output directory (`--out`) may not exist yet, but must not be a file. */
+export async function checkOutDir(dir: string, flag = "--out") {
+  const info = await Deno.stat(dir).catch(() => null);
+  if (info && !info.isDirectory) {
+    throw new UserError(`${flag}: ${dir} is a file, not a directory`);
+  }
+}
+
+/** A results directory given as an argument must be a directory (`what` names the argument). */
+export async function checkResultsDir(dir: string, what: string) {
+  const info = await Deno.stat(dir).catch(() => null);
+  if (!info) {
+    throw new UserError(`${what}: ${dir}: no such directory`);
+  }
+  if (!info.isDirectory) {
+    throw new UserError(
+      `${what}: ${dir} is a file, not a results directory (one holding cells/)`,
+    );
   }
 }
 

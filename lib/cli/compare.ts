@@ -16,7 +16,12 @@ import { scanCells } from "../experiment/store.ts";
 import { canonicalJson } from "../experiment/grid.ts";
 import type { CellRecord } from "../experiment/cell.ts";
 import { compareCells, formatComparison } from "../report/compare.ts";
-import { parseCommand, parseTolerance, runMain } from "./common.ts";
+import {
+  checkResultsDir,
+  parseCommand,
+  parseTolerance,
+  runMain,
+} from "./common.ts";
 
 /** Re-keys cells by their config without the backend, for cross-backend comparisons. */
 function byConfig(cells: CellRecord[]): CellRecord[] {
@@ -48,6 +53,8 @@ async function main(): Promise<number> {
       `--by: expected id or config, got ${JSON.stringify(opts.by)}`,
     );
   }
+  await checkResultsDir(dirA, "dirA");
+  await checkResultsDir(dirB, "dirB");
   const [scanA, scanB] = await Promise.all([scanCells(dirA), scanCells(dirB)]);
   const [a, b] = [scanA.cells, scanB.cells];
   const rejected = [...scanA.rejected, ...scanB.rejected];

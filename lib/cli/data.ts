@@ -7,7 +7,7 @@
 import { Command } from "commander";
 import { readCorpus } from "../data/source.ts";
 import { describeCorpus } from "../data/describe.ts";
-import { loadCorpus } from "../data/vocab.ts";
+import { corpusFor, droppedLetters, lettersWarning } from "../data/vocab.ts";
 import { parseFlagValue, resolveConfig } from "../train/config.ts";
 import {
   DATA_DIR_OPTION,
@@ -26,6 +26,10 @@ async function main(): Promise<number> {
     )
     .option("--max_tokens <n>", "training tokens (default 10000; 0 = all)")
     .option(
+      "--letters <which>",
+      "ascii (A–Z, the book's) | unicode (any script's letters) (default ascii)",
+    )
+    .option(
       "--val_tokens <n>",
       "held-out tokens after the training slice (default 5000)",
     )
@@ -35,7 +39,7 @@ async function main(): Promise<number> {
   if (status !== null) return status;
   const opts = program.opts<Record<string, string | boolean | undefined>>();
   const partial: Record<string, unknown> = {};
-  for (const key of ["corpus", "max_tokens", "val_tokens"]) {
+  for (const key of ["corpus", "max_tokens", "val_tokens", "letters"]) {
     if (typeof opts[key] === "string") {
       partial[key] = parseFlagValue(key, opts[key] as string);
     }
@@ -45,8 +49,15 @@ async function main(): Promise<number> {
     config.corpus,
     sourceOptions(typeof opts.dataDir === "string" ? opts.dataDir : undefined),
   );
-  const corpus = loadCorpus(source.text, config.max_tokens, config.val_tokens);
-  const described = describeCorpus(source, corpus);
+  const letters = config.letters ?? "ascii";
+  const corpus = corpusFor(source.text, config);
+  const described = describeCorpus(source, corpus, letters);
+  const warning = lettersWarning(
+    `corpus ${source.source}`,
+    source.text,
+    letters,
+  );
+  if (warning) console.error(warning);
   const info = {
     ...described,
     vocab_size: corpus.vocab.length,
@@ -65,6 +76,16 @@ async function main(): Promise<number> {
   );
   console.log(
     `validation     ${info.val_tokens} tokens (val_tokens ${config.val_tokens})`,
+  );
+  const dropped = droppedLetters(source.text);
+  console.log(
+    `letters        ${letters}: ${
+      letters === "ascii"
+        ? `${dropped.count} of ${dropped.of} letters not A–Z, dropped${
+          dropped.count ? ` (${dropped.chars})` : ""
+        }`
+        : `all ${dropped.of} kept, ${dropped.count} of them not A–Z`
+    }`,
   );
   console.log(
     `vocab          ${info.vocab_size} tokens: ${

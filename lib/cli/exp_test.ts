@@ -1,77 +1,16 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { runTask, runTaskProcess } from "./cli_testing.ts";
-import { adapterNote, verifyNote } from "./exp.ts";
-import { fixtureCell, fixtureEnv } from "../experiment/testing.ts";
-
-const BOOK = `The Time Traveller (for so it will be convenient to speak of him)
-was expounding a recondite matter to us. His grey eyes shone and
-twinkled, and his usually pale face was flushed and animated.\n`.repeat(4);
-
-const TINY = {
-  description: "A tiny grid for the runner's tests.",
-  exercises: ["4. No clipping?"],
-  base: {
-    num_hiddens: 8,
-    num_steps: 5,
-    batch_size: 4,
-    num_epochs: 3,
-    max_tokens: 300,
-    val_tokens: 60,
-    eval_every: 2,
-    num_preds: 10,
-    backend: "cpu",
-  },
-  grid: { clip: [1, "off"], lr: [1, 2] },
-  seeds: [0],
-};
-
-/** A temporary world: an experiments dir, a book, and a results dir. */
-async function world(
-  specs: Record<string, unknown>,
-  fn: (
-    w: { root: string; run: (args: string[]) => ReturnType<typeof runTask> },
-  ) => Promise<void>,
-) {
-  const root = await Deno.makeTempDir({ prefix: "rnnlab-exp-test-" });
-  try {
-    await Deno.mkdir(`${root}/experiments`);
-    await Deno.writeTextFile(`${root}/book.txt`, BOOK);
-    for (const [name, spec] of Object.entries(specs)) {
-      const body = typeof spec === "string"
-        ? spec
-        : `export default ${
-          JSON.stringify({
-            name,
-            ...spec as object,
-            base: {
-              ...(spec as { base?: object }).base,
-              corpus: `${root}/book.txt`,
-            },
-          })
-        };\n`;
-      await Deno.writeTextFile(`${root}/experiments/${name}.ts`, body);
-    }
-    const env = {
-      RNNLAB_EXPERIMENTS_DIR: `${root}/experiments`,
-      RNNLAB_OFFLINE: "1",
-    };
-    await fn({ root, run: (args) => runTask(args[0], args.slice(1), env) });
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
-}
-
-const cellFiles = (dir: string) => {
-  try {
-    return [...Deno.readDirSync(`${dir}/cells`)].map((e) => e.name).filter((
-      n,
-    ) => n.endsWith(".json")).sort();
-  } catch {
-    return [];
-  }
-};
+import {
+  BOOK,
+  cellFiles,
+  runTask,
+  runTaskProcess,
+  TINY,
+  tinyTrain,
+  world,
+} from "./cli_testing.ts";
+import { readCell } from "../experiment/store.ts";
 
 Deno.test("deno task exp runs a grid end to end, writes JSON, Markdown and SVG; a second run computes zero cells", async () => {
   await world({ tiny: TINY }, async ({ root, run }) => {
@@ -142,25 +81,24 @@ Deno.test("deno task exp runs a grid end to end, writes JSON, Markdown and SVG; 
     // Tamper with one stored number, consistently: verify must notice.
     const path = `${out}/cells/${cellFiles(out)[0]}`;
     const cell = JSON.parse(await Deno.readTextFile(path));
-    cell.train_ppl[1] += 1e-3;
-    cell.epochs[1].train_ppl = cell.train_ppl[1];
+    cell.curves.train_ppl[1] += 1e-3;
     await Deno.writeTextFile(path, JSON.stringify(cell));
     const tampered = await run(["exp", "tiny", "--out", out, "--verify"]);
     assert.equal(tampered.code, 1);
     assert.match(tampered.stdout, /✗ .* train curve \(epochs, max rel\)/);
     // Carelessly (the curves disagree): it is no cell, and verify names it.
-    cell.epochs[1].train_ppl += 1;
+    cell.curves.seconds.pop();
     await Deno.writeTextFile(path, JSON.stringify(cell));
     const broken = await run(["exp", "tiny", "--out", out, "--verify"]);
     assert.equal(broken.code, 1);
     assert.match(
       broken.stdout,
-      /✗ .*\.json: not a valid cell: epochs and train_ppl disagree/,
+      /✗ .*\.json: not a valid cell: curves\.seconds: 2 values, train_ppl has 3/,
     );
   });
 });
 
-Deno.test("a cell another experiment beside it stored (same id) is copied, not trained, and reruns to the same numbers", async () => {
+Deno.test("a cell another experiment beside it stored (same id) is referred to, not trained or copied, and reruns to the same numbers", async () => {
   const lrOnly = { ...TINY, grid: { lr: [1, 3] } };
   const timed = { ...lrOnly, reuse: false };
   await world(
@@ -200,21 +138,31 @@ Deno.test("a cell another experiment beside it stored (same id) is copied, not t
         second.stdout,
         /ran 1 cells \(1 done.*\), 1 reused, 0 already stored/,
       );
-      const [copy] = (await Promise.all(
+      const [ref] = (await Promise.all(
         cellFiles(out).map(async (f) =>
           JSON.parse(await Deno.readTextFile(`${out}/cells/${f}`))
         ),
       )).filter((c) => c.reused_from);
-      assert.equal(copy.reused_from, "tiny");
-      assert.equal(copy.experiment, "tiny-lr");
-      assert.deepEqual(copy.point, { lr: 1 });
-      const source = JSON.parse(
-        await Deno.readTextFile(`${root}/results/tiny/cells/${copy.id}.json`),
-      );
-      assert.deepEqual(copy.train_ppl, source.train_ppl);
+      // Stored once: the reused cell names the run, it holds no numbers.
+      assert.equal(ref.reused_from, "tiny");
+      assert.equal(ref.ref.dir, "tiny");
+      assert.ok(!("curves" in ref));
+      const copy = await readCell(out, ref.id);
+      assert.equal(copy?.experiment, "tiny-lr");
+      assert.deepEqual(copy?.point, { lr: 1 });
+      const source = await readCell(`${root}/results/tiny`, ref.id);
+      assert.deepEqual(copy?.train_ppl, source?.train_ppl);
       assert.match(
         await Deno.readTextFile(`${out}/README.md`),
-        /1 cell copied from \[tiny\]\(\.\.\/tiny\/README\.md\)/,
+        /1 cell reused from \[tiny\]\(\.\.\/tiny\/README\.md\)/,
+      );
+      const results = JSON.parse(
+        await Deno.readTextFile(`${out}/results.json`),
+      );
+      assert.deepEqual(
+        results.cells.toSorted(),
+        cellFiles(out).map((f) => f.slice(0, -".json".length)),
+        "results.json names its cells by id",
       );
       // The copy is the run tiny-lr would have made: training it again agrees exactly.
       const verified = await run([
@@ -465,12 +413,21 @@ Deno.test("bad experiment files and flags: one error naming file, key and value;
     badkey: { ...TINY, grid: { hidden: [8] } },
     badvalue: { ...TINY, grid: { lr: [1, -1] } },
     broken: "export default {",
+    noexport: "export const spec = {};\n",
+    short: { ...TINY, base: { ...TINY.base, batch_size: 60 } },
+    nocorpus: `export default ${
+      JSON.stringify({
+        ...TINY,
+        name: "nocorpus",
+        base: { corpus: "none.txt" },
+      })
+    };\n`,
   }, async ({ root, run }) => {
     const out = `${root}/results`;
     const cases: [string[], RegExp][] = [
       [
         ["exp", "nope"],
-        /^error: experiment "nope": no file .*nope\.ts \(experiments: badkey, badvalue, broken, tiny\)/,
+        /^error: experiment "nope": no file .*nope\.ts \(experiments: badkey, badvalue, broken, nocorpus, noexport, short, tiny\)/,
       ],
       [
         ["exp", "badkey"],
@@ -481,6 +438,27 @@ Deno.test("bad experiment files and flags: one error naming file, key and value;
         /^error: .*badvalue\.ts: grid\.lr\[1\]: lr: .*\(got -1\)/,
       ],
       [["exp", "broken"], /^error: .*broken\.ts: cannot be loaded/],
+      [
+        ["exp", "noexport"],
+        /^error: .*noexport\.ts: no default export \(write `export default defineExperiment/,
+      ],
+      // A grid point with no minibatch is refused before anything runs.
+      [
+        ["exp", "short"],
+        /^error: .*short\.ts: batch_size 60 × num_steps 5 needs at least 306 training tokens .*, but max_tokens 300 of .*book\.txt gives 300$/m,
+      ],
+      [
+        ["exp", "short", "--dry-run"],
+        /^error: .*short\.ts: batch_size 60 × num_steps 5 needs at least 306/,
+      ],
+      [
+        ["exp", "nocorpus"],
+        /^error: .*nocorpus\.ts: corpus "none\.txt": /,
+      ],
+      [
+        ["exp", "tiny", "--filter", "lr=3"],
+        /^error: --filter lr=3: no cell has it \(lr: 1, 2\)$/m,
+      ],
       [
         ["exp", "tiny", "--set", "colour=red"],
         /^error: --set colour=red: colour is not a config key/,
@@ -500,47 +478,18 @@ Deno.test("bad experiment files and flags: one error naming file, key and value;
       assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
     }
     assert.ok(!(await Deno.stat(out).catch(() => null)), "nothing written");
+    // A broken file breaks only itself: --list marks it, the others run.
+    const list = await run(["exp", "--list"]);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(
+      list.stdout,
+      /^broken {2}\(broken: .*broken\.ts: cannot be loaded/m,
+    );
+    assert.match(list.stdout, /^noexport {2}\(broken: .*no default export/m);
+    assert.match(list.stdout, /^tiny {2}\(4 cells, ≈ /m);
+    const dry = await run(["exp", "tiny", "--out", out, "--dry-run"]);
+    assert.equal(dry.code, 0, dry.stderr);
   });
-});
-
-Deno.test("adapterNote: cells about to run on another adapter than the stored ones get a note", () => {
-  const gpu = fixtureCell({ clip: 1 }, [5]);
-  gpu.env = fixtureEnv("NVIDIA H200");
-  const cells = [gpu, fixtureCell({ clip: "off" }, [5])]; // the second: llvmpipe
-  const note = adapterNote(
-    cells,
-    { "fused/webgpu": "webgpu (llvmpipe)" },
-    3,
-    "r/x",
-  );
-  assert.match(
-    note ?? "",
-    /^note: 1 stored cells in r\/x ran on webgpu \(NVIDIA H200\); the 3 to run now run on webgpu \(llvmpipe\)/,
-  );
-  assert.equal(
-    adapterNote(cells, { "fused/webgpu": "webgpu (llvmpipe)" }, 0, "r/x"),
-    null,
-    "nothing to run",
-  );
-  assert.equal(
-    adapterNote([cells[1]], { "fused/webgpu": "webgpu (llvmpipe)" }, 3, "r/x"),
-    null,
-    "same adapter",
-  );
-});
-
-Deno.test("verifyNote: stored cells from another adapter are named before --verify reruns them", () => {
-  const gpu = fixtureCell({ clip: 1 }, [5]);
-  gpu.env = fixtureEnv("NVIDIA H200");
-  const cells = [gpu, fixtureCell({ clip: "off" }, [5])];
-  assert.match(
-    verifyNote(cells, { "fused/webgpu": "webgpu (llvmpipe)" }) ?? "",
-    /^note: 1 of the 2 cells to verify ran on webgpu \(NVIDIA H200\); this machine runs webgpu \(llvmpipe\)\. .*--tolerance/,
-  );
-  assert.equal(
-    verifyNote([cells[1]], { "fused/webgpu": "webgpu (llvmpipe)" }),
-    null,
-  );
 });
 
 Deno.test("a checkout whose path holds a space and non-ASCII letters: --list and a dry run work", async () => {
@@ -591,4 +540,77 @@ Deno.test("a checkout whose path holds a space and non-ASCII letters: --list and
   } finally {
     await Deno.remove(root, { recursive: true });
   }
+});
+
+/** A Turkish passage (the opening of The Time Machine, translated). */
+const TURKISH =
+  `Zaman Yolcusu (ona böyle demek uygun olacak) bize anlaşılması güç bir
+konuyu açıklıyordu. Gri gözleri parlıyor ve ışıldıyordu; her zaman solgun olan
+yüzü kızarmış ve canlanmıştı. İçimizden biri, Filby, "Işık nereye gider?" diye sordu.
+`.repeat(3);
+
+Deno.test("a text d2l's A–Z would gut is flagged by data, train and the runner, recorded in each cell, and kept whole with letters: unicode", async () => {
+  const base = { ...TINY.base, num_epochs: 1 };
+  await world({
+    turkish: { ...TINY, base, grid: { letters: ["ascii", "unicode"] } },
+  }, async ({ root, run }) => {
+    const tr = `${root}/tr.txt`;
+    await Deno.writeTextFile(tr, TURKISH);
+    // The world points every experiment at its book; this one reads Turkish.
+    const file = `${root}/experiments/turkish.ts`;
+    await Deno.writeTextFile(
+      file,
+      (await Deno.readTextFile(file)).replace(`${root}/book.txt`, tr),
+    );
+    const warning =
+      /^warning: .*tr\.txt: d2l's preprocessing keeps only A–Z and drops 14\.2 % of the letters \(81 of 570: ışüçöi\); letters: "unicode" \(--letters unicode\) keeps them$/m;
+    const data = await run(["data", "--corpus", tr]);
+    assert.equal(data.code, 0, data.stderr);
+    assert.match(data.stderr, warning);
+    assert.match(
+      data.stdout,
+      /^letters {8}ascii: 81 of 570 letters not A–Z, dropped \(ışüçöi\)$/m,
+    );
+    const whole = await run(["data", "--corpus", tr, "--letters", "unicode"]);
+    assert.doesNotMatch(whole.stderr, /warning/);
+    assert.match(whole.stdout, /^vocab .* ş .*$/m);
+    const train = await run([...tinyTrain(tr, 1), "--quiet"]);
+    assert.equal(train.code, 0, train.stderr);
+    assert.match(train.stderr, warning);
+
+    const out = `${root}/results`;
+    const grid = await run(["exp", "turkish", "--out", out]);
+    assert.equal(grid.code, 0, grid.stderr);
+    assert.match(grid.stderr, warning);
+    const cells = await Promise.all(
+      cellFiles(out).map((f) => readCell(out, f.slice(0, -".json".length))),
+    );
+    const by = (letters?: string) =>
+      cells.find((c) => c?.config.letters === letters)!;
+    assert.deepEqual(by(undefined).corpus.dropped_letters, {
+      count: 81,
+      of: 570,
+      chars: "ışüçöi",
+    });
+    assert.equal(by("unicode").corpus.dropped_letters?.count, 0);
+    assert.ok(by("unicode").corpus.vocab.includes("ş"));
+    assert.ok(!by(undefined).corpus.vocab.includes("ş"));
+    // The table tells the two apart; a filter names the book's by value.
+    const results = JSON.parse(await Deno.readTextFile(`${out}/results.json`));
+    assert.deepEqual(results.varying_keys, ["letters"]);
+    assert.deepEqual(results.rows.map((r: { point: unknown }) => r.point), [
+      { letters: "ascii" },
+      { letters: "unicode" },
+    ]);
+    const ascii = await run([
+      "exp",
+      "turkish",
+      "--out",
+      out,
+      "--dry-run",
+      "--filter",
+      "letters=ascii",
+    ]);
+    assert.match(ascii.stdout, /^1 cells: 0 to run, 0 to reuse, 1 stored/m);
+  });
 });

@@ -14,8 +14,9 @@ import { loadExperiment } from "../experiment/load.ts";
 import { type Rejected, scanCells } from "../experiment/store.ts";
 import { storedGridCells } from "../experiment/runner.ts";
 import { buildResults, writeReport } from "../report/report.ts";
-import { outputDir, refreshIndex } from "./exp.ts";
-import { parseCommand, runMain } from "./common.ts";
+import { refreshIndex } from "../report/index.ts";
+import { outputDir } from "../experiment/paths.ts";
+import { checkResultsDir, parseCommand, runMain } from "./common.ts";
 
 async function main(): Promise<number> {
   const program = new Command()
@@ -32,7 +33,7 @@ async function main(): Promise<number> {
   const name = program.args[0];
   const { out, index } = program.opts<{ out?: string; index?: boolean }>();
   if (index) {
-    await refreshIndex();
+    for (const w of await refreshIndex()) console.error(w);
     console.log("results/README.md written");
     return 0;
   }
@@ -43,6 +44,7 @@ async function main(): Promise<number> {
   }
   const { spec, file } = await loadExperiment(name, { allowLarge: true });
   const dir = outputDir(name, {}, out);
+  await checkResultsDir(dir, out ? "--out" : "results directory");
   const { cells: stored, rejected } = await scanCells(dir);
   namesRejected(rejected);
   if (stored.length === 0) {
@@ -60,7 +62,9 @@ async function main(): Promise<number> {
     );
   }
   await writeReport(dir, buildResults(spec, cells, overrides));
-  if (dir === outputDir(name, {})) await refreshIndex();
+  if (dir === outputDir(name, {})) {
+    for (const w of await refreshIndex()) console.error(w);
+  }
   console.log(
     `report of ${cells.length}/${grid.length} cells written to ${dir}/README.md`,
   );

@@ -11,7 +11,7 @@ import { Command } from "commander";
 import { UserError } from "../errors.ts";
 import { readCorpus } from "../data/source.ts";
 import { describeCorpus } from "../data/describe.ts";
-import { loadCorpus } from "../data/vocab.ts";
+import { corpusFor, lettersWarning } from "../data/vocab.ts";
 import { setBackend } from "../model/backend.ts";
 import {
   CONFIG_KEYS,
@@ -23,6 +23,7 @@ import { type EpochLog, minTrainTokens, train_ch8 } from "../train/train.ts";
 import { collectEnv } from "../env.ts";
 import { describeDevice, pickEngine } from "../engine/pick.ts";
 import {
+  checkJsonTarget,
   DATA_DIR_OPTION,
   parseCommand,
   runMain,
@@ -45,6 +46,8 @@ const HELP: Record<keyof TrainConfig, string> = {
   input: "one_hot | embedding (default one_hot)",
   embed_size: "embedding width for --input embedding (default 32)",
   corpus: "timemachine | war-of-the-worlds | PATH (default timemachine)",
+  letters:
+    "ascii | unicode: letters the preprocessing keeps, A–Z as the book or any script's (default ascii)",
   seed: "seed of init, iterators and sampling (default 0)",
   backend:
     "webgpu | wasm | cpu: the tfjs backend (default: the engine's, webgpu or cpu for blas)",
@@ -105,22 +108,13 @@ async function main(): Promise<number> {
     })
     : [];
   const jsonPath = typeof opts.json === "string" ? opts.json : undefined;
-  if (jsonPath) {
-    const dir = jsonPath.includes("/")
-      ? jsonPath.slice(0, jsonPath.lastIndexOf("/")) || "/"
-      : ".";
-    const info = await Deno.stat(dir).catch(() => null);
-    if (!info?.isDirectory) {
-      throw new UserError(
-        `flags: --json: directory ${JSON.stringify(dir)} does not exist`,
-      );
-    }
-  }
+  // Checked before training, so a finished run never loses its record.
+  if (jsonPath) await checkJsonTarget(jsonPath, "flags: --json");
   const source = await readCorpus(
     config.corpus,
     sourceOptions(typeof opts.dataDir === "string" ? opts.dataDir : undefined),
   );
-  const corpus = loadCorpus(source.text, config.max_tokens, config.val_tokens);
+  const corpus = corpusFor(source.text, config);
   const minimum = minTrainTokens(config);
   if (corpus.train.length < minimum) {
     throw new UserError(
@@ -128,6 +122,12 @@ async function main(): Promise<number> {
         `batch_size × num_steps after a random offset needs at least ${minimum}`,
     );
   }
+  const warning = lettersWarning(
+    `corpus ${source.source}`,
+    source.text,
+    config.letters,
+  );
+  if (warning) console.error(warning);
   const backend = {
     ...await setBackend(config.backend),
     adapter: await describeDevice(config),
@@ -180,10 +180,10 @@ async function main(): Promise<number> {
       schema: "rnnlab.train/1",
       config,
       ...result,
-      corpus: describeCorpus(source, corpus),
+      corpus: describeCorpus(source, corpus, config.letters),
       env: { ...(await collectEnv()), ...backend },
     };
-    await writeJsonOutput(jsonPath, record);
+    await writeJsonOutput(jsonPath, record, "flags: --json");
     if (!quiet) console.log(`wrote ${jsonPath}`);
   }
   return result.status === "done" ? 0 : 1;

@@ -5,7 +5,12 @@
  * @module
  */
 import type { CorpusText } from "./source.ts";
-import type { Corpus } from "./vocab.ts";
+import {
+  type Corpus,
+  type DroppedLetters,
+  droppedLetters,
+  type Letters,
+} from "./vocab.ts";
 
 /** A corpus as recorded with every run. */
 export interface CorpusRecord {
@@ -21,6 +26,11 @@ export interface CorpusRecord {
   val_tokens: number;
   /** Tokens in index order. */
   vocab: string[];
+  /**
+   * Letters of the text the run's preprocessing dropped (none with
+   * `letters: "unicode"`); absent in cells stored before it was recorded.
+   */
+  dropped_letters?: DroppedLetters;
 }
 
 /**
@@ -32,7 +42,12 @@ export interface CorpusRecord {
  * describeCorpus(text, loadCorpus(text.text)).corpus_length; // 170580
  * ```
  */
-export function describeCorpus(text: CorpusText, corpus: Corpus): CorpusRecord {
+export function describeCorpus(
+  text: CorpusText,
+  corpus: Corpus,
+  letters: Letters = "ascii",
+): CorpusRecord {
+  const dropped = droppedLetters(text.text);
   return {
     name: text.name,
     source: text.source,
@@ -41,5 +56,8 @@ export function describeCorpus(text: CorpusText, corpus: Corpus): CorpusRecord {
     train_tokens: corpus.train.length,
     val_tokens: corpus.val.length,
     vocab: corpus.vocab.idx_to_token,
+    dropped_letters: letters === "ascii"
+      ? dropped
+      : { ...dropped, count: 0, chars: "" },
   };
 }

@@ -6,18 +6,113 @@
  */
 
 /**
+ * Which letters preprocessing keeps: `ascii`, d2l's A–Z (every other letter
+ * becomes a space), or `unicode`, every letter of any script (with its
+ * combining marks), so a Turkish, French or Greek text keeps its words.
+ */
+export type Letters = "ascii" | "unicode";
+
+/**
+ * How `unicode` letters are lowercased for `text`: Turkic rules ("tr": I →
+ * ı, İ → i) when the text holds the dotless ı or the dotted İ, which only
+ * Turkic alphabets use; else Unicode's default (undefined).
+ */
+export function caseLocale(text: string): "tr" | undefined {
+  return /[ıİ]/.test(text) ? "tr" : undefined;
+}
+
+/**
  * Splits a text into lines and cleans each as d2l's `read_time_machine` does:
- * every run of non-letters becomes one space, then trim and lowercase.
+ * every run of non-letters becomes one space, then trim and lowercase. With
+ * `letters: "unicode"` a letter is any Unicode letter (the text is first
+ * put in NFC, so an accent stays with its letter), lowercased as
+ * {@linkcode caseLocale} says.
  *
  * @example
  * ```ts
  * preprocessLines("The Time-Machine,\r\nby H. G. Wells"); // ["the time machine", "by h g wells"]
+ * preprocessLines("Işık Ülkesi", "unicode"); // ["ışık ülkesi"]
  * ```
  */
-export function preprocessLines(text: string): string[] {
-  return text.split(/\r\n|\r|\n/).map((line) =>
-    line.replace(/[^A-Za-z]+/g, " ").trim().toLowerCase()
+export function preprocessLines(
+  text: string,
+  letters: Letters = "ascii",
+): string[] {
+  if (letters === "ascii") {
+    return text.split(/\r\n|\r|\n/).map((line) =>
+      line.replace(/[^A-Za-z]+/g, " ").trim().toLowerCase()
+    );
+  }
+  const locale = caseLocale(text);
+  return text.normalize("NFC").split(/\r\n|\r|\n/).map((line) =>
+    line.replace(/[^\p{L}\p{M}]+/gu, " ").trim().toLocaleLowerCase(locale)
   );
+}
+
+/** Letters of a text that d2l's A–Z preprocessing drops. */
+export interface DroppedLetters {
+  /** Letters not in A–Z (after NFC), which `ascii` turns into spaces. */
+  count: number;
+  /** All letters of the text. */
+  of: number;
+  /** The most frequent dropped letters, most frequent first. */
+  chars: string;
+}
+
+/**
+ * Counts the letters `ascii` preprocessing would drop from `text`.
+ *
+ * @example
+ * ```ts
+ * droppedLetters("Çay ve şeker"); // { count: 2, of: 10, chars: "çş" }
+ * ```
+ */
+export function droppedLetters(text: string): DroppedLetters {
+  const counts = new Map<string, number>();
+  let of = 0, count = 0;
+  for (const [c] of text.normalize("NFC").matchAll(/\p{L}/gu)) {
+    of++;
+    if (/[A-Za-z]/.test(c)) continue;
+    count++;
+    const lower = c.toLocaleLowerCase(caseLocale(text));
+    counts.set(lower, (counts.get(lower) ?? 0) + 1);
+  }
+  const chars = [...counts].sort((a, b) => b[1] - a[1]).slice(0, 12)
+    .map(([c]) => c).join("");
+  return { count, of, chars };
+}
+
+/**
+ * The warning {@linkcode droppedWarning} gives for `text` under a run's
+ * `letters` setting: none with `unicode`, which drops no letter.
+ */
+export function lettersWarning(
+  where: string,
+  text: string,
+  letters: Letters = "ascii",
+): string | null {
+  return letters === "unicode"
+    ? null
+    : droppedWarning(where, droppedLetters(text));
+}
+
+/** Share of dropped letters above which `train`, `data` and the runner warn. */
+export const DROPPED_LETTERS_WARNING = 0.01;
+
+/**
+ * A warning when d2l's A–Z preprocessing would drop more than
+ * {@linkcode DROPPED_LETTERS_WARNING} of a text's letters, else null.
+ */
+export function droppedWarning(
+  where: string,
+  dropped: DroppedLetters,
+): string | null {
+  const share = dropped.of ? dropped.count / dropped.of : 0;
+  if (share <= DROPPED_LETTERS_WARNING) return null;
+  return `warning: ${where}: d2l's preprocessing keeps only A–Z and drops ${
+    (100 * share).toFixed(1)
+  } % of the letters (${dropped.count} of ${dropped.of}: ${dropped.chars}); ` +
+    `letters: "unicode" (--letters unicode) keeps them`;
 }
 
 /** d2l's `tokenize`: each line becomes a list of words or characters. */
@@ -104,6 +199,7 @@ export interface Corpus {
  * Builds the character corpus: all cleaned lines' tokens concatenated (no
  * separator between lines, exactly as d2l), truncated to `max_tokens`
  * (≤ 0 keeps everything). The validation slice is what follows it.
+ * `letters` says which letters the cleaning keeps ({@linkcode preprocessLines}).
  *
  * @example
  * ```ts
@@ -115,8 +211,9 @@ export function loadCorpus(
   text: string,
   max_tokens = 10_000,
   val_tokens = 5_000,
+  letters: Letters = "ascii",
 ): Corpus {
-  const tokens = tokenize(preprocessLines(text), "char").flat();
+  const tokens = tokenize(preprocessLines(text, letters), "char").flat();
   const vocab = new Vocab(tokens);
   const all = Int32Array.from(tokens, (t) => vocab.toIndex(t));
   const end = max_tokens > 0 ? Math.min(max_tokens, all.length) : all.length;
@@ -126,4 +223,28 @@ export function loadCorpus(
     val: all.slice(end, end + Math.max(0, val_tokens)),
     corpus_length: all.length,
   };
+}
+
+/** A run's corpus settings, as its config names them. */
+export interface CorpusSettings {
+  max_tokens: number;
+  val_tokens: number;
+  letters?: Letters;
+}
+
+/**
+ * {@linkcode loadCorpus} with a run's settings.
+ *
+ * @example
+ * ```ts
+ * corpusFor(text, resolveConfig({})).train.length; // 10000
+ * ```
+ */
+export function corpusFor(text: string, settings: CorpusSettings): Corpus {
+  return loadCorpus(
+    text,
+    settings.max_tokens,
+    settings.val_tokens,
+    settings.letters,
+  );
 }

@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { loadCorpus, preprocessLines, tokenize, Vocab } from "./vocab.ts";
+import {
+  caseLocale,
+  droppedLetters,
+  droppedWarning,
+  loadCorpus,
+  preprocessLines,
+  tokenize,
+  Vocab,
+} from "./vocab.ts";
 import { readCorpus } from "./source.ts";
 import { HAVE_TIME_MACHINE, TEST_DATA_DIR } from "./testdata.ts";
 
@@ -91,4 +99,48 @@ Deno.test({
     assert.equal(corpus.train.length, 10_000);
     assert.equal(corpus.val.length, 5_000);
   },
+});
+
+/** A Turkish passage (the opening of The Time Machine, translated). */
+const TURKISH =
+  `Zaman Yolcusu (ona böyle demek uygun olacak) bize anlaşılması güç bir
+konuyu açıklıyordu. Gri gözleri parlıyor ve ışıldıyordu; her zaman solgun olan
+yüzü kızarmış ve canlanmıştı. İçimizden biri, Filby, "Işık nereye gider?" diye sordu.`;
+
+Deno.test("letters: the book's A–Z drops a Turkish text's letters and says how many; unicode keeps them, lowercased by Turkish rules", () => {
+  // d2l's preprocessing guts the words: ş, ı, ü, ö, ç become spaces.
+  assert.deepEqual(preprocessLines("Işık ağır", "ascii"), ["i k a r"]);
+  const dropped = droppedLetters(TURKISH);
+  assert.deepEqual(dropped, { count: 27, of: 190, chars: "ışüçöi" });
+  assert.match(
+    droppedWarning("corpus tr.txt", dropped) ?? "",
+    /^warning: corpus tr\.txt: d2l's preprocessing keeps only A–Z and drops 14\.2 % of the letters \(27 of 190: ışüçöi\); letters: "unicode" \(--letters unicode\) keeps them$/,
+  );
+  // Dotless I lowercases to ı and dotted İ to i, as Turkish writes them.
+  const kept = preprocessLines(TURKISH, "unicode");
+  assert.equal(
+    kept[0],
+    "zaman yolcusu ona böyle demek uygun olacak bize anlaşılması güç bir",
+  );
+  assert.match(kept[2], / içimizden biri filby ışık nereye gider diye sordu$/);
+  const { vocab } = loadCorpus(TURKISH, 0, 0, "unicode");
+  for (const c of "çğıöşü".replace("ğ", "")) {
+    assert.ok(vocab.idx_to_token.includes(c), c);
+  }
+  assert.ok(!vocab.idx_to_token.includes("I"));
+  // Outside Turkic text, Unicode's own lowercasing: I → i.
+  assert.deepEqual(preprocessLines("Île-de-France, ÉTÉ", "unicode"), [
+    "île de france été",
+  ]);
+  assert.equal(caseLocale("İstanbul"), "tr");
+  assert.equal(caseLocale("Paris"), undefined);
+  // A combining accent stays with its letter (NFC first).
+  assert.deepEqual(preprocessLines("cafe\u0301!", "unicode"), ["café"]);
+  // The book's text loses nothing, and no warning is given.
+  assert.equal(droppedWarning("x", droppedLetters("The Time Machine")), null);
+  // Below 1 %, no warning either (War of the Worlds has ç and æ once each).
+  assert.equal(
+    droppedWarning("x", { count: 2, of: 281_543, chars: "çæ" }),
+    null,
+  );
 });

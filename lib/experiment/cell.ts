@@ -4,7 +4,7 @@
  * @module
  */
 import { readCorpus, type SourceOptions } from "../data/source.ts";
-import { loadCorpus } from "../data/vocab.ts";
+import { corpusFor } from "../data/vocab.ts";
 import { type CorpusRecord, describeCorpus } from "../data/describe.ts";
 import { type BackendInfo, setBackend } from "../model/backend.ts";
 import type { TrainConfig } from "../train/config.ts";
@@ -20,7 +20,7 @@ import { describeDevice } from "../engine/pick.ts";
 import type { Cell } from "./grid.ts";
 
 /** Schema tag of a stored cell; bump on incompatible changes. */
-export const CELL_SCHEMA = "rnnlab.cell/1";
+export const CELL_SCHEMA = "rnnlab.cell/2";
 
 /** A finished cell as stored in `cells/<id>.json`. */
 export interface CellRecord extends TrainResult {
@@ -80,7 +80,7 @@ export async function runCell(
 ): Promise<CellRecord> {
   const { config } = job.cell;
   const source = await readCorpus(config.corpus, job.source);
-  const corpus = loadCorpus(source.text, config.max_tokens, config.val_tokens);
+  const corpus = corpusFor(source.text, config);
   const backend = await setBackend(config.backend);
   const result = await train_ch8(config, corpus, {
     onEpoch,
@@ -89,7 +89,7 @@ export async function runCell(
   return {
     ...recordHeader(job),
     ...result,
-    corpus: describeCorpus(source, corpus),
+    corpus: describeCorpus(source, corpus, config.letters),
     env: {
       ...(await collectEnv()),
       ...backend,

@@ -8,13 +8,20 @@ import { UserError } from "../errors.ts";
 import { sha1Hex } from "../data/source.ts";
 import {
   AUTO_ENGINES,
+  CONFIG_KEYS,
+  configValue,
   type EngineChoice,
   leavesEngine,
   resolveConfig,
   type TrainConfig,
 } from "../train/config.ts";
 import { engineVersion } from "../train/train.ts";
-import { type ConfigValue, type ExperimentSpec, MAX_CELLS } from "./spec.ts";
+import {
+  type ConfigValue,
+  type ExperimentSpec,
+  HARD_MAX_CELLS,
+  MAX_CELLS,
+} from "./spec.ts";
 
 /** One run of the grid. */
 export interface Cell {
@@ -41,17 +48,23 @@ export interface GridConfig {
 /** A cell before its id is known (the corpus SHA-1 is read later). */
 export type CellConfig = TrainConfig;
 
-function product(axes: [string, unknown[]][]): Record<string, unknown>[] {
-  return axes.reduce<Record<string, unknown>[]>(
-    (acc, [key, values]) =>
-      acc.flatMap((c) => values.map((v) => ({ ...c, [key]: v }))),
-    [{}],
-  );
+/** The cartesian product of `axes`, one combination at a time. */
+function* product(
+  axes: [string, unknown[]][],
+  at = 0,
+  acc: Record<string, unknown> = {},
+): Generator<Record<string, unknown>> {
+  if (at === axes.length) {
+    yield acc;
+    return;
+  }
+  const [key, values] = axes[at];
+  for (const v of values) yield* product(axes, at + 1, { ...acc, [key]: v });
 }
 
 const matches = (config: TrainConfig, partial: Record<string, unknown>) =>
   Object.entries(partial).every(([k, v]) =>
-    JSON.stringify(config[k as keyof TrainConfig]) === JSON.stringify(v)
+    JSON.stringify(configValue(config, k)) === JSON.stringify(v)
   );
 
 /** Options of {@linkcode expandGrid}. */
@@ -66,10 +79,28 @@ export interface ExpandOptions {
 }
 
 /**
+ * How many cells a spec can have at most, counted without building them:
+ * (points of the product + include) × seeds. Exclude and duplicates can
+ * only make it fewer.
+ *
+ * @example
+ * ```ts
+ * countCells({ name: "x", description: "", exercises: ["4"], grid: { clip: [1, "off"], lr: [1, 2] }, seeds: [0, 1] }); // 8
+ * ```
+ */
+export function countCells(spec: ExperimentSpec): number {
+  const axes = Object.values(spec.grid ?? {}) as unknown[][];
+  const points = axes.reduce((n, values) => n * values.length, 1);
+  return (points + (spec.include?.length ?? 0)) * spec.seeds.length;
+}
+
+/**
  * Expands a spec into resolved configs: base × product(grid) + include −
  * exclude, then × seeds, then `overrides` (the `--set` values) on top.
  * Duplicates collapse. Throws when the count exceeds {@linkcode MAX_CELLS}
- * unless `allowLarge`.
+ * unless `allowLarge`, and above {@linkcode HARD_MAX_CELLS} in any case;
+ * both refusals come before the grid is built (a grid of a million cells is
+ * refused at once).
  *
  * @example
  * ```ts
@@ -88,35 +119,46 @@ export function expandGrid(
   spec: ExperimentSpec,
   options: ExpandOptions = {},
 ): GridConfig[] {
-  const points = product(
-    Object.entries(spec.grid ?? {}) as [string, unknown[]][],
-  )
-    .map((p) => ({ ...spec.base, ...p }))
-    .concat((spec.include ?? []).map((c) => ({ ...spec.base, ...c })));
+  const file = options.file ?? spec.name;
+  const upTo = countCells(spec);
+  const many = (n: number) => n.toLocaleString("en-US");
+  if (upTo > HARD_MAX_CELLS) {
+    throw new UserError(
+      `${file}: grid: ${many(upTo)} cells exceed the most rnnlab runs as one ` +
+        `experiment, ${
+          many(HARD_MAX_CELLS)
+        }, even with --allow-large; split it into several experiments`,
+    );
+  }
+  const limit = options.allowLarge ? HARD_MAX_CELLS : MAX_CELLS;
+  // Exact when nothing can drop or merge cells.
+  const exact = !spec.exclude?.length && !spec.include?.length &&
+    Object.keys(options.overrides ?? {}).length === 0;
+  function* points() {
+    const axes = Object.entries(spec.grid ?? {}) as [string, unknown[]][];
+    for (const p of product(axes)) yield { ...spec.base, ...p };
+    for (const c of spec.include ?? []) yield { ...spec.base, ...c };
+  }
   const seen = new Set<string>();
   const configs: GridConfig[] = [];
-  for (const point of points) {
+  for (const point of points()) {
     for (const seed of spec.seeds) {
       const partial = { ...point, seed, ...options.overrides };
-      const config = resolveConfig(
-        partial,
-        options.file ?? spec.name,
-        options.machine,
-      );
+      const config = resolveConfig(partial, file, options.machine);
       if ((spec.exclude ?? []).some((ex) => matches(config, ex))) continue;
       const key = canonicalJson(config);
       if (seen.has(key)) continue;
       seen.add(key);
       configs.push({ config, auto: leavesEngine(partial) });
+      // Stop as soon as the limit is passed: the refusal needs no more.
+      if (configs.length > limit) {
+        throw new UserError(
+          `${file}: grid: ${
+            exact ? many(upTo) : `more than ${many(limit)}`
+          } cells exceed the limit of ${MAX_CELLS}; pass --allow-large to run them`,
+        );
+      }
     }
-  }
-  if (configs.length > MAX_CELLS && !options.allowLarge) {
-    throw new UserError(
-      `${
-        options.file ?? spec.name
-      }: grid: ${configs.length} cells exceed the limit of ${MAX_CELLS}; ` +
-        `pass --allow-large to run them`,
-    );
   }
   return configs;
 }
@@ -158,11 +200,13 @@ export function varyingKeys(
 ): (keyof TrainConfig)[] {
   if (configs.length === 0) return [];
   const keys = [
-    ...new Set([...order, ...Object.keys(configs[0])]),
+    ...new Set([...order, ...configs.flatMap((c) => Object.keys(c))]),
   ] as (keyof TrainConfig)[];
+  const value = (c: TrainConfig, k: string) =>
+    JSON.stringify(configValue(c, k));
   return keys.filter((k) =>
-    k !== "seed" && k in configs[0] &&
-    configs.some((c) => JSON.stringify(c[k]) !== JSON.stringify(configs[0][k]))
+    k !== "seed" && configs.some((c) => k in c) &&
+    configs.some((c) => value(c, k) !== value(configs[0], k))
   );
 }
 
@@ -191,7 +235,7 @@ export async function makeCells(
     return {
       id: await cellId(config, sha1),
       config,
-      point: Object.fromEntries(keys.map((k) => [k, config[k]])),
+      point: Object.fromEntries(keys.map((k) => [k, configValue(config, k)])),
       also: await Promise.all(
         others.map((e) => cellId({ ...config, ...e }, sha1)),
       ),
@@ -236,13 +280,12 @@ export function filterCells(cells: Cell[], filters: string[]): Cell[] {
       );
     }
     const key = f.slice(0, eq);
-    if (cells.length && !(key in cells[0].config)) {
+    if (cells.length && !(CONFIG_KEYS as string[]).includes(key)) {
       throw new UserError(`--filter: ${key}: not a config key`);
     }
     return [key, f.slice(eq + 1)] as const;
   });
-  const value = (c: Cell, k: string) =>
-    String(c.config[k as keyof TrainConfig]);
+  const value = (c: Cell, k: string) => String(configValue(c.config, k));
   for (const [k, v] of terms) {
     if (cells.length && !cells.some((c) => value(c, k) === v)) {
       const present = [...new Set(cells.map((c) => value(c, k)))];

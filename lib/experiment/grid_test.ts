@@ -93,3 +93,21 @@ Deno.test("shards partition the cells exactly; filters select by value", async (
     /: --filter clip=off --filter activation=relu: no cell has all of them$/,
   );
 });
+
+Deno.test("letters: ascii, the book's default, leaves the config as it was (so every stored id stays); unicode is a key of its own", async () => {
+  const sha1 = "090b5e7e70c295757f55df93cb0a180b9691891a";
+  assert.deepEqual(resolveConfig({ letters: "ascii" }), resolveConfig({}));
+  assert.ok(!("letters" in resolveConfig({})));
+  // The chapter's cell as results/d2l-baseline stores it.
+  assert.equal(
+    await cellId(resolveConfig({ letters: "ascii" }), sha1),
+    "36fe10a4dbedc37c",
+  );
+  const unicode = resolveConfig({ letters: "unicode" });
+  assert.equal(unicode.letters, "unicode");
+  assert.notEqual(await cellId(unicode, sha1), "36fe10a4dbedc37c");
+  assert.throws(
+    () => resolveConfig({ letters: "latin" }, "flags"),
+    /^UserError: flags: letters: .*\(got "latin"\)$/,
+  );
+});

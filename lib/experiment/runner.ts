@@ -15,15 +15,21 @@ import {
   gridKey,
   storedKeys,
 } from "./grid.ts";
+import { io, IoError } from "../errors.ts";
 import {
+  cellPath,
   readCell,
   readCellFile,
   readCells,
   type Rejected,
+  setAside,
   siblingDirs,
+  type Stored,
   writeCell,
+  writeRef,
 } from "./store.ts";
 import { computedOn } from "../env.ts";
+import { machineKey, type OnThisMachine } from "./notes.ts";
 
 /** Which cells a run will compute and which are already stored. */
 export interface Plan {
@@ -85,16 +91,6 @@ export async function storedGridCells(
   return [...found].sort(([a], [b]) => a - b).map(([, record]) => record);
 }
 
-/**
- * Per engine and backend (`"fused/webgpu"`), what a cell run now would
- * compute on ({@linkcode computedOn}).
- */
-export type OnThisMachine = Partial<Record<string, string>>;
-
-/** The {@linkcode OnThisMachine} key of a config. */
-export const machineKey = (c: Pick<TrainConfig, "engine" | "backend">) =>
-  `${c.engine}/${c.backend}`;
-
 /** The sampling exponents a record's samples were drawn at, in order. */
 const sampledAlphas = (record: CellRecord): number[] =>
   [
@@ -119,12 +115,13 @@ export async function findStored(
   cells: Cell[],
   alphas: number[],
   here?: OnThisMachine,
-): Promise<Map<string, CellRecord>> {
+): Promise<Map<string, Stored>> {
   const others = await siblingDirs(dir);
-  const found = new Map<string, CellRecord>();
+  const found = new Map<string, Stored>();
   for (const cell of cells) {
     for (const other of others) {
-      const stored = await readCell(other, cell.id);
+      const file = await readCellFile(other, cell.id);
+      const stored = file && "record" in file ? file.record : undefined;
       if (
         stored?.id === cell.id && stored.status !== "failed" &&
         String(sampledAlphas(stored)) === String(alphas) &&
@@ -132,7 +129,7 @@ export async function findStored(
           (stored.env !== null &&
             computedOn(stored.env) === here[machineKey(stored.config)]))
       ) {
-        found.set(cell.id, stored);
+        found.set(cell.id, file as Stored);
         break;
       }
     }
@@ -141,10 +138,11 @@ export async function findStored(
 }
 
 /**
- * Copies into `dir` the cells of `cells` that {@linkcode findStored} finds
- * beside it. A copy keeps the source's numbers and environment, takes this
- * experiment's name, grid point and overrides, and records where it came from
- * in `reused_from`. Returns the cells still to run and the copies made.
+ * Stores in `dir` the cells of `cells` that {@linkcode findStored} finds
+ * beside it, each as a reference to the stored run (never a copy of its
+ * numbers). Read back, such a cell has the source's numbers and environment,
+ * this experiment's name, grid point and overrides, and names where it came
+ * from in `reused_from`. Returns the cells still to run and the cells reused.
  *
  * @example
  * ```ts
@@ -175,13 +173,13 @@ export async function reuseStored(
       continue;
     }
     const copy: CellRecord = {
-      ...stored,
+      ...stored.record,
       experiment: options.experiment,
       point: cell.point,
       overrides: options.overrides,
-      reused_from: stored.reused_from ?? stored.experiment,
+      reused_from: stored.record.reused_from ?? stored.record.experiment,
     };
-    await writeCell(dir, copy);
+    await writeRef(dir, copy, stored);
     reused.push(copy);
   }
   return { run, reused };
@@ -230,9 +228,12 @@ async function runOne(
     stderr: "piped",
   }).spawn();
   const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(JSON.stringify(job) + "\n"));
+  // A process that died at once cannot take it; its status says why.
+  await writer.write(new TextEncoder().encode(JSON.stringify(job) + "\n"))
+    .catch(() => {});
   const stderr = new Response(child.stderr).text();
   let buffer = "";
+  let ioFailure: string | undefined;
   for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
     buffer += chunk;
     let nl;
@@ -243,6 +244,8 @@ async function runOne(
         const event = JSON.parse(line);
         if (event.type === "epoch") {
           options.events?.onEpoch?.(cell, event as EpochLog);
+        } else if (event.type === "io-error") {
+          ioFailure = event.message;
         }
       } catch {
         // Not an event (a library's stray output): ignore.
@@ -251,6 +254,8 @@ async function runOne(
   }
   const status = await child.status;
   await writer.close().catch(() => {});
+  // The cell could not be stored (disk full, read-only): the grid stops.
+  if (ioFailure) throw new IoError(ioFailure);
   const record = await readCell(dir, cell.id);
   if (status.success && record) return record;
   // The process died without a record (crash, out of memory): record why.
@@ -260,7 +265,7 @@ async function runOne(
       status.signal ? ` (${status.signal})` : ""
     }: ${(await stderr).trim().split("\n").slice(-5).join(" | ")}`,
   );
-  await writeCell(dir, failed);
+  await io(cellPath(dir, cell.id), () => writeCell(dir, failed));
   return failed;
 }
 
@@ -276,14 +281,96 @@ export async function runCells(
 ): Promise<CellRecord[]> {
   const queue = [...cells];
   const done: CellRecord[] = [];
+  let failure: unknown;
   const worker = async () => {
     for (let cell = queue.shift(); cell; cell = queue.shift()) {
       options.events?.onStart?.(cell);
-      const record = await runOne(dir, cell, options);
+      let record;
+      try {
+        record = await runOne(dir, cell, options);
+      } catch (e) {
+        // A cell that cannot be stored stops the grid: no new cell starts,
+        // the ones in flight finish (or fail to store) first.
+        failure ??= e;
+        queue.length = 0;
+        return;
+      }
       done.push(record);
       options.events?.onEnd?.(cell, record);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, options.jobs) }, worker));
+  if (failure) throw failure;
   return done;
+}
+
+/** What {@linkcode runGrid} tells as it goes, besides the cells' progress. */
+export interface GridEvents extends RunnerEvents {
+  /** A file that was not a valid cell was moved out of `cells/`. */
+  onSetAside?: (file: Rejected, to: string) => void;
+  /** Cells stored beside the directory were referred to instead of trained. */
+  onReused?: (reused: CellRecord[]) => void;
+  /** The cells about to run, before the first starts (awaited). */
+  onRun?: (cells: Cell[]) => void | Promise<void>;
+}
+
+/** What {@linkcode runGrid} did. */
+export interface GridRun {
+  /** The cells run, in the order they finished. */
+  records: CellRecord[];
+  reused: CellRecord[];
+  /** Cells that were stored already. */
+  cached: number;
+}
+
+/**
+ * Brings a results directory up to date with its grid: sets aside files
+ * that are not valid cells, refers to runs stored beside it (when `reuse`),
+ * and runs the rest ({@linkcode runCells}). The caller holds the lock. A file
+ * that cannot be written stops it with an {@linkcode IoError}.
+ *
+ * @example
+ * ```ts
+ * const { records } = await runGrid(grid, { ...options, force: false, reuse: true });
+ * ```
+ */
+export async function runGrid(
+  g: {
+    dir: string;
+    cells: Cell[];
+    alphas: number[];
+    overrides: Partial<TrainConfig>;
+    spec: { name: string };
+  },
+  options: Omit<RunOptions, "experiment" | "overrides" | "alphas"> & {
+    force: boolean;
+    reuse: boolean;
+    here?: OnThisMachine;
+    events?: GridEvents;
+  },
+): Promise<GridRun> {
+  const events = options.events ?? {};
+  const plan = await planCells(g.dir, g.cells, options.force);
+  // A file that is not a valid cell is kept, out of the way, as evidence.
+  for (const r of plan.rejected) {
+    events.onSetAside?.(r, await io(r.path, () => setAside(g.dir, r)));
+  }
+  const { run, reused } = options.reuse
+    ? await io(g.dir, () =>
+      reuseStored(g.dir, plan.run, {
+        experiment: g.spec.name,
+        alphas: g.alphas,
+        overrides: g.overrides,
+        here: options.here,
+      }))
+    : { run: plan.run, reused: [] };
+  if (reused.length) events.onReused?.(reused);
+  await events.onRun?.(run);
+  const records = await runCells(g.dir, run, {
+    ...options,
+    experiment: g.spec.name,
+    overrides: g.overrides,
+    alphas: g.alphas,
+  });
+  return { records, reused, cached: plan.cached.length };
 }

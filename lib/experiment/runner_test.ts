@@ -5,10 +5,18 @@ import {
   findStored,
   planCells,
   reuseStored,
+  runCells,
   storedGridCells,
 } from "./runner.ts";
+import { IoError } from "../errors.ts";
 import type { ExperimentSpec } from "./spec.ts";
-import { readCell, siblingDirs, writeCell } from "./store.ts";
+import {
+  cellPath,
+  readCell,
+  readCellFile,
+  siblingDirs,
+  writeCell,
+} from "./store.ts";
 import { fixtureEnv, storedRun } from "./testing.ts";
 
 const config = resolveConfig({ num_hiddens: 8, num_epochs: 4 });
@@ -23,7 +31,7 @@ const cell: Cell = {
 const stored = (experiment: string, alphas: number[]) =>
   storedRun(cell.config, { experiment, alphas });
 
-Deno.test("findStored takes a sibling's finished run of the same id decoded at the same alphas; reuseStored copies it", async () => {
+Deno.test("findStored takes a sibling's finished run of the same id decoded at the same alphas; reuseStored refers to it", async () => {
   const root = await Deno.makeTempDir();
   try {
     const here = `${root}/here`;
@@ -43,7 +51,7 @@ Deno.test("findStored takes a sibling's finished run of the same id decoded at t
       "failed, or other alphas",
     );
     assert.equal(
-      (await findStored(here, [cell], [2])).get(cell.id)?.experiment,
+      (await findStored(here, [cell], [2])).get(cell.id)?.record.experiment,
       "b-sampled",
     );
 
@@ -59,8 +67,19 @@ Deno.test("findStored takes a sibling's finished run of the same id decoded at t
     assert.equal(copy?.experiment, "here");
     assert.equal(copy?.reused_from, "c-greedy");
     assert.deepEqual(copy?.train_ppl, (await stored("c-greedy", [])).train_ppl);
-    // A copy of a copy names the experiment that trained it.
-    await Deno.remove(`${root}/c-greedy`, { recursive: true });
+    // Stored as a reference to the run, not a copy of its numbers.
+    const file = JSON.parse(await Deno.readTextFile(cellPath(here, cell.id)));
+    assert.deepEqual(Object.keys(file).sort(), [
+      "experiment",
+      "id",
+      "overrides",
+      "point",
+      "ref",
+      "reused_from",
+      "schema",
+    ]);
+    assert.equal(file.ref.dir, "c-greedy");
+    // A reference to a reference names the run itself, and who trained it.
     const again = await reuseStored(`${root}/e`, [cell], {
       experiment: "e",
       alphas: [],
@@ -68,6 +87,26 @@ Deno.test("findStored takes a sibling's finished run of the same id decoded at t
     });
     assert.equal(again.reused[0].experiment, "e");
     assert.equal(again.reused[0].reused_from, "c-greedy");
+    const ref = JSON.parse(
+      await Deno.readTextFile(cellPath(`${root}/e`, cell.id)),
+    );
+    assert.equal(ref.ref.dir, "c-greedy");
+    // The run trained again (other numbers): the references no longer hold.
+    const rerun = await stored("c-greedy", []);
+    rerun.wall_seconds = 2;
+    await writeCell(`${root}/c-greedy`, rerun);
+    const stale = await readCellFile(here, cell.id);
+    assert.match(
+      stale && "reason" in stale ? stale.reason : "",
+      /refers to .*c-greedy\/cells\/.*\.json, which changed since it was referred to/,
+    );
+    // Its source gone, a reference is no result either.
+    await Deno.remove(`${root}/c-greedy`, { recursive: true });
+    const gone = await readCellFile(`${root}/e`, cell.id);
+    assert.match(
+      gone && "reason" in gone ? gone.reason : "",
+      /refers to .*, which is missing$/,
+    );
   } finally {
     await Deno.remove(root, { recursive: true });
   }
@@ -85,12 +124,13 @@ Deno.test("findStored with `here` takes only a run from this machine's backend a
     const find = async (adapter: string) =>
       (await findStored(`${root}/here`, [cell], [], {
         "fused/webgpu": `webgpu (${adapter})`,
-      })).get(cell.id)?.experiment;
+      })).get(cell.id)?.record.experiment;
     assert.equal(await find("llvmpipe"), "b-cpu");
     assert.equal(await find("NVIDIA H200"), "a-gpu");
     assert.equal(await find("Apple M2"), undefined);
     assert.equal(
-      (await findStored(`${root}/here`, [cell], [])).get(cell.id)?.experiment,
+      (await findStored(`${root}/here`, [cell], [])).get(cell.id)?.record
+        .experiment,
       "a-gpu",
       "without `here`, any adapter",
     );
@@ -142,6 +182,53 @@ Deno.test("a cell whose engine the machine picks is stored when another engine a
     assert.deepEqual(cells.map((c) => c.also), [[], []]);
     assert.equal((await planCells(dir, cells)).cached.length, 0);
     assert.deepEqual(await storedGridCells(dir, pinnedGrid), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("runCells: a cell that cannot be stored (its process says so) stops the grid: no other cell starts, and the error names the file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const grid = expandGrid({
+      name: "tiny",
+      description: "",
+      exercises: ["4"],
+      base: { num_hiddens: 8, num_epochs: 2 },
+      grid: { lr: [1, 2, 3] },
+      seeds: [0],
+    });
+    const cells = await makeCells(grid, () => "sha");
+    const started: string[] = [];
+    // A cell process whose disk is full: it reports the failed write.
+    const message =
+      `${dir}/cells/x.json: no space left on the device; free some space`;
+    const command = {
+      program: "sh",
+      args: [
+        "-c",
+        `echo '${JSON.stringify({ type: "io-error", message })}'; exit 1`,
+        "cell",
+      ],
+    };
+    await assert.rejects(
+      runCells(dir, cells, {
+        experiment: "tiny",
+        overrides: {},
+        alphas: [],
+        source: {},
+        jobs: 1,
+        command,
+        events: { onStart: (c) => started.push(c.id) },
+      }),
+      (e) => e instanceof IoError && e.message === message,
+    );
+    assert.deepEqual(started, [cells[0].id], "the grid stopped");
+    assert.deepEqual(
+      await Deno.stat(`${dir}/cells`).catch(() => null),
+      null,
+      "nothing stored for it",
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

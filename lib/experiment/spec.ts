@@ -43,7 +43,7 @@ export interface ExperimentSpec {
   report?: ReportOptions;
   /**
    * Whether a cell another experiment already stored under the same id may be
-   * copied rather than trained (default true). False where the question is
+   * referred to rather than trained (default true). False where the question is
    * running time, which only cells run side by side on one machine compare.
    */
   reuse?: boolean;
@@ -75,6 +75,12 @@ export function defineExperiment(spec: ExperimentSpec): ExperimentSpec {
 
 /** Largest grid run without `--allow-large`. */
 export const MAX_CELLS = 64;
+
+/**
+ * Largest grid run at all, `--allow-large` or not: ten thousand 500-epoch
+ * cells are years of one machine's time, and a grid is built in memory.
+ */
+export const HARD_MAX_CELLS = 10_000;
 
 const partialConfig = z.record(z.string(), z.unknown());
 
@@ -110,6 +116,11 @@ export function validateExperiment(
   file: string,
   options: { allowLarge?: boolean; expectedName?: string } = {},
 ): ExperimentSpec {
+  if (raw === undefined) {
+    throw new UserError(
+      `${file}: no default export (write \`export default defineExperiment({ ... })\`)`,
+    );
+  }
   const parsed = ExperimentSchema.safeParse(raw);
   if (!parsed.success) {
     throw new UserError(formatIssues(file, parsed.error, raw));
@@ -176,5 +187,12 @@ export function validateExperiment(
   spec.include?.forEach((c, i) =>
     resolveConfig({ ...spec.base, ...c }, `${file}: include[${i}]`)
   );
+  // An exclude entry is a pattern, not a config: each value is checked
+  // alone, typed as its axis is.
+  spec.exclude?.forEach((c, i) => {
+    for (const [key, value] of Object.entries(c)) {
+      resolveConfig({ [key]: value }, `${file}: exclude[${i}]`);
+    }
+  });
   return spec;
 }

@@ -83,6 +83,32 @@ Deno.test("each bad-input class is one error naming the file, key path and value
     /include\[0\]: lr: .*\(got "x"\)/,
   );
   rejects({ ...good, description: 3 }, /description: .*\(got 3\)/);
+  // Exclude entries are typed like axes, each value alone.
+  rejects(
+    { ...good, exclude: [{ clip: "none" }] },
+    /^experiments\/tiny\.ts: exclude\[0\]: clip: .*\(got "none"\)/,
+  );
+  rejects(
+    { ...good, exclude: [{ activation: "tanh" }, { lr: "1" }] },
+    /^experiments\/tiny\.ts: exclude\[1\]: lr: .*\(got "1"\)/,
+  );
+  rejects(
+    { ...good, exclude: [{ colour: 1 }] },
+    /exclude\[0\]\.colour: not a config key/,
+  );
+  rejects(
+    undefined,
+    /^experiments\/tiny\.ts: no default export \(write `export default defineExperiment\(\{ \.\.\. \}\)`\)$/,
+  );
+  // A pattern may name a value that is fine alone, whatever the base.
+  validateExperiment(
+    {
+      ...good,
+      base: { sampling: "random" },
+      exclude: [{ detach: false }],
+    },
+    "experiments/tiny.ts",
+  );
 });
 
 Deno.test("a grid above the cell limit needs allowLarge", () => {
@@ -99,4 +125,43 @@ Deno.test("a grid above the cell limit needs allowLarge", () => {
         .test(e.message),
   );
   assert.equal(expandConfigs(spec, { allowLarge: true }).length, 2 * MAX_CELLS);
+  // With exclude the count is known only by building: "more than".
+  const pruned = { ...spec, exclude: [{ num_hiddens: 1 }] };
+  assert.throws(
+    () => expandConfigs(pruned, { file: "experiments/tiny.ts" }),
+    /grid: more than 64 cells exceed the limit of 64/,
+  );
+});
+
+Deno.test("a grid of a million cells is counted, not built: refused at once with and without allowLarge", () => {
+  const axis = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+  const huge = validateExperiment({
+    ...good,
+    grid: {
+      num_hiddens: axis(100),
+      num_steps: axis(100),
+      batch_size: axis(50),
+    },
+    seeds: [0, 1],
+  }, "experiments/tiny.ts");
+  const before = Deno.memoryUsage().heapUsed;
+  const t0 = performance.now();
+  // --allow-large would not help: the message says so, either way.
+  for (const allowLarge of [false, true]) {
+    assert.throws(
+      () => expandConfigs(huge, { file: "experiments/tiny.ts", allowLarge }),
+      /^UserError: experiments\/tiny\.ts: grid: 1,000,000 cells exceed the most rnnlab runs as one experiment, 10,000, even with --allow-large; split it/,
+    );
+  }
+  // Just above the limit, with --allow-large, it is built.
+  const large = { ...huge, grid: { num_hiddens: axis(100) } };
+  assert.throws(
+    () => expandConfigs(large, { file: "experiments/tiny.ts" }),
+    /grid: 200 cells exceed the limit of 64; pass --allow-large/,
+  );
+  assert.equal(expandConfigs(large, { allowLarge: true }).length, 200);
+  const ms = performance.now() - t0;
+  const mb = (Deno.memoryUsage().heapUsed - before) / 1e6;
+  // The acceptance bound (1 s, 100 MB), far above what counting takes.
+  assert.ok(ms < 1000 && mb < 100, `${ms.toFixed(0)} ms, ${mb.toFixed(0)} MB`);
 });

@@ -1,14 +1,18 @@
 /**
- * A results directory: one JSON file per finished cell under `cells/`,
- * written atomically, and a lock so two runners never share it.
+ * A results directory: one JSON file per finished cell under `cells/`
+ * (a run, or a reference to the run a directory beside it stores), written
+ * atomically, and a lock so two runners never share it.
  *
  * @module
  */
-import { basename, dirname } from "node:path";
-import { UserError } from "../errors.ts";
-import { writeJsonAtomic } from "../fsutil.ts";
+import { basename, dirname, join, resolve } from "node:path";
+import { IoError, ioMessage, UserError } from "../errors.ts";
+import { writeTextAtomic } from "../fsutil.ts";
+import { sha1Hex } from "../data/source.ts";
 import type { CellRecord } from "./cell.ts";
-import { checkCell } from "./validate.ts";
+import { canonicalJson } from "./grid.ts";
+import { cellRef, compactJson, encodeCell, resolveRef } from "./format.ts";
+import { checkCellFile } from "./validate.ts";
 
 /** Path of a cell's result file. */
 export const cellPath = (dir: string, id: string): string =>
@@ -20,35 +24,84 @@ export interface Rejected {
   reason: string;
 }
 
-/**
- * Reads and checks `cells/<id>.json` ({@linkcode checkCell}): the record,
- * the reason it is not one, or undefined when there is no such file.
- */
-export async function readCellFile(
-  dir: string,
-  id: string,
-): Promise<{ record: CellRecord } | Rejected | undefined> {
-  const path = cellPath(dir, id);
+/** A stored cell as read: its record, and where its run is stored in full. */
+export interface Stored {
+  record: CellRecord;
+  /**
+   * The results directory whose file holds the run (this one, or the one a
+   * reference names) and the SHA-1 of that file's canonical JSON: what a
+   * reference to this run records.
+   */
+  home: { dir: string; sha1: string };
+}
+
+/** Reads and parses a JSON file: the value, or why it is not JSON; undefined when missing. */
+async function readJson(
+  path: string,
+): Promise<{ value: unknown } | { reason: string } | undefined> {
   let text;
   try {
     text = await Deno.readTextFile(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return undefined;
-    return { path, reason: `cannot be read (${(e as Error).message})` };
+    return { reason: `cannot be read (${(e as Error).message})` };
   }
-  let value;
   try {
-    value = JSON.parse(text);
+    return { value: JSON.parse(text) };
   } catch (e) {
     return {
-      path,
       reason: text.length === 0
         ? "empty file"
         : `not JSON (${(e as Error).message})`,
     };
   }
-  const reason = await checkCell(value, id);
-  return reason ? { path, reason } : { record: value as CellRecord };
+}
+
+/** SHA-1 of a value's canonical JSON: the same for the same content, whatever its layout or line ends. */
+const contentSha1 = (value: unknown) =>
+  sha1Hex(new TextEncoder().encode(canonicalJson(value)));
+
+/**
+ * Reads and checks `cells/<id>.json` ({@linkcode checkCellFile}), following
+ * a reference to the results directory beside `dir` that stores the run: the
+ * record, the reason it is not one, or undefined when there is no such file.
+ */
+export async function readCellFile(
+  dir: string,
+  id: string,
+): Promise<Stored | Rejected | undefined> {
+  const path = cellPath(dir, id);
+  const read = await readJson(path);
+  if (!read) return undefined;
+  if ("reason" in read) return { path, reason: read.reason };
+  const checked = await checkCellFile(read.value, id);
+  if ("reason" in checked) return { path, reason: checked.reason };
+  if ("record" in checked) {
+    return {
+      record: checked.record,
+      home: { dir, sha1: await contentSha1(read.value) },
+    };
+  }
+  const { ref } = checked;
+  const home = join(dirname(dir), ref.ref.dir);
+  const target = cellPath(home, id);
+  const source = await readJson(target);
+  const why = (reason: string) => ({
+    path,
+    reason: `refers to ${target}, which ${reason}`,
+  });
+  if (!source) return why("is missing");
+  if ("reason" in source) return why(`is no cell: ${source.reason}`);
+  if (await contentSha1(source.value) !== ref.ref.sha1) {
+    return why("changed since it was referred to (another run)");
+  }
+  const run = await checkCellFile(source.value, id);
+  if ("reason" in run) return why(`is no cell: ${run.reason}`);
+  if ("ref" in run) return why("is itself a reference");
+  return {
+    record: resolveRef(ref, run.record),
+    home: { dir: home, sha1: ref.ref.sha1 },
+  };
 }
 
 /**
@@ -63,13 +116,37 @@ export async function readCell(
   return file && "record" in file ? file.record : undefined;
 }
 
-/** Stores a finished cell atomically. */
+/** Stores a cell's run atomically, each curve once ({@linkcode encodeCell}). */
 export async function writeCell(
   dir: string,
   record: CellRecord,
 ): Promise<void> {
   await Deno.mkdir(`${dir}/cells`, { recursive: true });
-  await writeJsonAtomic(cellPath(dir, record.id), record);
+  await writeTextAtomic(
+    cellPath(dir, record.id),
+    compactJson(encodeCell(record)),
+  );
+}
+
+/**
+ * Stores `copy`, a cell of this experiment whose run `source` already
+ * stores beside `dir`, as a reference to that run (atomically). The source
+ * must be a sibling of `dir`.
+ */
+export async function writeRef(
+  dir: string,
+  copy: CellRecord,
+  source: Stored,
+): Promise<void> {
+  if (resolve(dirname(source.home.dir)) !== resolve(dirname(dir))) {
+    throw new Error(`${source.home.dir} is not beside ${dir}`);
+  }
+  await Deno.mkdir(`${dir}/cells`, { recursive: true });
+  const ref = cellRef(copy, copy.reused_from ?? source.record.experiment, {
+    dir: basename(source.home.dir),
+    sha1: source.home.sha1,
+  });
+  await writeTextAtomic(cellPath(dir, copy.id), compactJson(ref));
 }
 
 /**
@@ -86,7 +163,9 @@ export async function scanCells(
       if (e.isFile && e.name.endsWith(".json")) names.push(e.name);
     }
   } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    if (!(e instanceof Deno.errors.NotFound)) {
+      throw new IoError(ioMessage(e, `${dir}/cells`));
+    }
   }
   names = names.sort();
   for (const name of names) {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { CellRecord } from "./cell.ts";
+import { CELL_SCHEMA, type CellRecord } from "./cell.ts";
 import type { ExperimentSpec } from "./spec.ts";
 import { resolveConfig, type TrainConfig } from "../train/config.ts";
 import { engineVersion } from "../train/train.ts";
@@ -28,7 +28,7 @@ export function fixtureCell(
   const config = resolveConfig({ num_epochs: 3, ...over });
   const val = curve.map((p, i) => ({ epoch: i + 1, ppl: p * 1.5 }));
   return {
-    schema: "rnnlab.cell/1",
+    schema: CELL_SCHEMA,
     id: `${config.clip}-${config.seed}`.padEnd(16, "0"),
     experiment: "fixture",
     engine: "reference/1",
@@ -113,7 +113,7 @@ export async function storedRun(
       v.epoch % config.eval_every === 0 || v.epoch === config.num_epochs
     );
   return {
-    schema: "rnnlab.cell/1",
+    schema: CELL_SCHEMA,
     id: await cellId(config, sha1),
     experiment,
     engine: engineVersion(config),
@@ -126,15 +126,19 @@ export async function storedRun(
     train_ppl,
     val_ppl,
     tokens_per_sec: 1000,
-    epochs: train_ppl.map((p, i) => ({
-      epoch: i + 1,
-      train_ppl: p,
-      tokens_per_sec: 1000,
-      seconds: 1,
-      grad_norm_mean: 0.5,
-      grad_norm_max: 1,
-      clipped_fraction: 0,
-    })),
+    epochs: train_ppl.map((p, i) => {
+      const val = val_ppl.find((v) => v.epoch === i + 1);
+      return {
+        epoch: i + 1,
+        train_ppl: p,
+        tokens_per_sec: 1000,
+        seconds: 1,
+        grad_norm_mean: 0.5,
+        grad_norm_max: 1,
+        clipped_fraction: 0,
+        ...(val ? { val_ppl: val.ppl, sample: "tt" } : {}),
+      };
+    }),
     final: {
       train_ppl: train_ppl.at(-1)!,
       val_ppl: val_ppl.at(-1)!.ppl,

@@ -17,6 +17,12 @@ import { z } from "zod";
 import { canonicalJson, cellId } from "./grid.ts";
 import { resolveConfig } from "../train/config.ts";
 import { CELL_SCHEMA, type CellRecord } from "./cell.ts";
+import {
+  CELL_SCHEMA_V1,
+  type CellRef,
+  decodeCell,
+  type StoredCell,
+} from "./format.ts";
 
 const ppl = z.number().finite().positive();
 const count = z.number().int().positive();
@@ -24,34 +30,23 @@ const nonnegative = z.number().finite().nonnegative();
 /** A gradient norm: JSON writes an overflowed one as null. */
 const norm = nonnegative.nullable();
 
-/** The shape of a stored cell, `rnnlab.cell/1`. */
-const CellShape = z.object({
-  schema: z.literal(CELL_SCHEMA),
+/** Fields every cell file has, full or reference. */
+const header = {
   id: z.string().regex(/^[0-9a-f]{16}$/, "expected 16 hex digits"),
   experiment: z.string(),
-  engine: z.string().min(1),
   point: z.record(z.string(), z.unknown()),
-  config: z.record(z.string(), z.unknown()),
   overrides: z.record(z.string(), z.unknown()),
+};
+
+/** What a run measured, besides its curves. */
+const run = {
+  ...header,
+  engine: z.string().min(1),
+  config: z.record(z.string(), z.unknown()),
   status: z.enum(["done", "diverged", "failed"]),
   diverged_epoch: count.nullable(),
   error: z.string().nullable(),
-  train_ppl: z.array(ppl),
-  val_ppl: z.array(z.object({ epoch: count, ppl })),
   tokens_per_sec: nonnegative,
-  epochs: z.array(
-    z.object({
-      epoch: count,
-      train_ppl: ppl,
-      val_ppl: ppl.nullable().optional(),
-      tokens_per_sec: nonnegative,
-      seconds: nonnegative,
-      grad_norm_mean: norm,
-      grad_norm_max: norm,
-      clipped_fraction: z.number().min(0).max(1),
-      sample: z.string().optional(),
-    }).strict(),
-  ),
   final: z.object({
     train_ppl: ppl.nullable(),
     val_ppl: ppl.nullable(),
@@ -76,11 +71,65 @@ const CellShape = z.object({
   corpus: z.object({ name: z.string(), sha1: z.string() }).passthrough(),
   env: z.object({ backend: z.string() }).passthrough().nullable(),
   reused_from: z.string().optional(),
+};
+
+/** A cell as `rnnlab.cell/1` stored it: the whole record, curves repeated. */
+const CellShapeV1 = z.object({
+  schema: z.literal(CELL_SCHEMA_V1),
+  ...run,
+  train_ppl: z.array(ppl),
+  val_ppl: z.array(z.object({ epoch: count, ppl })),
+  epochs: z.array(
+    z.object({
+      epoch: count,
+      train_ppl: ppl,
+      val_ppl: ppl.nullable().optional(),
+      tokens_per_sec: nonnegative,
+      seconds: nonnegative,
+      grad_norm_mean: norm,
+      grad_norm_max: norm,
+      clipped_fraction: z.number().min(0).max(1),
+      sample: z.string().optional(),
+    }).strict(),
+  ),
 }).strict();
 
-/** The first problem with a value that should be a cell, as `key: problem (got value)`. */
-function shapeProblem(value: unknown): string | null {
-  const parsed = CellShape.safeParse(value);
+/** A trained cell as `rnnlab.cell/2` stores it: each curve once. */
+const CellShape = z.object({
+  schema: z.literal(CELL_SCHEMA),
+  ...run,
+  curves: z.object({
+    train_ppl: z.array(ppl),
+    tokens_per_sec: z.array(nonnegative),
+    seconds: z.array(nonnegative),
+    grad_norm_mean: z.array(norm),
+    grad_norm_max: z.array(norm),
+    clipped_fraction: z.array(z.number().min(0).max(1)),
+  }).strict(),
+  evals: z.array(
+    z.object({
+      epoch: count,
+      val_ppl: ppl.nullable(),
+      sample: z.string().optional(),
+    }).strict(),
+  ),
+}).strict();
+
+/** A reference to the run another results directory stores. */
+const RefShape = z.object({
+  schema: z.literal(CELL_SCHEMA),
+  ...header,
+  reused_from: z.string().min(1),
+  ref: z.object({
+    dir: z.string().regex(/^[^/\\]+$/, "expected a directory name")
+      .refine((d) => d !== "." && d !== "..", "expected a directory name"),
+    sha1: z.string().regex(/^[0-9a-f]{40}$/, "expected 40 hex digits"),
+  }).strict(),
+}).strict();
+
+/** The first problem of `value` against `shape`, as `key: problem (got value)`. */
+function shapeProblem(shape: z.ZodType, value: unknown): string | null {
+  const parsed = shape.safeParse(value);
   if (parsed.success) return null;
   const issue = parsed.error.issues[0];
   let got: unknown = value;
@@ -119,6 +168,15 @@ function consistencyProblem(c: CellRecord): string | null {
   ) {
     return "val_ppl epochs are not increasing within the trained epochs";
   }
+  const evaluated = c.epochs.filter((e) => e.val_ppl != null);
+  if (
+    evaluated.length !== val.length ||
+    evaluated.some((e, i) =>
+      e.epoch !== val[i].epoch || e.val_ppl !== val[i].ppl
+    )
+  ) {
+    return "epochs and val_ppl disagree";
+  }
   const want = {
     train_ppl: c.train_ppl.at(-1) ?? null,
     val_ppl: val.at(-1)?.ppl ?? null,
@@ -133,16 +191,16 @@ function consistencyProblem(c: CellRecord): string | null {
 }
 
 /**
- * Why `value`, read from `cells/<fileId>.json`, is not a stored cell, or
- * null when it is one.
+ * Why `record`, read from `cells/<fileId>.json`, is not a stored cell, or
+ * null when it is one: its id must be the file's name and the hash of its
+ * complete config, corpus and engine, and its curves must agree with its
+ * status and with each other.
  */
 export async function checkCell(
-  value: unknown,
+  record: CellRecord,
   fileId: string,
 ): Promise<string | null> {
-  const shape = shapeProblem(value);
-  if (shape) return shape;
-  const c = value as CellRecord;
+  const c = record;
   if (c.id !== fileId) return `id ${c.id} is not the file's name`;
   let config;
   try {
@@ -160,4 +218,53 @@ export async function checkCell(
     return `id ${c.id} is not the hash of its config, corpus and engine (${id})`;
   }
   return consistencyProblem(c);
+}
+
+/** What a cell file turned out to be. */
+export type Checked =
+  | { record: CellRecord }
+  | { ref: CellRef }
+  | { reason: string };
+
+/**
+ * Checks a parsed cell file, `cells/<fileId>.json`: a trained cell
+ * (`rnnlab.cell/2`, or `rnnlab.cell/1` as stored before, migrated in memory)
+ * comes back as its record once {@linkcode checkCell} accepts it; a
+ * reference comes back as such, for the store to resolve and check.
+ *
+ * @example
+ * ```ts
+ * const checked = await checkCellFile(JSON.parse(text), "36fe10a4dbedc37c");
+ * if ("reason" in checked) console.error(checked.reason);
+ * ```
+ */
+export async function checkCellFile(
+  value: unknown,
+  fileId: string,
+): Promise<Checked> {
+  const schema = (value as { schema?: unknown } | null)?.schema;
+  let record: CellRecord;
+  if (schema === CELL_SCHEMA_V1) {
+    const shape = shapeProblem(CellShapeV1, value);
+    if (shape) return { reason: shape };
+    record = { ...(value as CellRecord), schema: CELL_SCHEMA };
+  } else if (
+    value && typeof value === "object" && "ref" in value
+  ) {
+    const shape = shapeProblem(RefShape, value);
+    if (shape) return { reason: shape };
+    const ref = value as CellRef;
+    if (ref.id !== fileId) {
+      return { reason: `id ${ref.id} is not the file's name` };
+    }
+    return { ref };
+  } else {
+    const shape = shapeProblem(CellShape, value);
+    if (shape) return { reason: shape };
+    const decoded = decodeCell(value as StoredCell);
+    if (typeof decoded === "string") return { reason: decoded };
+    record = decoded;
+  }
+  const reason = await checkCell(record, fileId);
+  return reason ? { reason } : { record };
 }

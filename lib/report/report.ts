@@ -6,19 +6,22 @@
  * @module
  */
 import type { CellRecord } from "../experiment/cell.ts";
+import { cellPath, readCellFile, type Rejected } from "../experiment/store.ts";
+import { checkCellFile } from "../experiment/validate.ts";
 import type { ExperimentSpec } from "../experiment/spec.ts";
 import { varyingKeys } from "../experiment/grid.ts";
-import { writeJsonAtomic, writeTextAtomic } from "../fsutil.ts";
+import { writeFilesAtomic } from "../fsutil.ts";
+import { io } from "../errors.ts";
 import { computedOn } from "../env.ts";
-import type { TrainConfig } from "../train/config.ts";
+import { configValue, type TrainConfig } from "../train/config.ts";
 import { type Stat, summarize, type SummaryRow } from "./aggregate.ts";
 import { perplexitySvg, pointLabel, pointValue } from "./plot.ts";
 import { decodingRows } from "./decoding.ts";
 
 /** Schema tag of `results.json`; see docs/results-schema.md. */
-export const RESULTS_SCHEMA = "rnnlab.results/1";
+export const RESULTS_SCHEMA = "rnnlab.results/2";
 
-/** The content of `results.json`. */
+/** An experiment's results: the summary and the cells it summarises. */
 export interface Results {
   schema: typeof RESULTS_SCHEMA;
   experiment: ExperimentSpec;
@@ -28,8 +31,30 @@ export interface Results {
   /** Grid keys that vary across rows, seed excluded. */
   varying_keys: string[];
   rows: SummaryRow[];
+  /** The cells, each with its grid point over `varying_keys`. */
   cells: CellRecord[];
 }
+
+/** `results.json`: the results with their cells named by id (each is stored once, in `cells/`). */
+export type ResultsFile = Omit<Results, "cells"> & { cells: string[] };
+
+/** The file form of {@linkcode Results}. */
+export const resultsFile = (results: Results): ResultsFile => ({
+  ...results,
+  cells: results.cells.map((c) => c.id),
+});
+
+/** Gives `cells` the grid points of `keys`, as the table shows them. */
+export const withPoints = (
+  cells: CellRecord[],
+  keys: string[],
+): CellRecord[] =>
+  cells.map((c) => ({
+    ...c,
+    point: Object.fromEntries(
+      keys.map((k) => [k, configValue(c.config, k)]),
+    ),
+  }));
 
 /** The command that reproduces an experiment, `--set` values included. */
 export function reproduceCommand(
@@ -53,10 +78,7 @@ export function buildResults(
     cells.map((c) => c.config),
     Object.keys(spec.grid ?? {}),
   );
-  const pointed = cells.map((c) => ({
-    ...c,
-    point: Object.fromEntries(keys.map((k) => [k, c.config[k]])),
-  }));
+  const pointed = withPoints(cells, keys);
   return {
     schema: RESULTS_SCHEMA,
     experiment: spec,
@@ -169,7 +191,7 @@ function reusedLines(cells: CellRecord[]): string[] {
   return [...from].map(([name, n]) =>
     `- ${n} cell${
       n === 1 ? "" : "s"
-    } copied from [${name}](../${name}/README.md): ` +
+    } reused from [${name}](../${name}/README.md): ` +
     "the same id (config, corpus and engine) on the same adapter, hence the same run"
   );
 }
@@ -328,19 +350,87 @@ export function renderMarkdown(results: Results): string {
 
 /**
  * Writes `results.json`, `README.md`, `train_ppl.svg` and `val_ppl.svg` into
- * `dir`, each atomically.
+ * `dir`, all or none (a full disk leaves the previous report whole).
  */
 export async function writeReport(
   dir: string,
   results: Results,
 ): Promise<void> {
-  await Deno.mkdir(dir, { recursive: true });
   const [train, val] = await Promise.all([
     perplexitySvg(results.cells, "train"),
     perplexitySvg(results.cells, "val"),
   ]);
-  await writeTextAtomic(`${dir}/train_ppl.svg`, train);
-  await writeTextAtomic(`${dir}/val_ppl.svg`, val);
-  await writeJsonAtomic(`${dir}/results.json`, results);
-  await writeTextAtomic(`${dir}/README.md`, renderMarkdown(results));
+  await io(dir, async () => {
+    await Deno.mkdir(dir, { recursive: true });
+    await writeFilesAtomic([
+      [`${dir}/train_ppl.svg`, train],
+      [`${dir}/val_ppl.svg`, val],
+      [
+        `${dir}/results.json`,
+        JSON.stringify(resultsFile(results), null, 2) + "\n",
+      ],
+      [`${dir}/README.md`, renderMarkdown(results)],
+    ]);
+  }, { after: "then write the report again (deno task report)" });
+}
+
+/** What {@linkcode readResults} found. */
+export type ReadResults =
+  | { results: Results; rejected: Rejected[] }
+  | { reason: string };
+
+/**
+ * Reads `dir/results.json` with the cells it names, each read and checked
+ * from `cells/` (a cell that is missing or not valid is left out and listed
+ * in `rejected`); `rnnlab.results/1`, which embedded its cells, is read too.
+ * Undefined when there is no such file; the reason when it is not results.
+ */
+export async function readResults(
+  dir: string,
+): Promise<ReadResults | undefined> {
+  const path = `${dir}/results.json`;
+  let file: ResultsFile | { schema: string; cells: unknown[] };
+  try {
+    file = JSON.parse(await Deno.readTextFile(path));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    return { reason: `${path}: ${(e as Error).message}` };
+  }
+  const schema = (file as { schema?: unknown } | null)?.schema;
+  if (
+    (schema !== RESULTS_SCHEMA && schema !== "rnnlab.results/1") ||
+    !Array.isArray(file.cells) || !Array.isArray((file as ResultsFile).rows)
+  ) {
+    return {
+      reason: `${path}: not ${RESULTS_SCHEMA} (schema ${
+        JSON.stringify(schema)
+      })`,
+    };
+  }
+  const cells: CellRecord[] = [], rejected: Rejected[] = [];
+  for (const entry of file.cells) {
+    const id = typeof entry === "string"
+      ? entry
+      : String((entry as { id?: unknown })?.id);
+    const read = typeof entry === "string"
+      ? await readCellFile(dir, id)
+      : await checkCellFile(entry, id).then((c) =>
+        "record" in c ? { record: c.record } : {
+          path,
+          reason: "reason" in c ? c.reason : "an embedded reference",
+        }
+      );
+    if (!read) rejected.push({ path: cellPath(dir, id), reason: "missing" });
+    else if ("record" in read) cells.push(read.record);
+    else rejected.push(read);
+  }
+  const results = file as ResultsFile;
+  return {
+    results: {
+      ...results,
+      schema: RESULTS_SCHEMA,
+      cells: withPoints(cells, results.varying_keys),
+    },
+    rejected,
+  };
 }

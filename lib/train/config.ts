@@ -53,6 +53,12 @@ export const TrainConfigSchema = z.object({
   embed_size: positiveInt.default(32),
   /** `timemachine`, `war-of-the-worlds`, or a path to a UTF-8 text file. */
   corpus: z.string().min(1).default("timemachine"),
+  /**
+   * Letters the preprocessing keeps: `ascii`, the book's A–Z (the default),
+   * or `unicode`, every letter of any script. Left out of a resolved config
+   * when `ascii`, so the book's cells keep their ids.
+   */
+  letters: z.enum(["ascii", "unicode"]).optional(),
   /** Seed of every random choice: init, iterators, sampling. */
   seed: z.number().int().nonnegative().max(2 ** 32 - 1).default(0),
   /**
@@ -144,13 +150,35 @@ export function resolveConfig(
   if (!parsed.success) {
     throw new UserError(formatIssues(where, parsed.error, partial));
   }
-  const { engine, backend, ...rest } = parsed.data;
+  const { engine, backend, letters, ...rest } = parsed.data;
   const choice: EngineChoice = engine
     ? { engine, backend: backend ?? BACKEND_OF[engine] }
     : backend
     ? { engine: backend === "webgpu" ? "fused" : "reference", backend }
     : { engine: machine.engine, backend: machine.backend };
-  return { ...rest, ...choice };
+  return {
+    ...rest,
+    ...(letters === "unicode" ? { letters } : {}),
+    ...choice,
+  };
+}
+
+/**
+ * A key's value in a resolved config, as a table or a filter shows it: a
+ * key left out because it holds the book's default (`letters: "ascii"`)
+ * reads as that default.
+ *
+ * @example
+ * ```ts
+ * configValue(resolveConfig({}), "letters"); // "ascii"
+ * ```
+ */
+export function configValue(
+  config: TrainConfig,
+  key: string,
+): TrainConfig[keyof TrainConfig] {
+  const value = config[key as keyof TrainConfig];
+  return value === undefined && key === "letters" ? "ascii" : value;
 }
 
 /** Whether a partial config leaves the engine to the machine (it names neither engine nor backend). */
