@@ -70,6 +70,7 @@ export {
   type BpttSpec,
   type EpochStats,
   FUSED_VERSION,
+  FusedCells,
   FusedRnn,
   type FusedSpec,
   type Gradients,
@@ -100,6 +101,7 @@ export {
   type TrainHooks,
   type TrainResult,
 } from "./lib/train/train.ts";
+export { type CellRun, groupKey, train_cells } from "./lib/train/cells.ts";
 export { collectEnv, type RunEnv } from "./lib/env.ts";
 export { UserError } from "./lib/errors.ts";
 export {
@@ -118,7 +120,7 @@ export {
   shardCells,
   varyingKeys,
 } from "./lib/experiment/grid.ts";
-export { type CellRecord, runCell } from "./lib/experiment/cell.ts";
+export { type CellRecord, trainJob } from "./lib/experiment/cell.ts";
 export { readCells } from "./lib/experiment/store.ts";
 export { stat, summarize, type SummaryRow } from "./lib/report/aggregate.ts";
 export {

@@ -1,16 +1,20 @@
 /**
- * Internal: runs one experiment cell in its own process for `deno task exp`.
- * Reads a {@linkcode CellJob} as the first line of stdin, prints one JSON
- * event per epoch on stdout, and writes `cells/<id>.json` atomically into the
- * directory given as the only argument. Exits when stdin closes, so a killed
- * runner leaves no orphan behind.
+ * Internal: runs one experiment cell, or a group of cells trained together,
+ * in its own process for `deno task exp`. Reads a {@linkcode CellJob} as the
+ * first line of stdin, prints one JSON event per epoch of each cell and one
+ * when a cell is stored, and writes each `cells/<id>.json` atomically into
+ * the directory given as the only argument the moment its cell finished.
+ * Exits when stdin closes, so a killed runner leaves no orphan behind.
  *
  * @module
  */
 import type { CellJob } from "../experiment/cell.ts";
-import { failedRecord, runCell } from "../experiment/cell.ts";
+import { failedRecord, trainJob } from "../experiment/cell.ts";
 import { cellPath, writeCell } from "../experiment/store.ts";
 import { ioCode, ioMessage, UserError } from "../errors.ts";
+
+/** A record that could not be stored: the grid stops (a disk that cannot take this cell will not take the next). */
+class StoreFailed extends Error {}
 
 async function main(): Promise<number> {
   const dir = Deno.args[0];
@@ -29,31 +33,44 @@ async function main(): Promise<number> {
     Deno.exit(130);
   })();
   const emit = (event: unknown) => console.log(JSON.stringify(event));
-  let record;
+  const stored = new Set<string>();
+  const store = async (record: Parameters<typeof writeCell>[1]) => {
+    try {
+      await writeCell(dir, record);
+    } catch (e) {
+      if (!ioCode(e)) throw e;
+      emit({
+        type: "io-error",
+        message: ioMessage(e, cellPath(dir, record.id)),
+      });
+      throw new StoreFailed();
+    }
+    stored.add(record.id);
+    emit({ type: "stored", id: record.id, status: record.status });
+  };
   try {
-    record = await runCell(
-      job,
-      (log) => emit({ type: "epoch", ...log, sample: undefined }),
-    );
+    await trainJob(job, {
+      onEpoch: (cell, log) =>
+        emit({ type: "epoch", id: cell.id, ...log, sample: undefined }),
+      onRecord: store,
+    });
   } catch (e) {
+    if (e instanceof StoreFailed) return 1;
+    // The job failed before its cells could train (a bad corpus, no
+    // device): each cell not stored is, as failed, with the message.
     const message = e instanceof UserError
       ? e.message
       : (e as Error).stack ?? String(e);
-    record = failedRecord(job, message);
+    for (const cell of job.cells) {
+      if (stored.has(cell.id)) continue;
+      try {
+        await store(failedRecord(job, cell, message));
+      } catch (e) {
+        if (e instanceof StoreFailed) return 1;
+        throw e;
+      }
+    }
   }
-  try {
-    await writeCell(dir, record);
-  } catch (e) {
-    // The runner stops the grid: a disk that cannot take this cell will
-    // not take the next.
-    if (!ioCode(e)) throw e;
-    emit({
-      type: "io-error",
-      message: ioMessage(e, cellPath(dir, job.cell.id)),
-    });
-    return 1;
-  }
-  emit({ type: "done", status: record.status });
   return 0;
 }
 

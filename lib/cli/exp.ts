@@ -14,7 +14,7 @@
 import { Command } from "commander";
 import { io, IoError, UserError } from "../errors.ts";
 import type { SourceOptions } from "../data/source.ts";
-import { pickEngine } from "../engine/pick.ts";
+import { defaultBatch, pickEngine } from "../engine/pick.ts";
 import type { CellRecord } from "../experiment/cell.ts";
 import type { Cell } from "../experiment/grid.ts";
 import { duration } from "../experiment/estimate.ts";
@@ -65,6 +65,7 @@ interface Flags {
   reuse: boolean;
   dryRun?: boolean;
   jobs: string;
+  batch?: string;
   shard?: string;
   verify?: boolean;
   tolerance: string;
@@ -153,6 +154,7 @@ async function verify(
   o: {
     source: SourceOptions;
     jobs: number;
+    batch: number;
     command: CellCommand;
     tolerance: number;
   },
@@ -165,6 +167,7 @@ async function verify(
     alphas: g.alphas,
     ...o,
     events: {
+      onGroup: (cells) => bar?.group(cells),
       onStart: (c) => bar?.start(c),
       onEpoch: (c, log) =>
         bar?.epoch(c, log.epoch, log.train_ppl, log.tokens_per_sec),
@@ -194,6 +197,7 @@ async function run(
   o: {
     source: SourceOptions;
     jobs: number;
+    batch: number;
     command: CellCommand;
     force: boolean;
   },
@@ -243,6 +247,7 @@ async function run(
           );
         },
         ...runnerEvents({
+          group: (cells) => bar?.group(cells),
           start: (c) => bar?.start(c),
           epoch: (...a) => bar?.epoch(...a),
           end: (c, r) => bar?.end(c, r),
@@ -318,7 +323,11 @@ async function main(): Promise<number> {
       "--dry-run",
       "list the cells and whether they are stored; run nothing, write nothing",
     )
-    .option("--jobs <n>", "cells to run in parallel processes", "1")
+    .option("--jobs <n>", "cells (or groups) to run in parallel processes", "1")
+    .option(
+      "--batch <n>",
+      "most cells of one shape trained together, in the same dispatches (fused engine; default: 64 on a GPU, 1 on a CPU)",
+    )
     .option(
       "--shard <i/n>",
       "run only shard i of n (a deterministic slice of the cells)",
@@ -341,6 +350,9 @@ async function main(): Promise<number> {
     );
   }
   const jobs = parseCount(opts.jobs, "--jobs");
+  const batch = opts.batch === undefined
+    ? await defaultBatch()
+    : parseCount(opts.batch, "--batch");
   const tolerance = parseTolerance(opts.tolerance);
   if (opts.verify && opts.set.length) {
     throw new UserError(
@@ -374,11 +386,18 @@ async function main(): Promise<number> {
     return await verify(g, storedNow, here, {
       source,
       jobs,
+      batch,
       command,
       tolerance,
     });
   }
-  return await run(g, here, { source, jobs, command, force: !!opts.force });
+  return await run(g, here, {
+    source,
+    jobs,
+    batch,
+    command,
+    force: !!opts.force,
+  });
 }
 
 if (import.meta.main) await runMain(main);

@@ -2,9 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
-  BOOK,
   cellFiles,
-  runTask,
   runTaskProcess,
   TINY,
   tinyTrain,
@@ -242,6 +240,47 @@ Deno.test("resume after kill -9: the rerun finishes the grid, losing at most the
     const third = await run(["exp", "tiny", "--out", out]);
     assert.equal(third.code, 0, "the lock was released");
     assert.match(third.stdout, /ran 0 cells .* 6 already stored/);
+  });
+});
+
+Deno.test("kill -9 of a group in flight: the cells it finished are stored as they finished, the rerun trains only the rest", async () => {
+  const spec = {
+    ...TINY,
+    base: {
+      ...TINY.base,
+      backend: "webgpu",
+      engine: "fused",
+      num_hiddens: 32,
+      eval_every: 5,
+    },
+    // One group; its 2-epoch cells finish long before its 200-epoch ones.
+    grid: { num_epochs: [2, 200], lr: [1, 2] },
+  };
+  await world({ grouped: spec }, async ({ root, run }) => {
+    const out = `${root}/results`;
+    const child = runTaskProcess("exp", [
+      "grouped",
+      "--out",
+      out,
+      "--batch",
+      "4",
+    ], {
+      RNNLAB_EXPERIMENTS_DIR: `${root}/experiments`,
+      RNNLAB_OFFLINE: "1",
+    });
+    const deadline = Date.now() + 120_000;
+    while (cellFiles(out).length < 2 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill("SIGKILL");
+    await child.status;
+    await new Promise((r) => setTimeout(r, 1500));
+    const stored = cellFiles(out).length;
+    assert.equal(stored, 2, "the two short cells, stored mid-group");
+    const rerun = await run(["exp", "grouped", "--out", out, "--batch", "4"]);
+    assert.equal(rerun.code, 0, rerun.stderr);
+    assert.match(rerun.stdout, /ran 2 cells .* 2 already stored/);
+    assert.match(rerun.stderr, /^2 cells train together: /m);
   });
 });
 
@@ -612,5 +651,41 @@ Deno.test("a text d2l's A–Z would gut is flagged by data, train and the runner
       "letters=ascii",
     ]);
     assert.match(ascii.stdout, /^1 cells: 0 to run, 0 to reuse, 1 stored/m);
+  });
+});
+
+Deno.test("--batch trains a grid's cells of one shape together (one process, the same dispatches); each cell is what --batch 1 computes, exactly", async () => {
+  const fused = {
+    ...TINY,
+    base: { ...TINY.base, backend: "webgpu", engine: "fused", num_epochs: 4 },
+    // tanh with relu, clip with off, sequential with random, one blowing up
+    grid: { clip: [1, "off"], activation: ["tanh", "relu"] },
+    include: [{ clip: "off", activation: "relu", lr: 1e6 }, {
+      sampling: "random",
+    }],
+  };
+  await world({ fused }, async ({ root, run }) => {
+    const together = `${root}/together`, alone = `${root}/alone`;
+    const a = await run(["exp", "fused", "--out", together, "--batch", "8"]);
+    assert.match(a.stderr, /^6 cells train together: /m);
+    assert.match(a.stdout, /ran 6 cells \(5 done, 1 diverged, 0 failed\)/);
+    const b = await run([
+      "exp",
+      "fused",
+      "--out",
+      alone,
+      "--batch",
+      "1",
+      "--no-reuse",
+    ]);
+    assert.doesNotMatch(b.stderr, /train together/);
+    assert.match(b.stdout, /ran 6 cells \(5 done, 1 diverged, 0 failed\)/);
+    const same = await run(["compare", together, alone, "--tolerance", "0"]);
+    assert.equal(same.code, 0, same.stdout);
+    assert.match(same.stdout, /^same: /m);
+    // Verifying a batched grid reruns it batched, and agrees exactly.
+    const verified = await run(["exp", "fused", "--out", together, "--verify"]);
+    assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+    assert.match(verified.stdout, /^same: /m);
   });
 });

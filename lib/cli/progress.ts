@@ -12,6 +12,8 @@ import { pointLabel } from "../report/plot.ts";
 
 /** What the runner's progress shows. */
 export interface Progress {
+  /** Cells trained together start (a group of one says nothing). */
+  group(cells: Cell[]): void;
   start(cell: Cell): void;
   epoch(cell: Cell, epoch: number, ppl: number, tps: number): void;
   end(cell: Cell, record: CellRecord): void;
@@ -35,19 +37,24 @@ export function progress(
     const value = () => [...epochsDone.values()].reduce((a, b) => a + b, 0);
     const bar = new cliProgress.SingleBar({
       format:
-        "cells {cells}/{ncells} [{bar}] {percentage}% | ETA {eta_formatted} | {cell} epoch {epoch} ppl {ppl} {tps} tok/s",
+        "cells {cells}/{ncells} [{bar}] {percentage}% | ETA {eta_formatted} | {group}{cell} epoch {epoch} ppl {ppl} {tps} tok/s",
       hideCursor: true,
       etaBuffer: 50,
     }, cliProgress.Presets.shades_classic);
     bar.start(Math.max(1, total * num_epochs), 0, {
       cells: 0,
       ncells: total,
+      group: "",
       cell: "",
       epoch: "-",
       ppl: "-",
       tps: "-",
     });
     return {
+      group: (cells) =>
+        bar.update({
+          group: cells.length > 1 ? `${cells.length} together, ` : "",
+        }),
       start: (c) =>
         bar.update({ cell: label(c), epoch: 0, ppl: "-", tps: "-" }),
       epoch: (c, epoch, ppl, tps) => {
@@ -71,6 +78,15 @@ export function progress(
     `${total} cells to run (${cached} already stored), ${num_epochs} epochs each`,
   );
   return {
+    group: (cells) => {
+      if (cells.length > 1) {
+        log(
+          `${cells.length} cells train together: ${
+            cells.map((c) => c.id.slice(0, 8)).join(" ")
+          }`,
+        );
+      }
+    },
     start: (c) => log(`[${done + 1}/${total}] start ${label(c)}`),
     epoch: (c, epoch, ppl, tps) => {
       if (
@@ -107,6 +123,7 @@ export function progress(
 /** The runner's events shown by a {@linkcode Progress}. */
 export function runnerEvents(bar: Progress): RunnerEvents {
   return {
+    onGroup: (cells) => bar.group(cells),
     onStart: (c) => bar.start(c),
     onEpoch: (c, log) =>
       bar.epoch(c, log.epoch, log.train_ppl, log.tokens_per_sec),

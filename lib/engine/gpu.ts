@@ -2,8 +2,9 @@
  * One WebGPU device as the fused engine uses it: each kernel compiled once
  * (pipelines are shared by every model on the device, whatever its size),
  * bind groups made on first use from named resources, per-dispatch `Step`
- * uniforms made once per distinct value, and the device's first error kept
- * for the next read-back to throw.
+ * uniforms made once per distinct value, each buffer's per-cell stride
+ * (from which a bind group's `cells` uniform is made), and the device's
+ * first error kept for the next read-back to throw.
  *
  * @example
  * ```ts
@@ -14,7 +15,13 @@
  *
  * @module
  */
-import { type Kernel, type StepValues, stepWords } from "./wgsl.ts";
+import {
+  cellBindings,
+  elementBytes,
+  type Kernel,
+  type StepValues,
+  stepWords,
+} from "./wgsl.ts";
 
 /** A whole buffer, or `size` bytes of it from `offset`. */
 export type Resource = GPUBuffer | {
@@ -40,6 +47,7 @@ export class Gpu {
   readonly #pipelines = new Map<string, GPUComputePipeline>();
   readonly #groups = new Map<string, GPUBindGroup>();
   readonly #steps = new Map<string, GPUBuffer>();
+  readonly #strides = new WeakMap<GPUBuffer, number>();
   readonly #ids = new WeakMap<object, number>();
   #nextId = 1;
 
@@ -71,11 +79,12 @@ export class Gpu {
     if (p) return p;
     const layout = this.device.createBindGroupLayout({
       label: k.label,
-      entries: k.bindings.map(([, b], binding) => ({
-        binding,
-        visibility: GPUShaderStage.COMPUTE,
-        buffer: { type: BUFFER_TYPE[b.access] },
-      })),
+      entries: [...k.bindings.map(([, b]) => b.access), "uniform" as const]
+        .map((access, binding) => ({
+          binding,
+          visibility: GPUShaderStage.COMPUTE,
+          buffer: { type: BUFFER_TYPE[access] },
+        })),
     });
     p = this.device.createComputePipeline({
       label: k.label,
@@ -95,25 +104,40 @@ export class Gpu {
   /** The bind group of `k` over `resources` (by binding name), made on first use. */
   bind<N extends string>(k: Kernel<N>, resources: Record<N, Resource>) {
     const pipeline = this.pipeline(k);
+    // Each storage binding's elements per cell, from its buffer's stride.
+    const cells = new Uint32Array(
+      Math.max(4, Math.ceil(cellBindings(k).length / 4) * 4),
+    );
+    cellBindings(k).forEach(([name, b], i) => {
+      const r = resources[name as N];
+      const buffer = r instanceof GPUBuffer ? r : r.buffer;
+      cells[i] = (this.#strides.get(buffer) ?? 0) / elementBytes(b.type);
+    });
     const parts = k.bindings.map(([name]) => {
       const r = resources[name];
       return r instanceof GPUBuffer
         ? `${this.#id(r)}`
         : `${this.#id(r.buffer)}:${r.offset}:${r.size}`;
     });
-    const key = `${this.#id(pipeline)}|${parts.join("|")}`;
+    const key = `${this.#id(pipeline)}|${parts.join("|")}|${cells.join(",")}`;
     let group = this.#groups.get(key);
     if (group) return group;
     group = this.device.createBindGroup({
       label: k.label,
       layout: pipeline.getBindGroupLayout(0),
-      entries: k.bindings.map(([name], binding) => {
-        const r = resources[name];
-        return {
-          binding,
-          resource: r instanceof GPUBuffer ? { buffer: r } : r,
-        };
-      }),
+      entries: [
+        ...k.bindings.map(([name], binding) => {
+          const r = resources[name];
+          return {
+            binding,
+            resource: r instanceof GPUBuffer ? { buffer: r } : r,
+          };
+        }),
+        {
+          binding: k.bindings.length,
+          resource: { buffer: this.#uniform("cells", cells) },
+        },
+      ],
     });
     this.#groups.set(key, group);
     return group;
@@ -121,8 +145,20 @@ export class Gpu {
 
   /** A uniform buffer holding `values` as a `Step`, made once per distinct value. */
   step(values: StepValues): GPUBuffer {
-    const words = stepWords(values);
-    const key = words.join(",");
+    return this.#uniform("step", stepWords(values));
+  }
+
+  /**
+   * Says that `buffer` holds its cells one after another, `bytes` apart
+   * (a buffer not named here is shared: stride 0).
+   */
+  perCell(buffer: GPUBuffer, bytes: number): void {
+    this.#strides.set(buffer, bytes);
+  }
+
+  /** A uniform buffer holding `words`, made once per distinct value. */
+  #uniform(kind: string, words: Uint32Array<ArrayBuffer>): GPUBuffer {
+    const key = `${kind}:${words.join(",")}`;
     let b = this.#steps.get(key);
     if (!b) {
       b = this.device.createBuffer({

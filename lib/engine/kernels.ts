@@ -3,9 +3,11 @@
  * time for the chapter's RNN, f32, row-major, rows in time order (row r =
  * t·B + b). Each kernel states the formula it computes and declares its
  * bindings by name ({@linkcode kernel}); sizes come from `step` (see
- * {@linkcode STEP}), so a pipeline depends on the tile and the model's
- * kind (activation, input mode), not on its sizes. Only the loss and norm
- * sums keep their row counts as constants: they divide by them, and a
+ * {@linkcode STEP}), so a pipeline depends on the tile and the input mode,
+ * not on the sizes. Every dispatch covers all cells of a group, each cell
+ * with its own buffers' parts (`X_`), hyperparameters and activation
+ * (`hyper[cell]`): a cell computes what it would alone. Only the loss and
+ * norm sums keep their row counts as constants: they divide by them, and a
  * division by a constant may round differently from one by a variable.
  *
  * Widths that are columns (H, V, E) are padded to {@linkcode PAD} with
@@ -41,20 +43,29 @@ export const SLICES = 8;
 /** `n` rounded up to a multiple of {@linkcode PAD}. */
 export const pad = (n: number): number => Math.ceil(n / PAD) * PAD;
 
-/** Hidden-layer nonlinearity. */
-export type Kind = "tanh" | "relu";
+/** Most cells of one group: `hyper` holds one entry per cell. */
+export const MAX_CELLS = 256;
+
+/** Each cell's hyperparameters, as the uniform `hyper` holds them. */
+export const HYPER = `struct Hyper { lr: f32, theta: f32, relu: u32, _0: u32 }`;
+
+/** The `hyper` binding: one {@linkcode HYPER} per cell. */
+const hyper = () => uniform(`array<Hyper, ${MAX_CELLS}>`);
 
 /** Where a product's A operand lives: a uniform slot (one state) or storage from `step.a`. */
 export type Operand = "uniform" | "storage";
 
-/** φ and φ′ (the latter from φ's output h). */
-const activation = (kind: Kind) =>
-  kind === "tanh"
-    ? "fn phi(a: vec4f) -> vec4f { return tanh(a); }\nfn dphi(h: vec4f) -> vec4f { return 1.0 - h * h; }\n"
-    : "fn phi(a: vec4f) -> vec4f { return max(a, vec4f()); }\nfn dphi(h: vec4f) -> vec4f { return select(vec4f(), vec4f(1.0), h > vec4f()); }\n";
-
-const MAIN =
-  "fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u)";
+/** φ and φ′ (the latter from φ's output h): tanh, or ReLU for a cell whose `relu` is set. */
+const ACTIVATION = `${HYPER}
+fn phi(a: vec4f, relu: bool) -> vec4f {
+  if (relu) { return max(a, vec4f()); }
+  return tanh(a);
+}
+fn dphi(h: vec4f, relu: bool) -> vec4f {
+  if (relu) { return select(vec4f(), vec4f(1.0), h > vec4f()); }
+  return 1.0 - h * h;
+}
+`;
 
 const operand = (a: Operand): Binding =>
   a === "uniform" ? uniform(SLOT) : read();
@@ -62,38 +73,39 @@ const operand = (a: Operand): Binding =>
 const u32s = read("array<u32>");
 const f32s = read("array<f32>");
 
-/**
- * The opening of a one-tile product kernel: its workgroup size, M rows and
- * NV output vec4s from `step`, and the tile's first row r0.
- */
+/** The opening of a one-tile product kernel: M rows and NV output vec4s from `step`, and the tile's first row r0. */
 const productMain = (t: Tile) =>
-  `@compute @workgroup_size(${t.lanes})
-${MAIN} {
-  let M = step.M; let NV = step.N;
+  `  let M = step.M; let NV = step.N;
   let r0 = wg.y * ${t.rb}u;
 `;
 
-/** The segment A·W of a product, K = `step.K`, row r of A at vec4 `from` + r·K. */
-const timesW = (A: string, from = "step.a + "): Segment => ({
+/**
+ * The segment A·W of a product, K = `step.K`: row r of A at vec4
+ * `step.a` + r·K of this cell's A (storage), or at r·K of a uniform slot.
+ */
+const timesW = (A: string, a: Operand | "slice" = "storage"): Segment => ({
   K: "step.K",
   W: "W",
-  load: (row) => `${A}[${from}(${row}) * step.K + k]`,
+  load: (row) =>
+    a === "storage"
+      ? `${A}[${A}_ + step.a + (${row}) * step.K + k]`
+      : `${A}[(${row}) * step.K + k]`,
 });
 
 /** Raw sums into `next` (the forward and backward steps' epilogues read them back). */
 const storeNext = (row: string, col: string, acc: string) =>
-  `next[(${row}) * NV + ${col}] = ${acc};`;
+  `next[next_ + (${row}) * NV + ${col}] = ${acc};`;
 
 /** Raw sums into C from row `step.o`. */
 const storeC = (row: string, col: string, acc: string) =>
-  `C[(step.o + ${row}) * NV + ${col}] = ${acc};`;
+  `C[C_ + (step.o + ${row}) * NV + ${col}] = ${acc};`;
 
 /** The bias epilogue of a product into C. */
 const ADD_BIAS =
-  "C[(step.o + row) * NV + col] = C[(step.o + row) * NV + col] + bias[col];";
+  "C[C_ + (step.o + row) * NV + col] = C[C_ + (step.o + row) * NV + col] + bias[bias_ + col];";
 
 /** Bindings of a forward step besides its input's. */
-type StepNames = "step" | "A" | "W" | "b_h" | "hs" | "next";
+type StepNames = "step" | "hyper" | "A" | "W" | "b_h" | "hs" | "next";
 
 /**
  * One step forward, H_t = φ(X_t W_xh + H_{t−1} W_hh + b_h), for t =
@@ -101,36 +113,35 @@ type StepNames = "step" | "A" | "W" | "b_h" | "hs" | "next";
  * slot t + 1 of `hs` and to `next`, the next step's A (two such buffers
  * take turns). One-hot inputs read X_t W_xh as the row W_xh[x] (one
  * address for all lanes); embedded inputs read P_t, their projection
- * computed for all steps beforehand.
+ * computed for all steps beforehand. A is a uniform slot only for a group
+ * of one cell.
  */
 export function stepForward(
   t: Tile,
-  kind: Kind,
   input: "one_hot",
   a: Operand,
 ): Kernel<StepNames | "x" | "W_xh">;
 export function stepForward(
   t: Tile,
-  kind: Kind,
   input: "embedding",
   a: Operand,
 ): Kernel<StepNames | "P">;
 export function stepForward(
   t: Tile,
-  kind: Kind,
   input: "one_hot" | "embedding",
   a: Operand,
 ): Kernel {
   const projection = input === "one_hot"
-    ? "W_xh[x[step.t * M + row] * NV + col]"
-    : "P[(step.t * M + row) * NV + col]";
+    ? "W_xh[W_xh_ + x[x_ + step.t * M + row] * NV + col]"
+    : "P[P_ + (step.t * M + row) * NV + col]";
   const inputs: Record<string, Binding> = input === "one_hot"
     ? { x: u32s, W_xh: read() }
     : { P: read() };
   return kernel(
-    `forward:${input}:${kind}:${a}:${tileName(t)}`,
+    `forward:${input}:${a}:${tileName(t)}`,
     {
       step: uniform("Step"),
+      hyper: hyper(),
       A: operand(a),
       W: read(),
       ...inputs,
@@ -138,20 +149,17 @@ export function stepForward(
       hs: readWrite(),
       next: readWrite(),
     },
-    `${activation(kind)}
-${productMain(t)}${
-      productTile(
-        t,
-        "nn",
-        [timesW("A")],
-        storeNext,
-      )
-    }${
-      overTile(
-        t,
-        `let h = phi(next[row * NV + col] + ${projection} + b_h[col]); hs[((step.t + 1u) * M + row) * NV + col] = h; next[row * NV + col] = h;`,
-      )
-    }}`,
+    {
+      size: t.lanes,
+      prelude: ACTIVATION,
+      main: `  let relu = hyper[cell].relu != 0u;
+${productMain(t)}${productTile(t, "nn", [timesW("A", a)], storeNext)}${
+        overTile(
+          t,
+          `let h = phi(next[next_ + row * NV + col] + ${projection} + b_h[b_h_ + col], relu); hs[hs_ + ((step.t + 1u) * M + row) * NV + col] = h; next[next_ + row * NV + col] = h;`,
+        )
+      }`,
+    },
   );
 }
 
@@ -165,11 +173,12 @@ ${productMain(t)}${
  * read from `step.o` (vec4s), and zeros before the loss window. H_t is
  * state slot t + 1 of `hs`; dA_t goes to `da` and to `next`.
  */
-export function stepBackward(t: Tile, kind: Kind, a: Operand, d: Operand) {
+export function stepBackward(t: Tile, a: Operand, d: Operand) {
   return kernel(
-    `backward:${kind}:${a}:${d}:${tileName(t)}`,
+    `backward:${a}:${d}:${tileName(t)}`,
     {
       step: uniform("Step"),
+      hyper: hyper(),
       A: operand(a),
       W: read(),
       W_q: read(),
@@ -178,23 +187,29 @@ export function stepBackward(t: Tile, kind: Kind, a: Operand, d: Operand) {
       da: readWrite(),
       next: readWrite(),
     },
-    `${activation(kind)}
+    {
+      size: t.lanes,
+      prelude: ACTIVATION,
+      main: `  let relu = hyper[cell].relu != 0u;
 ${productMain(t)}${
-      productTile(t, "nn", [
-        timesW("A"),
-        {
-          K: "step.K2",
-          W: "W_q",
-          load: (row) =>
-            `D[${d === "uniform" ? "" : "step.o + "}(${row}) * step.K2 + k]`,
-        },
-      ], storeNext)
-    }${
-      overTile(
-        t,
-        "let r = (step.t * M + row) * NV + col; let d = next[row * NV + col] * dphi(hs[r + M * NV]); da[r] = d; next[row * NV + col] = d;",
-      )
-    }}`,
+        productTile(t, "nn", [
+          timesW("A", a),
+          {
+            K: "step.K2",
+            W: "W_q",
+            load: (row) =>
+              d === "uniform"
+                ? `D[(${row}) * step.K2 + k]`
+                : `D[D_ + step.o + (${row}) * step.K2 + k]`,
+          },
+        ], storeNext)
+      }${
+        overTile(
+          t,
+          "let r = (step.t * M + row) * NV + col; let d = next[next_ + row * NV + col] * dphi(hs[hs_ + r + M * NV], relu); da[da_ + r] = d; next[next_ + row * NV + col] = d;",
+        )
+      }`,
+    },
   );
 }
 
@@ -229,21 +244,12 @@ export function productStore(
       C: readWrite(),
       ...(bias ? { bias: read() } : {}) as Record<string, Binding>,
     },
-    `${productMain(t)}${
-      productTile(
-        t,
-        layout,
-        [timesW("A")],
-        storeC,
-      )
-    }${
-      bias
-        ? overTile(
-          t,
-          ADD_BIAS,
-        )
-        : ""
-    }}`,
+    {
+      size: t.lanes,
+      main: `${productMain(t)}${productTile(t, layout, [timesW("A")], storeC)}${
+        bias ? overTile(t, ADD_BIAS) : ""
+      }`,
+    },
   );
 }
 
@@ -271,19 +277,14 @@ const slices = () =>
 /**
  * The logits of `step.s` steps at once, C = A_s·W + bias for each slice
  * s, each step's state a uniform slot of its own (`A0`…): row s·M + row of
- * C at `step.o`. Workgroups: the product's, times the slices in use.
+ * C at `step.o`. Workgroups: the product's, times the slices in use. One
+ * cell's states only: a group of one.
  */
 export function logitsSliced(t: Tile) {
   let cases = "";
   for (let s = 0; s < SLICES; s++) {
     cases += `    case ${s}u: {\n${
-      productTile(
-        t,
-        "nn",
-        [timesW(`A${s}`, "")],
-        storeC,
-        `${s}u * M + `,
-      )
+      productTile(t, "nn", [timesW(`A${s}`, "slice")], storeC, `${s}u * M + `)
     }    }\n`;
   }
   return kernel(
@@ -295,9 +296,9 @@ export function logitsSliced(t: Tile) {
       C: readWrite(),
       bias: read(),
     },
-    `@compute @workgroup_size(${t.lanes})
-${MAIN} {
-  let M = step.M; let NV = step.N;
+    {
+      size: t.lanes,
+      main: `  let M = step.M; let NV = step.N;
   let groups = (M + ${t.rb - 1}u) / ${t.rb}u;
   let r0 = (wg.y % groups) * ${t.rb}u;
   let s = wg.y / groups;
@@ -305,13 +306,8 @@ ${MAIN} {
   switch s {
 ${cases}    default: {}
   }
-${
-      overTile(
-        t,
-        ADD_BIAS,
-        "s * M + ",
-      )
-    }}`,
+${overTile(t, ADD_BIAS, "s * M + ")}`,
+    },
   );
 }
 
@@ -330,16 +326,17 @@ export function outer(t: Tile, op: "=" | "+=" = "=") {
       D: read(),
       G: readWrite(),
     },
-    `@compute @workgroup_size(${t.lanes})
-${MAIN} {
-  let K = step.K; let NV = step.N;
+    {
+      size: t.lanes,
+      main: `  let K = step.K; let NV = step.N;
 ${
-      gradientTile(
-        t,
-        [{ rows: "step.n", A: "A[step.a + ", D: "step.o + r" }],
-        op,
-      )
-    }}`,
+        gradientTile(t, [{
+          rows: "step.n",
+          A: (i) => `A[A_ + step.a + ${i}]`,
+          D: "step.o + r",
+        }], op)
+      }`,
+    },
   );
 }
 
@@ -347,12 +344,12 @@ ${
  * The same weight gradient over `step.s` steps of M rows each, G += Σ_s
  * A_sᵀ D_s, each A_s a state slot bound as a uniform slice (`A0`…), D_s
  * from row `step.o` + s·M. The sum of up to {@linkcode SLICES} steps is
- * added to G (cleared before the first).
+ * added to G (cleared before the first). One cell's states only.
  */
 export function outerSliced(t: Tile) {
   const ranges: RowRange[] = Array.from({ length: SLICES }, (_, s) => ({
     rows: "step.M",
-    A: `A${s}[`,
+    A: (i) => `A${s}[${i}]`,
     D: `step.o + ${s}u * step.M + r`,
     when: s === 0 ? undefined : `${s}u < step.s`,
   }));
@@ -364,10 +361,11 @@ export function outerSliced(t: Tile) {
       D: read(),
       G: readWrite(),
     },
-    `@compute @workgroup_size(${t.lanes})
-${MAIN} {
-  let K = step.K; let NV = step.N;
-${gradientTile(t, ranges, "+=")}}`,
+    {
+      size: t.lanes,
+      main: `  let K = step.K; let NV = step.N;
+${gradientTile(t, ranges, "+=")}`,
+    },
   );
 }
 
@@ -383,21 +381,60 @@ export const transpose = kernel(
     m: read(),
     out: readWrite(),
   },
-  `@compute @workgroup_size(${WIDE})
-fn main(@builtin(global_invocation_id) g: vec3u) {
-  let rows = step.M; let cols = step.N;
+  {
+    size: WIDE,
+    main: `  let rows = step.M; let cols = step.N;
   if (g.x >= rows * cols) { return; }
   let i = g.x / cols;
   let j = g.x % cols;
-  let r0 = m[(4u * i) * cols + j];
-  let r1 = m[(4u * i + 1u) * cols + j];
-  let r2 = m[(4u * i + 2u) * cols + j];
-  let r3 = m[(4u * i + 3u) * cols + j];
-  out[(4u * j) * rows + i] = vec4f(r0.x, r1.x, r2.x, r3.x);
-  out[(4u * j + 1u) * rows + i] = vec4f(r0.y, r1.y, r2.y, r3.y);
-  out[(4u * j + 2u) * rows + i] = vec4f(r0.z, r1.z, r2.z, r3.z);
-  out[(4u * j + 3u) * rows + i] = vec4f(r0.w, r1.w, r2.w, r3.w);
-}`,
+  let r0 = m[m_ + (4u * i) * cols + j];
+  let r1 = m[m_ + (4u * i + 1u) * cols + j];
+  let r2 = m[m_ + (4u * i + 2u) * cols + j];
+  let r3 = m[m_ + (4u * i + 3u) * cols + j];
+  out[out_ + (4u * j) * rows + i] = vec4f(r0.x, r1.x, r2.x, r3.x);
+  out[out_ + (4u * j + 1u) * rows + i] = vec4f(r0.y, r1.y, r2.y, r3.y);
+  out[out_ + (4u * j + 2u) * rows + i] = vec4f(r0.z, r1.z, r2.z, r3.z);
+  out[out_ + (4u * j + 3u) * rows + i] = vec4f(r0.w, r1.w, r2.w, r3.w);`,
+  },
+);
+
+/**
+ * A copy of `step.n` vec4s, out[o + i] = src[a + i] (`step.a`, `step.o`):
+ * the initial state into the first step's A.
+ */
+export const copy = kernel(
+  "copy",
+  {
+    step: uniform("Step"),
+    src: read(),
+    out: readWrite(),
+  },
+  {
+    size: WIDE,
+    main:
+      `  if (g.x < step.n) { out[out_ + step.o + g.x] = src[src_ + step.a + g.x]; }`,
+  },
+);
+
+/**
+ * The initial state of a minibatch, state slot 0 of `hs` (`step.n`
+ * vec4s): for each cell as its `modes` entry for minibatch `step.t` says,
+ * kept (0), zeros (1, a fresh state), or the last state of the minibatch
+ * before, slot `step.K` (2, carried on).
+ */
+export const initialState = kernel(
+  "state",
+  {
+    step: uniform("Step"),
+    modes: read("array<u32>"),
+    hs: readWrite(),
+  },
+  {
+    size: WIDE,
+    main: `  let mode = modes[modes_ + 2u * step.t];
+  if (g.x >= step.n || mode == 0u) { return; }
+  hs[hs_ + g.x] = select(hs[hs_ + step.K * step.n + g.x], vec4f(), mode == 1u);`,
+  },
 );
 
 /**
@@ -412,14 +449,14 @@ export const gather = kernel(
     table: read(),
     out: readWrite(),
   },
-  `@compute @workgroup_size(8)
-${MAIN} {
-  let NV = step.N;
+  {
+    size: 8,
+    main: `  let NV = step.N;
   let col = wg.x * 8u + l.x;
   for (var r = wg.y * 8u; r < min(wg.y * 8u + 8u, step.n); r++) {
-    out[r * NV + col] = table[x[r] * NV + col];
-  }
-}`,
+    out[out_ + r * NV + col] = table[table_ + x[x_ + r] * NV + col];
+  }`,
+  },
 );
 
 /**
@@ -437,15 +474,17 @@ export const scatter = kernel(
     D: read(),
     G: readWrite(),
   },
-  `@compute @workgroup_size(8)
-${MAIN} {
-  let NV = step.N;
+  {
+    size: 8,
+    main: `  let NV = step.N;
   let col = wg.x * 8u + l.x;
   let v = wg.y;
   var acc = vec4f();
-  for (var i = start[v]; i < start[v + 1u]; i++) { acc += D[order[i] * NV + col]; }
-  G[v * NV + col] = acc;
-}`,
+  for (var i = start[start_ + v]; i < start[start_ + v + 1u]; i++) {
+    acc += D[D_ + order[order_ + i] * NV + col];
+  }
+  G[G_ + v * NV + col] = acc;`,
+  },
 );
 
 /** Column sums over `step.n` rows of N vec4s (the bias gradients). Workgroups: N/8. */
@@ -456,14 +495,14 @@ export const colsum = kernel(
     D: read(),
     G: readWrite(),
   },
-  `@compute @workgroup_size(8)
-${MAIN} {
-  let NV = step.N;
+  {
+    size: 8,
+    main: `  let NV = step.N;
   let col = wg.x * 8u + l.x;
   var acc = vec4f();
-  for (var r = 0u; r < step.n; r++) { acc += D[r * NV + col]; }
-  G[col] = acc;
-}`,
+  for (var r = 0u; r < step.n; r++) { acc += D[D_ + r * NV + col]; }
+  G[G_ + col] = acc;`,
+  },
 );
 
 /**
@@ -480,29 +519,30 @@ export const softmaxCE = (R: number, V: number, Vp: number) =>
       logits: readWrite("array<f32>"),
       losses: readWrite("array<f32>"),
     },
-    `@compute @workgroup_size(${WIDE})
-fn main(@builtin(global_invocation_id) g: vec3u) {
-  let r = g.x;
+    {
+      size: WIDE,
+      main: `  let r = g.x;
   if (r >= ${R}u) { return; }
-  let base = r * ${Vp}u;
+  let base = logits_ + r * ${Vp}u;
+  let yr = y[y_ + r];
   var m = -3.0e38;
   for (var v = 0u; v < ${V}u; v++) { m = max(m, logits[base + v]); }
   var s = 0.0;
   for (var v = 0u; v < ${V}u; v++) { s += exp(logits[base + v] - m); }
   let lse = m + log(s);
-  losses[r] = lse - logits[base + y[r]];
+  losses[losses_ + r] = lse - logits[base + yr];
   for (var v = 0u; v < ${V}u; v++) {
     let p = exp(logits[base + v] - lse);
-    logits[base + v] = (p - select(0.0, 1.0, v == y[r])) / ${R}.0;
-  }
-}`,
+    logits[base + v] = (p - select(0.0, 1.0, v == yr)) / ${R}.0;
+  }`,
+    },
   );
 
 /**
- * Sums of one minibatch, by a single workgroup: the mean loss over R rows
- * into stats[2·t] and the squared global gradient norm ‖g‖² into
- * stats[2·t + 1], for t = `step.t`. The gradients are one buffer, `grads`,
- * of n vec4s.
+ * Sums of one minibatch, by a single workgroup per cell: the mean loss
+ * over R rows into stats[2·t] and the squared global gradient norm ‖g‖²
+ * into stats[2·t + 1], for t = `step.t`. The gradients are one buffer,
+ * `grads`, of n vec4s.
  */
 export const minibatchStats = (R: number, n: number) =>
   kernel(
@@ -513,48 +553,55 @@ export const minibatchStats = (R: number, n: number) =>
       grads: read(),
       stats: readWrite("array<f32>"),
     },
-    `var<workgroup> partLoss: array<f32, ${WIDE}>;
-var<workgroup> partNorm: array<f32, ${WIDE}>;
-@compute @workgroup_size(${WIDE})
-fn main(@builtin(local_invocation_index) l: u32) {
+    {
+      size: WIDE,
+      prelude: `var<workgroup> partLoss: array<f32, ${WIDE}>;
+var<workgroup> partNorm: array<f32, ${WIDE}>;`,
+      main: `  let i = l.x;
   var loss = 0.0;
-  for (var r = l; r < ${R}u; r += ${WIDE}u) { loss += losses[r]; }
+  for (var r = i; r < ${R}u; r += ${WIDE}u) { loss += losses[losses_ + r]; }
   var sq = vec4f();
-  for (var i = l; i < ${n}u; i += ${WIDE}u) { sq = fma(grads[i], grads[i], sq); }
-  partLoss[l] = loss;
-  partNorm[l] = sq.x + sq.y + sq.z + sq.w;
+  for (var j = i; j < ${n}u; j += ${WIDE}u) {
+    sq = fma(grads[grads_ + j], grads[grads_ + j], sq);
+  }
+  partLoss[i] = loss;
+  partNorm[i] = sq.x + sq.y + sq.z + sq.w;
   workgroupBarrier();
-  if (l == 0u) {
+  if (i == 0u) {
     var a = 0.0; var b = 0.0;
     for (var k = 0u; k < ${WIDE}u; k++) { a += partLoss[k]; b += partNorm[k]; }
-    stats[2u * step.t] = a / ${R}.0;
-    stats[2u * step.t + 1u] = b;
-  }
-}`,
+    stats[stats_ + 2u * step.t] = a / ${R}.0;
+    stats[stats_ + 2u * step.t + 1u] = b;
+  }`,
+    },
   );
 
 /**
  * SGD step with global-norm clipping over all parameters at once (one
  * buffer of `step.n` vec4s): p ← p − lr · min(1, θ/‖g‖) · g, ‖g‖² from
- * stats[2·t + 1] (θ = 3.4e38 with clipping off).
+ * stats[2·t + 1] (θ = 3.4e38 with clipping off). A cell whose `modes`
+ * entry for minibatch t says no update (it has fewer minibatches this
+ * epoch, or has stopped) keeps its parameters.
  */
 export const sgdUpdate = kernel(
   "update",
   {
     step: uniform("Step"),
-    hyper: uniform("Hyper"),
+    hyper: hyper(),
+    modes: read("array<u32>"),
     stats: f32s,
     grads: read(),
     params: readWrite(),
   },
-  `struct Hyper { lr: f32, theta: f32 }
-@compute @workgroup_size(${WIDE})
-fn main(@builtin(global_invocation_id) g: vec3u) {
-  if (g.x >= step.n) { return; }
-  let norm = sqrt(stats[2u * step.t + 1u]);
-  let scale = min(1.0, hyper.theta / norm);
-  params[g.x] -= hyper.lr * scale * grads[g.x];
-}`,
+  {
+    size: WIDE,
+    prelude: HYPER,
+    main:
+      `  if (g.x >= step.n || modes[modes_ + 2u * step.t + 1u] == 0u) { return; }
+  let norm = sqrt(stats[stats_ + 2u * step.t + 1u]);
+  let scale = min(1.0, hyper[cell].theta / norm);
+  params[params_ + g.x] -= hyper[cell].lr * scale * grads[grads_ + g.x];`,
+  },
 );
 
 /** A tile's part of a pipeline's name. */

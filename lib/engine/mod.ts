@@ -20,7 +20,14 @@ export type {
   EpochStats,
   Gradients,
 } from "./engine.ts";
-export { FUSED_VERSION, FusedRnn, type FusedSpec } from "./fused.ts";
+export {
+  type CellEpoch,
+  type CellInit,
+  FUSED_VERSION,
+  FusedCells,
+  FusedRnn,
+  type FusedSpec,
+} from "./fused.ts";
 export { BLAS_VERSION, BlasRnn } from "./blas.ts";
 export { type Cblas, openCblas, whyNoCblas } from "./cblas.ts";
 export { Gpu, openDevice } from "./gpu.ts";

@@ -2,15 +2,17 @@
  * What one minibatch of the fused engine dispatches, recorded into a
  * command buffer: the forward steps and the loss, the backward steps and
  * the weight gradients, the loss and norm sums and the clipped SGD update.
- * Each pass is a function of the model's sizes, kernels and buffers
- * ({@linkcode Model}); `fused.ts` holds them and decides which passes an
- * epoch runs.
+ * Each pass is a function of the models' sizes, kernels and buffers
+ * ({@linkcode Model}), and each dispatch covers every cell of the group;
+ * `fused.ts` holds them and decides which passes an epoch runs.
  *
  * @module
  */
 import {
   colsum,
+  copy,
   gather,
+  initialState,
   logitsSliced,
   minibatchStats,
   outer,
@@ -34,7 +36,7 @@ import type { Tiles } from "./tiles.ts";
 import { UNIFORM_BYTES } from "./wgsl.ts";
 import type { BpttSpec } from "./engine.ts";
 
-/** Where one minibatch's token arrays lie in the `tokens` buffer. */
+/** Where one minibatch's token arrays lie in the `tokens` buffer (cell 0's, the others' following at the buffer's stride). */
 export interface Tokens {
   x: Resource;
   y: Resource;
@@ -42,13 +44,12 @@ export interface Tokens {
   start: Resource;
 }
 
-/** The model's GPU buffers (widths padded, see `fused.ts`). */
+/** The models' GPU buffers, each holding every cell's part in turn (widths padded, see `fused.ts`). */
 export interface Buffers {
   params: GPUBuffer;
   grads: GPUBuffer;
   /** States of steps 0…L, slot 0 the initial one. */
   hs: GPUBuffer;
-  carry: GPUBuffer;
   W_hh_T: GPUBuffer;
   W_hq_T: GPUBuffer;
   da: GPUBuffer;
@@ -63,21 +64,30 @@ export interface Buffers {
   /** The step products' A operands: states, and dA in the backward steps. */
   hcur: [GPUBuffer, GPUBuffer];
   dcur: [GPUBuffer, GPUBuffer];
+  /** Each cell's lr, θ and activation (`HYPER`). */
   hyper: GPUBuffer;
 }
 
-/** What the passes need of one model. */
+/** What the passes need of a group of models of one shape. */
 export interface Model {
   gpu: Gpu;
   spec: Required<BpttSpec>;
   layout: ParamLayout;
+  /** Cells (models) in the group. */
+  C: number;
   B: number;
   T: number;
   /** Padded widths of H, V and E. */
   Hp: number;
   Vp: number;
   Ep: number;
-  /** A state fits a uniform slot (faster on llvmpipe): the step products read it so. */
+  /**
+   * A state fits a uniform slot: the weight gradients are summed eight
+   * steps at a time (the engine's arithmetic for such shapes, whatever the
+   * group's size).
+   */
+  chunked: boolean;
+  /** A group of one whose state fits a uniform slot (faster on llvmpipe): the step products read it so. */
   uniformA: boolean;
   /** One step's dlogits fit one too (and start 256-byte aligned). */
   uniformD: boolean;
@@ -88,21 +98,21 @@ export interface Model {
 /** The kernels of one model. */
 export type Kernels = ReturnType<typeof kernelsFor>;
 
-/** The kernels one model uses, chosen by its spec and the adapter's tiles. */
+/** The kernels a group uses, chosen by its spec and the adapter's tiles. */
 export function kernelsFor(
   spec: Required<BpttSpec>,
   tiles: Tiles,
   sizes: { Hp: number; Vp: number; Ep: number; n: number },
-  uniformA: boolean,
-  uniformD: boolean,
+  shape: { chunked: boolean; uniformA: boolean; uniformD: boolean },
 ) {
-  const { batch_size: B, num_steps: T, activation } = spec;
+  const { batch_size: B, num_steps: T } = spec;
   const { Hp, Vp, Ep, n } = sizes;
-  const a = uniformA ? "uniform" : "storage";
-  // With states in uniform slots each weight-gradient sum covers up to
-  // SLICES steps (the engine's arithmetic); the adapter's tiles say whether
-  // those steps are read as uniform slices or from storage.
-  const sliced = uniformA ? tiles.sliced : null;
+  const a = shape.uniformA ? "uniform" : "storage";
+  // With states that fit uniform slots each weight-gradient sum covers up
+  // to SLICES steps (the engine's arithmetic); the adapter's tiles say
+  // whether a group of one reads those steps as uniform slices or from
+  // storage.
+  const sliced = shape.uniformA ? tiles.sliced : null;
   const tile = {
     step: tiles.step(B, Hp),
     logits: sliced ? sliced.logits(B, Vp) : tiles.wide(Vp),
@@ -112,17 +122,16 @@ export function kernelsFor(
     dW_hq: sliced ? sliced.outer(Hp, Vp) : tiles.outer(Hp, Vp),
     dW_xh: tiles.outer(Ep, Hp),
   };
-  const op = uniformA ? "+=" : "=";
+  const op = shape.chunked ? "+=" : "=";
   return {
     tile,
     sliced: sliced !== null,
-    forwardOneHot: stepForward(tile.step, activation, "one_hot", a),
-    forwardEmbedded: stepForward(tile.step, activation, "embedding", a),
+    forwardOneHot: stepForward(tile.step, "one_hot", a),
+    forwardEmbedded: stepForward(tile.step, "embedding", a),
     backward: stepBackward(
       tile.step,
-      activation,
       a,
-      uniformD ? "uniform" : "storage",
+      shape.uniformD ? "uniform" : "storage",
     ),
     logitsSliced: logitsSliced(tile.logits),
     logits: productStore(tile.logits, "nn", true),
@@ -153,9 +162,10 @@ const gradientGroups = (t: Tile, K: number, N: number): [number, number] => [
   K / t.rb,
 ];
 
-/** Parameter (or gradient) `name`'s region of the packed buffer `of`. */
+/** Parameter (or gradient) `name`'s region of the packed buffer `of`, from cell 0's to the last cell's. */
 export function region(m: Model, of: GPUBuffer, name: string): Resource {
-  return { buffer: of, ...m.layout.bytes(name) };
+  const { offset, size } = m.layout.bytes(name);
+  return { buffer: of, offset, size: size + (m.C - 1) * m.layout.floats * 4 };
 }
 
 /** A uniform slot of `buffer` from float `at`. */
@@ -220,12 +230,18 @@ export function encodeForward(
   // buffer cannot also be read through another binding, and on llvmpipe a
   // uniform buffer's loads are one address for all lanes) and writes the
   // next step's into the other of two.
-  rec.copy(b.hs, 0, b.hcur[0], 0, B * Hp * 4);
+  const state = B * Hp / 4;
+  rec.dispatch(copy, {
+    step: gpu.step({ n: state }),
+    src: b.hs,
+    out: b.hcur[0],
+  }, [Math.ceil(state / WIDE), 1]);
   const groups = productGroups(k.tile.step, B, Hp);
   for (let t = 0; t < L; t++) {
     const A = b.hcur[t % 2];
     const step = {
       step: gpu.step({ t, M: B, K: HV, N: HV }),
+      hyper: b.hyper,
       A: m.uniformA ? slot(A, 0) : A,
       W: region(m, b.params, "W_hh"),
       b_h: region(m, b.params, "b_h"),
@@ -301,7 +317,9 @@ export function encodeGradients(
   const V = m.spec.vocab_size;
   const rows = L * B;
   const b = m.b, k = m.k, gpu = m.gpu;
-  rec.clear(b.dcur[(L - 1) % 2], 0, B * Hp * 4); // dA after the last step
+  rec.clear(b.dcur[(L - 1) % 2], 0, m.C * B * Hp * 4); // dA after the last step
+  // Summed eight steps at a time, dW_hh and dW_hq are added to zeros.
+  if (m.chunked) rec.clear(b.grads, 0, m.C * m.layout.floats * 4);
   // W_hhᵀ and W_hqᵀ: the backward steps read their rows.
   for (
     const [name, out, NV] of [
@@ -330,6 +348,7 @@ export function encodeGradients(
     const A = b.dcur[t % 2];
     rec.dispatch(k.backward, {
       step: gpu.step({ t, o, M: B, K: HV, N: HV, K2: VV }),
+      hyper: b.hyper,
       A: m.uniformA ? slot(A, 0) : A,
       W: b.W_hh_T,
       W_q: b.W_hq_T,
@@ -350,7 +369,7 @@ export function encodeGradients(
     const G = region(m, b.grads, g.name);
     const groups = gradientGroups(g.tile, Hp, g.N);
     const NV = g.N / 4, label = `d${g.name}`;
-    if (!m.uniformA) {
+    if (!m.chunked) {
       // One sum over all its rows.
       rec.dispatch(
         g.kernel,
@@ -370,10 +389,7 @@ export function encodeGradients(
       );
       continue;
     }
-    // With uniform state slots, G is cleared and each SLICES steps' sum
-    // is added to it.
-    const r = m.layout.bytes(g.name);
-    rec.clear(b.grads, r.offset, r.size);
+    // Each SLICES steps' sum is added to G (cleared above).
     for (let t = g.first; t < L; t += SLICES) {
       const s = Math.min(SLICES, L - t), o = (t - g.first) * B;
       if (k.sliced) {
@@ -470,10 +486,14 @@ export function encodeGradients(
   }
 }
 
+/** What each cell does in each minibatch of an epoch, as the `modes` buffer holds it: per cell, per minibatch, [state, update]. */
+export const STATE = { keep: 0, fresh: 1, carry: 2 } as const;
+
 /**
- * Minibatch `i` of an epoch: its initial state (see `#encodeState`),
- * gradients over L steps, loss and norm into slot i of `stats`, and the
- * clipped SGD update.
+ * Minibatch `i` of an epoch: each cell's initial state (`modes`, see
+ * {@linkcode encodeState}), gradients over L steps, loss and norm into
+ * slot i of `stats`, and the clipped SGD update (for the cells whose
+ * `modes` say so).
  */
 export function encodeMinibatch(
   rec: Recorder,
@@ -481,10 +501,10 @@ export function encodeMinibatch(
   i: number,
   L: number,
   tok: Tokens,
-  state: { fresh: boolean; carry: boolean },
+  modes: GPUBuffer,
   stats: GPUBuffer,
 ) {
-  encodeState(rec, m, state);
+  encodeState(rec, m, i, modes);
   encodeGradients(rec, m, L, tok);
   const b = m.b, gpu = m.gpu;
   const n = m.layout.floats / 4;
@@ -497,6 +517,7 @@ export function encodeMinibatch(
   rec.dispatch(sgdUpdate, {
     step: gpu.step({ t: i, n }),
     hyper: b.hyper,
+    modes,
     stats: stats,
     grads: b.grads,
     params: b.params,
@@ -504,21 +525,21 @@ export function encodeMinibatch(
 }
 
 /**
- * The initial state in slot 0: zeros when `fresh`, else the last one of
- * the minibatch before when `carry`, else slot 0 as it is (`detach:
- * false` restarts from the epoch's first state).
+ * Each cell's initial state in slot 0 for minibatch `i`, as its `modes`
+ * entry says ({@linkcode STATE}): zeros (fresh), the last one of the
+ * minibatch before (carry), or slot 0 as it is (keep: `detach: false`
+ * restarts from the epoch's first state).
  */
 export function encodeState(
   rec: Recorder,
   m: Model,
-  state: { fresh: boolean; carry: boolean },
+  i: number,
+  modes: GPUBuffer,
 ) {
-  const b = m.b;
-  const slot = m.B * m.Hp * 4;
-  if (state.fresh) rec.clear(b.hs, 0, slot);
-  else if (state.carry) {
-    // Copies go through `carry`: a buffer cannot be copied onto itself.
-    rec.copy(b.hs, m.T * slot, b.carry, 0, slot);
-    rec.copy(b.carry, 0, b.hs, 0, slot);
-  }
+  const n = m.B * m.Hp / 4;
+  rec.dispatch(initialState, {
+    step: m.gpu.step({ t: i, n, K: m.T }),
+    modes,
+    hs: m.b.hs,
+  }, [Math.ceil(n / WIDE), 1]);
 }

@@ -100,3 +100,17 @@ export async function describeDevice(
   }
   return choice.backend === "webgpu" ? await describeAdapter(gpu) : null;
 }
+
+/**
+ * How many cells of one shape a machine trains together by default (the
+ * fused engine; others train cells one at a time): on a hardware GPU a
+ * group of up to 64, since one model leaves the GPU idle between its
+ * dependent dispatches; on a software adapter or without one, 1 (there
+ * the arithmetic, not the dispatches, takes the time: docs/performance.md).
+ */
+export async function defaultBatch(
+  gpu: Pick<GPU, "requestAdapter"> | null = navigator.gpu ?? null,
+): Promise<number> {
+  const adapter = await gpu?.requestAdapter() ?? null;
+  return adapter && !isSoftware(adapter) ? 64 : 1;
+}

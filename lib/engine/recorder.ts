@@ -1,7 +1,8 @@
 /**
  * Command recording for the fused engine: dispatches share one compute
- * pass until a copy or clear ends it. When profiling, every dispatch gets
- * a pass of its own with GPU timestamps at its start and end.
+ * pass until a copy or clear ends it, and each covers every cell of the
+ * group (its workgroups' z). When profiling, every dispatch gets a pass of
+ * its own with GPU timestamps at its start and end.
  *
  * @module
  */
@@ -18,10 +19,18 @@ export class Recorder {
   #pass: GPUComputePassEncoder | null = null;
   readonly #query: GPUQuerySet | null;
   readonly #names: string[] = [];
+  readonly #cells: number;
+  /** Dispatches recorded. */
+  dispatches = 0;
 
-  /** With `profile`, each dispatch is timed (needs the "timestamp-query" feature). */
-  constructor(gpu: Gpu, profile = false) {
+  /**
+   * A recording for `cells` cells (each dispatch's workgroups repeat over
+   * z for them). With `profile`, each dispatch is timed (needs the
+   * "timestamp-query" feature).
+   */
+  constructor(gpu: Gpu, profile = false, cells = 1) {
     this.#gpu = gpu;
+    this.#cells = cells;
     this.#encoder = gpu.device.createCommandEncoder();
     this.#query = profile
       ? gpu.device.createQuerySet({ type: "timestamp", count: 4096 })
@@ -41,7 +50,8 @@ export class Recorder {
     const pass = this.#passFor(name);
     pass.setPipeline(this.#gpu.pipeline(k));
     pass.setBindGroup(0, this.#gpu.bind(k, resources));
-    pass.dispatchWorkgroups(groups[0], groups[1]);
+    pass.dispatchWorkgroups(groups[0], groups[1], this.#cells);
+    this.dispatches++;
     if (this.#query) this.#end();
   }
 

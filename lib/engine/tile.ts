@@ -32,8 +32,8 @@ export interface Tile {
 
 /**
  * One K range of a product C = Σ_segments A·W: row `row` of A at vec4
- * column k is `load(row)`, W is the storage array named `W`, its width in
- * vec4s is `K` (a WGSL expression).
+ * column k is `load(row)`, W is the storage array named `W` (this cell's
+ * part from `W_` on), its width in vec4s is `K` (a WGSL expression).
  */
 export interface Segment {
   K: string;
@@ -78,8 +78,10 @@ export function productTile(
     for (let c = 0; c < cv; c++) {
       for (let m = 0; m < 4; m++) {
         body += layout === "nn"
-          ? `    let w${m}_${c} = ${W}[(k * 4u + ${m}u) * NV + ${col(c)}];\n`
-          : `    let w${m}_${c} = ${W}[((${
+          ? `    let w${m}_${c} = ${W}[${W}_ + (k * 4u + ${m}u) * NV + ${
+            col(c)
+          }];\n`
+          : `    let w${m}_${c} = ${W}[${W}_ + ((${
             col(c)
           }) * 4u + ${m}u) * ${K} + k];\n`;
       }
@@ -124,12 +126,12 @@ export function overTile(t: Tile, body: string, rowBase = ""): string {
 
 /**
  * One range of rows of a weight gradient G = Σ_r A[r]ᵀ D[r]: `rows` rows
- * (a WGSL expression), row r of A at vec4 `k4 + q` is `${A}r * K + k4 + q]`
- * and row r of D starts at vec4 `(${D}) * NV`.
+ * (a WGSL expression), row r of A at vec4 `k4 + q` is `A(\`r * K + k4 + q\`)`
+ * and row r of D starts at vec4 `(${D}) * NV` of this cell's D.
  */
 export interface RowRange {
   rows: string;
-  A: string;
+  A: (index: string) => string;
   D: string;
   /** Only when this WGSL condition holds (a range that may be unused). */
   when?: string;
@@ -152,10 +154,10 @@ export function gradientTile(
   for (const range of ranges) {
     let body = "";
     for (let c = 0; c < cv; c++) {
-      body += `    let d${c} = D[(${range.D}) * NV + ${col(c)}];\n`;
+      body += `    let d${c} = D[D_ + (${range.D}) * NV + ${col(c)}];\n`;
     }
     for (let q = 0; q < rb / 4; q++) {
-      body += `    let a${q} = ${range.A}r * K + k4 + ${q}u];\n`;
+      body += `    let a${q} = ${range.A(`r * K + k4 + ${q}u`)};\n`;
       for (let m = 0; m < 4; m++) {
         for (let c = 0; c < cv; c++) {
           const acc = `acc${4 * q + m}_${c}`;
@@ -172,7 +174,7 @@ export function gradientTile(
 ${each(t, (i, c) => `  var acc${i}_${c} = vec4f();\n`)}${loops}${
     each(
       t,
-      (i, c) => `  G[(k0 + ${i}u) * NV + ${col(c)}] ${op} acc${i}_${c};\n`,
+      (i, c) => `  G[G_ + (k0 + ${i}u) * NV + ${col(c)}] ${op} acc${i}_${c};\n`,
     )
   }`;
 }

@@ -10,7 +10,7 @@
  * @module
  */
 import { Gpu, type Resource } from "./gpu.ts";
-import { outer, stepForward } from "./kernels.ts";
+import { MAX_CELLS, outer, stepForward } from "./kernels.ts";
 import { Recorder } from "./recorder.ts";
 import { productGroups, type Tile } from "./tile.ts";
 import { UNIFORM_BYTES } from "./wgsl.ts";
@@ -81,6 +81,7 @@ export async function timeTiles(
   const x = buffer(B); // token 0 everywhere: zeros as u32
   device.queue.writeBuffer(x, 0, new Uint32Array(B));
   const hcur = buffer(slot, U.STORAGE | U.UNIFORM);
+  const hyper = buffer(4 * MAX_CELLS, U.UNIFORM); // one tanh cell
   const [W, W_xh, b_h, hs, next, da, G] = [
     H * H,
     H,
@@ -117,9 +118,10 @@ export async function timeTiles(
     if (HV % (8 * cv) !== 0) continue;
     const t: Tile = { rb, cv, lanes: 8 };
     const { ms, first_s } = await time(
-      stepForward(t, "tanh", "one_hot", uniformA ? "uniform" : "storage"),
+      stepForward(t, "one_hot", uniformA ? "uniform" : "storage"),
       {
         step: gpu.step({ t: 0, M: B, K: HV, N: HV }),
+        hyper,
         A: uniformA ? { buffer: hcur, offset: 0, size: UNIFORM_BYTES } : hcur,
         W,
         x,

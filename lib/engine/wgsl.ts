@@ -2,16 +2,21 @@
  * What every kernel of the fused engine shares: bindings declared by name
  * and type (the WGSL declarations and the bind group layout come from the
  * same record, so a kernel and its caller cannot disagree on a position),
- * and the per-dispatch {@linkcode STEP} values, which carry the sizes, so
- * that one compiled pipeline serves every shape.
+ * the per-dispatch {@linkcode STEP} values, which carry the sizes, so that
+ * one compiled pipeline serves every shape, and the cells: one dispatch
+ * covers every cell (model) of a group, the cell being the workgroup's z.
+ *
+ * Each storage binding `X` holds its cells one after another, and a kernel
+ * reads cell `cell`'s part from `X_ = cell · cells.X` on (`cells` is a
+ * uniform the dispatch fills in from the buffers' strides); a uniform
+ * binding is one cell's (or a shared) value and has no base.
  *
  * @example
  * ```ts
- * const k = kernel("double", { step: uniform("Step"), x: readWrite() }, `
- * @compute @workgroup_size(64)
- * fn main(@builtin(global_invocation_id) g: vec3u) {
- *   if (g.x < step.n) { x[g.x] = 2.0 * x[g.x]; }
- * }`);
+ * const k = kernel("double", { step: uniform("Step"), x: readWrite() }, {
+ *   size: 64,
+ *   main: "if (g.x < step.n) { x[x_ + g.x] = 2.0 * x[x_ + g.x]; }",
+ * });
  * k.bindings.map(([name]) => name); // ["step", "x"]
  * ```
  *
@@ -41,11 +46,17 @@ export const readWrite = (type = "array<vec4f>"): Binding => ({
   type,
 });
 
+/** Bytes of one element of a storage array type (`array<vec4f>`: 16). */
+export function elementBytes(type: string): number {
+  return /^array<vec4[fu]>$/.test(type) ? 16 : 4;
+}
+
 /** A compute kernel: its WGSL and its bindings by name, in binding order. */
 export interface Kernel<Name extends string = string> {
   /** Names the pipeline in errors and profiles. */
   readonly label: string;
   readonly code: string;
+  /** The declared bindings; the `cells` uniform follows them. */
   readonly bindings: readonly (readonly [Name, Binding])[];
 }
 
@@ -96,14 +107,32 @@ export function stepWords(v: StepValues): Uint32Array<ArrayBuffer> {
   return new Uint32Array([t, a, o, n, M, K, N, K2, s, 0, 0, 0]);
 }
 
+/** The storage bindings of a kernel: each has a per-cell base. */
+export const cellBindings = (k: Kernel): (readonly [string, Binding])[] =>
+  k.bindings.filter(([, b]) => b.access !== "uniform");
+
+/** A kernel's code: helper functions before `main`, `main`'s workgroup size and body. */
+export interface KernelCode {
+  size: number;
+  /** WGSL before `main` (helper functions, workgroup variables). */
+  prelude?: string;
+  /**
+   * The body of `main`, with `wg` (workgroup id), `l` (local invocation
+   * id), `g` (global invocation id), `cell` (= wg.z) and each storage
+   * binding's base `X_` in scope.
+   */
+  main: string;
+}
+
 /**
- * A kernel whose bindings are declared, in the record's order, before
- * `body` (which defines `main`), with the `Step` struct in scope.
+ * A kernel whose bindings are declared, in the record's order, before its
+ * code, with the `Step` struct in scope, then the `cells` uniform: its
+ * fields name each storage binding's elements per cell.
  */
 export function kernel<const B extends Record<string, Binding>>(
   label: string,
   bindings: B,
-  body: string,
+  code: KernelCode,
 ): Kernel<Extract<keyof B, string>> {
   const entries = Object.entries(bindings) as [
     Extract<keyof B, string>,
@@ -114,9 +143,25 @@ export function kernel<const B extends Record<string, Binding>>(
       b.access === "uniform" ? "uniform" : `storage, ${b.access}`
     }> ${name}: ${b.type};`
   ).join("\n");
+  const stored = entries.filter(([, b]) => b.access !== "uniform");
+  const cells = `struct Cells {\n${
+    stored.map(([name]) => `  ${name}: u32,\n`).join("")
+  }}
+@group(0) @binding(${entries.length}) var<uniform> cells: Cells;`;
+  const bases = stored.map(([name]) =>
+    `  let ${name}_ = cell * cells.${name};\n`
+  )
+    .join("");
   return {
     label,
-    code: `${STEP}${declarations}\n${body}`,
+    code: `${STEP}${declarations}
+${cells}
+${code.prelude ?? ""}
+@compute @workgroup_size(${code.size})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u, @builtin(global_invocation_id) g: vec3u) {
+  let cell = wg.z;
+${bases}${code.main}
+}`,
     bindings: entries,
   };
 }

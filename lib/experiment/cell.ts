@@ -1,10 +1,15 @@
 /**
- * Running one cell: read its corpus, train it, and shape the stored record.
+ * Running cells: read their corpora, train them (one alone, or a group in
+ * the same dispatches), and shape each stored record.
  *
  * @module
  */
-import { readCorpus, type SourceOptions } from "../data/source.ts";
-import { corpusFor } from "../data/vocab.ts";
+import {
+  type CorpusText,
+  readCorpus,
+  type SourceOptions,
+} from "../data/source.ts";
+import { type Corpus, corpusFor } from "../data/vocab.ts";
 import { type CorpusRecord, describeCorpus } from "../data/describe.ts";
 import { type BackendInfo, setBackend } from "../model/backend.ts";
 import type { TrainConfig } from "../train/config.ts";
@@ -15,6 +20,7 @@ import {
   train_ch8,
   type TrainResult,
 } from "../train/train.ts";
+import { train_cells } from "../train/cells.ts";
 import { collectEnv, type RunEnv } from "../env.ts";
 import { describeDevice } from "../engine/pick.ts";
 import type { Cell } from "./grid.ts";
@@ -43,74 +49,113 @@ export interface CellRecord extends TrainResult {
   reused_from?: string;
 }
 
-/** What the runner hands a cell process. */
+/** What the runner hands a cell process: one cell, or a group trained together. */
 export interface CellJob {
   experiment: string;
-  cell: Cell;
+  cells: Cell[];
   overrides: Partial<TrainConfig>;
   alphas: number[];
   source: SourceOptions;
 }
 
 /** The fields that say which cell a record is. */
-function recordHeader(job: CellJob) {
+function recordHeader(job: CellJob, cell: Cell) {
   return {
     schema: CELL_SCHEMA,
-    id: job.cell.id,
+    id: cell.id,
     experiment: job.experiment,
-    engine: engineVersion(job.cell.config),
-    point: job.cell.point,
-    config: job.cell.config,
+    engine: engineVersion(cell.config),
+    point: cell.point,
+    config: cell.config,
     overrides: job.overrides,
   } as const;
 }
 
+/** What {@linkcode trainJob} tells as it goes. */
+export interface CellEvents {
+  onEpoch?: (cell: Cell, log: EpochLog) => void;
+  /** A cell's record, the moment the cell finished (awaited: it is stored here). */
+  onRecord?: (record: CellRecord) => void | Promise<void>;
+}
+
 /**
- * Trains one cell and returns its record; training failures are recorded in
- * `status`, never thrown.
+ * Trains a job's cells, one alone or a group together (`train_cells`:
+ * every dispatch covers all of them, each computes what it would alone),
+ * and hands each record over the moment its cell finished. Training
+ * failures are recorded in `status`, never thrown; a record `onRecord`
+ * cannot store is (its error is thrown).
  *
  * @example
  * ```ts
- * const record = await runCell(job, (log) => console.log(log.epoch, log.train_ppl));
+ * await trainJob(job, { onRecord: (r) => writeCell(dir, r) });
  * ```
  */
-export async function runCell(
+export async function trainJob(
   job: CellJob,
-  onEpoch?: (log: EpochLog) => void,
-): Promise<CellRecord> {
-  const { config } = job.cell;
-  const source = await readCorpus(config.corpus, job.source);
-  const corpus = corpusFor(source.text, config);
-  const backend = await setBackend(config.backend);
-  const result = await train_ch8(config, corpus, {
-    onEpoch,
+  events: CellEvents = {},
+): Promise<void> {
+  const texts = new Map<string, CorpusText>();
+  const members: { cell: Cell; source: CorpusText; corpus: Corpus }[] = [];
+  for (const cell of job.cells) {
+    const { config } = cell;
+    const source = texts.get(config.corpus) ??
+      await readCorpus(config.corpus, job.source);
+    texts.set(config.corpus, source);
+    members.push({ cell, source, corpus: corpusFor(source.text, config) });
+  }
+  const backend = await setBackend(job.cells[0].config.backend);
+  const env = {
+    ...(await collectEnv()),
+    ...backend,
+    adapter: await describeDevice(job.cells[0].config),
+  };
+  const record = (i: number, result: TrainResult): CellRecord => {
+    const { cell, source, corpus } = members[i];
+    return {
+      ...recordHeader(job, cell),
+      ...result,
+      corpus: describeCorpus(source, corpus, cell.config.letters),
+      env,
+    };
+  };
+  const hooks = (i: number) => ({
+    onEpoch: (log: EpochLog) => events.onEpoch?.(members[i].cell, log),
     sample_alphas: job.alphas,
   });
-  return {
-    ...recordHeader(job),
-    ...result,
-    corpus: describeCorpus(source, corpus, config.letters),
-    env: {
-      ...(await collectEnv()),
-      ...backend,
-      adapter: await describeDevice(config),
+  if (members.length === 1) {
+    const { cell, corpus } = members[0];
+    await events.onRecord?.(
+      record(0, await train_ch8(cell.config, corpus, hooks(0))),
+    );
+    return;
+  }
+  await train_cells(members.map(({ cell, corpus }, i) => ({
+    config: cell.config,
+    corpus,
+    hooks: {
+      ...hooks(i),
+      onResult: (result: TrainResult) => events.onRecord?.(record(i, result)),
     },
-  };
+  })));
 }
 
 /**
  * The record of a cell that could not run (bad corpus, crash): status
- * `failed` with the message, no numbers. Failed cells are retried by the next
- * run; finished and diverged ones are kept.
+ * `failed` with the message, no numbers. Failed cells are retried by the
+ * next run; finished and diverged ones are kept.
  */
-export function failedRecord(job: CellJob, message: string): CellRecord {
+export function failedRecord(
+  job: Omit<CellJob, "cells">,
+  cell: Cell,
+  message: string,
+): CellRecord {
   return {
-    ...recordHeader(job),
+    ...recordHeader({ ...job, cells: [cell] }, cell),
     ...emptyResult(),
     status: "failed",
     error: message,
     corpus: {
-      name: job.cell.config.corpus,
+      name: cell.config.corpus,
       source: "",
       sha1: "",
       corpus_length: 0,

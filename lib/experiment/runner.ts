@@ -1,11 +1,14 @@
 /**
- * Runs an experiment's cells: skips finished ones, runs the rest in child
- * processes (`jobs` at a time), and stores each result as soon as it ends.
+ * Runs an experiment's cells: skips finished ones, refers to runs stored
+ * beside the directory, and runs the rest in child processes (`jobs` at a
+ * time), cells of one shape on the fused engine in groups trained together
+ * (`batch` at most), storing each result the moment its cell ends.
  *
  * @module
  */
 import type { TrainConfig } from "../train/config.ts";
 import { engineVersion, type EpochLog } from "../train/train.ts";
+import { groupKey } from "../train/cells.ts";
 import type { SourceOptions } from "../data/source.ts";
 import { type CellJob, type CellRecord, failedRecord } from "./cell.ts";
 import {
@@ -187,6 +190,8 @@ export async function reuseStored(
 
 /** What the runner reports while it works. */
 export interface RunnerEvents {
+  /** A group of cells starts, trained together in one process. */
+  onGroup?: (cells: Cell[]) => void;
   onStart?: (cell: Cell) => void;
   onEpoch?: (cell: Cell, log: EpochLog) => void;
   onEnd?: (cell: Cell, record: CellRecord) => void;
@@ -204,23 +209,60 @@ export interface RunOptions {
   overrides: Partial<TrainConfig>;
   alphas: number[];
   source: SourceOptions;
+  /** Processes at a time, each training one group. */
   jobs: number;
+  /** Most cells trained together in one group (1: each alone). */
+  batch?: number;
   command: CellCommand;
   events?: RunnerEvents;
 }
 
-async function runOne(
+/**
+ * The cells in groups to train together: those of one {@linkcode groupKey}
+ * (the fused engine, one shape; the corpus and letters stand for the
+ * vocabulary), at most `batch` each, in the order the cells come; every
+ * other cell alone.
+ */
+export function groupCells(cells: Cell[], batch: number): Cell[][] {
+  const groups: Cell[][] = [];
+  const open = new Map<string, Cell[]>();
+  for (const cell of cells) {
+    const c = cell.config;
+    const key = batch > 1
+      ? groupKey(c, `${c.corpus}|${c.letters ?? "ascii"}`)
+      : null;
+    let group = key === null ? undefined : open.get(key);
+    if (!group || group.length >= batch) {
+      group = [];
+      groups.push(group);
+      if (key !== null) open.set(key, group);
+    }
+    group.push(cell);
+  }
+  return groups;
+}
+
+/**
+ * Trains one group of cells in a child process, which stores each cell
+ * the moment it finishes; returns the records in the order they ended.
+ * A cell the process did not store (it crashed) is stored as failed.
+ */
+async function runGroup(
   dir: string,
-  cell: Cell,
+  cells: Cell[],
   options: RunOptions,
-): Promise<CellRecord> {
+): Promise<CellRecord[]> {
   const job: CellJob = {
     experiment: options.experiment,
-    cell,
+    cells,
     overrides: options.overrides,
     alphas: options.alphas,
     source: options.source,
   };
+  const events = options.events ?? {};
+  const byId = new Map(cells.map((c) => [c.id, c]));
+  events.onGroup?.(cells);
+  for (const cell of cells) events.onStart?.(cell);
   const child = new Deno.Command(options.command.program, {
     args: [...options.command.args, dir],
     stdin: "piped",
@@ -232,6 +274,11 @@ async function runOne(
   await writer.write(new TextEncoder().encode(JSON.stringify(job) + "\n"))
     .catch(() => {});
   const stderr = new Response(child.stderr).text();
+  const records: CellRecord[] = [];
+  const ended = (cell: Cell, record: CellRecord) => {
+    records.push(record);
+    events.onEnd?.(cell, record);
+  };
   let buffer = "";
   let ioFailure: string | undefined;
   for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
@@ -240,63 +287,66 @@ async function runOne(
     while ((nl = buffer.indexOf("\n")) >= 0) {
       const line = buffer.slice(0, nl);
       buffer = buffer.slice(nl + 1);
+      let event;
       try {
-        const event = JSON.parse(line);
-        if (event.type === "epoch") {
-          options.events?.onEpoch?.(cell, event as EpochLog);
-        } else if (event.type === "io-error") {
-          ioFailure = event.message;
-        }
+        event = JSON.parse(line);
       } catch {
-        // Not an event (a library's stray output): ignore.
+        continue; // Not an event (a library's stray output): ignore.
+      }
+      const cell = byId.get(event.id);
+      if (event.type === "epoch" && cell) {
+        events.onEpoch?.(cell, event as EpochLog);
+      } else if (event.type === "stored" && cell) {
+        const record = await readCell(dir, cell.id);
+        if (record) ended(cell, record);
+      } else if (event.type === "io-error") {
+        ioFailure = event.message;
       }
     }
   }
   const status = await child.status;
   await writer.close().catch(() => {});
-  // The cell could not be stored (disk full, read-only): the grid stops.
+  // A cell could not be stored (disk full, read-only): the grid stops.
   if (ioFailure) throw new IoError(ioFailure);
-  const record = await readCell(dir, cell.id);
-  if (status.success && record) return record;
-  // The process died without a record (crash, out of memory): record why.
-  const failed = failedRecord(
-    job,
-    `cell process exited with status ${status.code}${
-      status.signal ? ` (${status.signal})` : ""
-    }: ${(await stderr).trim().split("\n").slice(-5).join(" | ")}`,
-  );
-  await io(cellPath(dir, cell.id), () => writeCell(dir, failed));
-  return failed;
+  // The process died without storing them (crash, out of memory): say why.
+  const why = `cell process exited with status ${status.code}${
+    status.signal ? ` (${status.signal})` : ""
+  }: ${(await stderr).trim().split("\n").slice(-5).join(" | ")}`;
+  for (const cell of cells) {
+    if (records.some((r) => r.id === cell.id)) continue;
+    const failed = failedRecord(job, cell, why);
+    await io(cellPath(dir, cell.id), () => writeCell(dir, failed));
+    ended(cell, failed);
+  }
+  return records;
 }
 
 /**
- * Runs `cells` into `dir`, `jobs` processes at a time. Each result is stored
- * (atomically) the moment its process ends, so an interrupted run loses at
- * most the cells in flight. Returns the records in the order they finished.
+ * Runs `cells` into `dir` in groups ({@linkcode groupCells}, at most
+ * `batch` cells trained together), `jobs` processes at a time. Each result
+ * is stored (atomically) the moment its cell finishes, so an interrupted
+ * run loses at most the cells in flight. Returns the records in the order
+ * they finished. A cell that cannot be stored stops the grid: no other
+ * group starts, and an {@linkcode IoError} says which file.
  */
 export async function runCells(
   dir: string,
   cells: Cell[],
   options: RunOptions,
 ): Promise<CellRecord[]> {
-  const queue = [...cells];
+  const queue = groupCells(cells, options.batch ?? 1);
   const done: CellRecord[] = [];
   let failure: unknown;
   const worker = async () => {
-    for (let cell = queue.shift(); cell; cell = queue.shift()) {
-      options.events?.onStart?.(cell);
-      let record;
+    for (let group = queue.shift(); group; group = queue.shift()) {
       try {
-        record = await runOne(dir, cell, options);
+        done.push(...await runGroup(dir, group, options));
       } catch (e) {
-        // A cell that cannot be stored stops the grid: no new cell starts,
-        // the ones in flight finish (or fail to store) first.
+        // No new group starts; the ones in flight finish (or fail to store) first.
         failure ??= e;
         queue.length = 0;
         return;
       }
-      done.push(record);
-      options.events?.onEnd?.(cell, record);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, options.jobs) }, worker));

@@ -1,16 +1,26 @@
 /**
  * Training throughput on the chapter's configuration (batch 32, 35 steps,
  * 512 hidden units, sequential, clip 1), measured the same way for each
- * engine and for the chapter's own PyTorch code: one warm-up epoch, then
- * the median of the measured epochs' tokens/s, evaluation excluded.
+ * engine, for the chapter's own PyTorch code, and for groups of cells
+ * trained together: one warm-up epoch, then the median of the measured
+ * epochs' tokens/s, evaluation excluded.
  *
  * @module
  */
 import type { Corpus } from "../data/vocab.ts";
+import { makeRng } from "../data/prng.ts";
 import { setBackend } from "../model/backend.ts";
+import { get_params } from "../model/rnn.ts";
 import { describeDevice } from "../engine/pick.ts";
-import { type EngineChoice, resolveConfig } from "./config.ts";
-import { train_ch8 } from "./train.ts";
+import { FusedCells, tilesFor } from "../engine/fused.ts";
+import { openDevice } from "../engine/gpu.ts";
+import {
+  type EngineChoice,
+  resolveConfig,
+  type TrainConfig,
+} from "./config.ts";
+import { rnnSpec, train_ch8 } from "./train.ts";
+import { train_cells } from "./cells.ts";
 
 /** What one measurement gave. */
 export interface Throughput {
@@ -158,4 +168,95 @@ export async function measurePytorch(
       blas === "1" ? "" : "s"
     }`,
   };
+}
+
+/** What one grid-batched measurement gave: `cells` cells trained together. */
+export interface CellsThroughput {
+  cells: number;
+  /** All cells' tokens per second together: median of the measured epochs. */
+  tokens_per_sec: number;
+  epochs_tokens_per_sec: number[];
+  /** Per cell: the aggregate over `cells`. */
+  per_cell: number;
+  /** Dispatches one minibatch records, for the whole group. */
+  dispatches_per_minibatch: number;
+  /** The warm-up epoch's seconds beyond the median measured epoch's. */
+  cold_compile_s: number;
+  adapter: string | null;
+}
+
+/**
+ * Trains `cells` cells of the chapter's configuration (seeds 0…cells − 1)
+ * together on the fused engine (`train_cells`) for 1 + `epochs` epochs and
+ * measures their aggregate throughput. Throws when a cell fails.
+ *
+ * @example
+ * ```ts
+ * const t = await measureCells(8, corpus, 3);
+ * t.tokens_per_sec / t.cells; // each cell's share
+ * ```
+ */
+export async function measureCells(
+  cells: number,
+  corpus: Corpus,
+  epochs: number,
+): Promise<CellsThroughput> {
+  const choice = { engine: "fused", backend: "webgpu" } as const;
+  await setBackend(choice.backend);
+  const device = await describeDevice(choice);
+  const configs = Array.from({ length: cells }, (_, seed) =>
+    resolveConfig({
+      ...choice,
+      seed,
+      num_epochs: 1 + epochs,
+      eval_every: 1000,
+      num_preds: 0,
+    }));
+  const results = await train_cells(
+    configs.map((config) => ({ config, corpus })),
+  );
+  const failed = results.find((r) => r.status !== "done");
+  if (failed) throw new Error(failed.error ?? failed.status);
+  // Every cell's epoch took the group's seconds: the tokens add up.
+  const epochRate = (e: number) =>
+    results.reduce((sum, r) => sum + r.epochs[e].tokens_per_sec, 0);
+  const rates = results[0].epochs.slice(1).map((_, e) => epochRate(e + 1));
+  const tps = median(rates);
+  const warmup = results[0].epochs[0];
+  const tokens = epochRate(0) * warmup.seconds;
+  return {
+    cells,
+    tokens_per_sec: tps,
+    epochs_tokens_per_sec: rates,
+    per_cell: tps / cells,
+    dispatches_per_minibatch: await groupDispatches(configs[0], corpus, cells),
+    cold_compile_s: Math.max(0, warmup.seconds - tokens / tps),
+    adapter: device ? String(device.description || device.vendor) : null,
+  };
+}
+
+/** Dispatches one minibatch of a group of `cells` such models records. */
+async function groupDispatches(
+  config: TrainConfig,
+  corpus: Corpus,
+  cells: number,
+): Promise<number> {
+  const { adapter, device } = await openDevice();
+  const spec = rnnSpec(config, corpus.vocab.length);
+  const group = new FusedCells(
+    device,
+    {
+      ...spec,
+      batch_size: config.batch_size,
+      num_steps: config.num_steps,
+      tiles: tilesFor(adapter),
+    },
+    Array.from({ length: cells }, (_, i) => ({
+      params: get_params(spec, makeRng(i)),
+      activation: spec.activation,
+    })),
+  );
+  const n = group.dispatchesPerMinibatch();
+  group.destroy();
+  return n;
 }

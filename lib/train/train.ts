@@ -187,7 +187,7 @@ export async function train_epoch(
  * exp(mean loss). An epoch without minibatches is an error, never a
  * perplexity of 1.
  */
-function epochResult(
+export function epochResult(
   losses: number[],
   grad_norms: number[],
   tokens: number,
@@ -203,7 +203,7 @@ function epochResult(
 }
 
 /** Rows per evaluation minibatch: batch_size, fewer when the text is short. */
-function evalBatchSize(
+export function evalBatchSize(
   tokens: Int32Array,
   { batch_size, num_steps }: { batch_size: number; num_steps: number },
 ): number {
@@ -420,6 +420,199 @@ const stats = (xs: number[]) => ({
 });
 
 /**
+ * One run of `train_ch8`, its bookkeeping: the model's initial values and
+ * the data order from the config's seed, the record of each epoch, the
+ * texts generated at the end. It trains nothing itself: `train_ch8` drives
+ * one with an engine, `train_cells` drives a group in one engine, and both
+ * make the same calls in the same order, so a run's record is the same.
+ */
+export class Ch8Run {
+  readonly config: TrainConfig;
+  readonly corpus: Corpus;
+  /** Initial parameter values, from the seed. */
+  readonly init: ParamValues;
+  /** The model prediction runs on (an engine's weights are copied in). */
+  readonly net: RNNModelScratch;
+  readonly result: TrainResult = emptyResult();
+  /** Epochs trained. */
+  epoch = 0;
+  readonly #hooks: TrainHooks;
+  readonly #seedRng: (salt: number) => Rng;
+  readonly #dataRng: Rng;
+  readonly #norms: number[] = [];
+  readonly #theta: number;
+  readonly #t0 = performance.now();
+  #tokens = 0;
+  #seconds = 0;
+  #closed = false;
+
+  constructor(config: TrainConfig, corpus: Corpus, hooks: TrainHooks = {}) {
+    this.config = config;
+    this.corpus = corpus;
+    this.#hooks = hooks;
+    this.#seedRng = (salt) => makeRng((config.seed ^ salt) >>> 0);
+    this.#dataRng = this.#seedRng(0x5bd1e995);
+    const spec = rnnSpec(config, corpus.vocab.length);
+    this.init = get_params(spec, this.#seedRng(0));
+    this.net = new RNNModelScratch(spec, this.init);
+    this.#theta = config.clip === "off" ? Infinity : config.clip;
+  }
+
+  /** Whether it trains another epoch (it has not diverged, failed or finished). */
+  get training(): boolean {
+    return !this.#closed && this.result.status === "done" &&
+      this.result.diverged_epoch === null &&
+      this.epoch < this.config.num_epochs;
+  }
+
+  /** The next epoch's minibatches, in the run's data order. */
+  batches(): Minibatch[] {
+    const c = this.config;
+    return [
+      ...dataIter(
+        c.sampling,
+        this.corpus.train,
+        c.batch_size,
+        c.num_steps,
+        this.#dataRng,
+      ),
+    ];
+  }
+
+  /**
+   * Records a trained epoch: its log, or null when its loss was not
+   * finite (the run stops as diverged, with this epoch).
+   */
+  trained(r: EpochResult): EpochLog | null {
+    const epoch = ++this.epoch;
+    if (!Number.isFinite(r.ppl)) {
+      this.result.status = "diverged";
+      this.result.diverged_epoch = epoch;
+      return null;
+    }
+    this.#tokens += r.tokens;
+    this.#seconds += r.seconds;
+    this.#norms.push(...r.grad_norms);
+    const norm = stats(r.grad_norms);
+    this.result.train_ppl.push(r.ppl);
+    return {
+      epoch,
+      train_ppl: r.ppl,
+      tokens_per_sec: r.tokens / r.seconds,
+      seconds: r.seconds,
+      grad_norm_mean: norm.mean,
+      grad_norm_max: norm.max,
+      clipped_fraction: r.grad_norms.filter((n) => n > this.#theta).length /
+        Math.max(1, r.grad_norms.length),
+    };
+  }
+
+  /** Whether the epoch just trained is an evaluation epoch. */
+  get evaluates(): boolean {
+    return this.epoch % this.config.eval_every === 0 ||
+      this.epoch === this.config.num_epochs;
+  }
+
+  /**
+   * Records an evaluation epoch's validation perplexity `val` and the
+   * greedy sample of the weights `sync` brings into `net`.
+   */
+  async evaluated(
+    log: EpochLog,
+    val: number | null,
+    sync: () => Promise<void>,
+  ): Promise<void> {
+    log.val_ppl = val;
+    await sync();
+    if (val !== null) this.result.val_ppl.push({ epoch: log.epoch, ppl: val });
+    log.sample = await predict(
+      PREFIXES[0],
+      this.config.num_preds,
+      this.net,
+      this.corpus.vocab,
+    );
+  }
+
+  /** Ends an epoch: its log joins the record, and the hook sees it. */
+  logged(log: EpochLog): void {
+    this.result.epochs.push(log);
+    this.#hooks.onEpoch?.(log);
+  }
+
+  /**
+   * After the last epoch of a run that finished: the weights `sync` brings
+   * into `net` generate the texts (greedy after each prefix, then sampled
+   * at each α) and exercise 1's check.
+   */
+  async finish(sync: () => Promise<void>): Promise<void> {
+    if (this.result.status !== "done" || this.result.diverged_epoch !== null) {
+      return;
+    }
+    const { config, corpus, net, result } = this;
+    await sync();
+    for (const prefix of PREFIXES) {
+      result.samples.push({
+        prefix,
+        decoding: "greedy",
+        ...await generate(prefix, config.num_preds, net, corpus.vocab),
+      });
+    }
+    if (config.input === "one_hot" && corpus.val.length > 0) {
+      result.onehot_as_embedding = await oneHotAsEmbedding(
+        net,
+        corpus.val.subarray(0, 200),
+      );
+    }
+    const sampleRng = this.#seedRng(0x27d4eb2f);
+    for (const alpha of this.#hooks.sample_alphas ?? []) {
+      for (const prefix of PREFIXES) {
+        result.samples.push({
+          prefix,
+          decoding: "sample",
+          alpha,
+          ...await generate(prefix, config.num_preds, net, corpus.vocab, {
+            kind: "sample",
+            alpha,
+            rng: sampleRng,
+          }),
+        });
+      }
+    }
+  }
+
+  /** The run failed (an exception): it stops, as `failed` with the message. */
+  fail(e: unknown): void {
+    this.result.status = "failed";
+    this.result.error = e instanceof Error ? e.message : String(e);
+  }
+
+  /** The record, with its summary statistics; frees the model. */
+  close(): TrainResult {
+    if (this.#closed) return this.result;
+    this.#closed = true;
+    this.net.dispose();
+    const result = this.result;
+    const norm = stats(this.#norms);
+    result.grad_norm = {
+      ...norm,
+      clipped_fraction: this.#norms.filter((n) => n > this.#theta).length /
+        Math.max(1, this.#norms.length),
+    };
+    result.tokens_per_sec = this.#seconds > 0
+      ? this.#tokens / this.#seconds
+      : 0;
+    const vals = result.val_ppl.map((v) => v.ppl);
+    result.final = {
+      train_ppl: result.train_ppl.at(-1) ?? null,
+      val_ppl: vals.at(-1) ?? null,
+      best_val_ppl: vals.length ? Math.min(...vals) : null,
+    };
+    result.wall_seconds = (performance.now() - this.#t0) / 1000;
+    return result;
+  }
+}
+
+/**
  * d2l's `train_ch8`: builds the model from `config`, trains it on
  * `corpus.train` for `num_epochs`, evaluates on `corpus.val` every
  * `eval_every` epochs and at the end, and predicts after each prefix.
@@ -437,119 +630,25 @@ export async function train_ch8(
   corpus: Corpus,
   hooks: TrainHooks = {},
 ): Promise<TrainResult> {
-  const t0 = performance.now();
-  const seedRng = (salt: number): Rng => makeRng((config.seed ^ salt) >>> 0);
-  const dataRng = seedRng(0x5bd1e995);
-  const spec = rnnSpec(config, corpus.vocab.length);
-  const init = get_params(spec, seedRng(0));
-  const net = new RNNModelScratch(spec, init);
+  const run = new Ch8Run(config, corpus, hooks);
   let trainer: Trainer | null = null;
-  const result = emptyResult();
-  const allNorms: number[] = [];
-  let tokens = 0;
-  let seconds = 0;
-  const theta = config.clip === "off" ? Infinity : config.clip;
   try {
-    trainer = config.engine === "reference"
-      ? referenceTrainer(config, net)
-      : await bpttTrainer(config, corpus, init, net);
-    for (let epoch = 1; epoch <= config.num_epochs; epoch++) {
-      const r = await trainer.epoch(
-        dataIter(
-          config.sampling,
-          corpus.train,
-          config.batch_size,
-          config.num_steps,
-          dataRng,
-        ),
-      );
-      if (!Number.isFinite(r.ppl)) {
-        result.status = "diverged";
-        result.diverged_epoch = epoch;
-        break;
+    const t = trainer = config.engine === "reference"
+      ? referenceTrainer(config, run.net)
+      : await bpttTrainer(config, corpus, run.init, run.net);
+    while (run.training) {
+      const log = run.trained(await t.epoch(run.batches()));
+      if (!log) break;
+      if (run.evaluates) {
+        await run.evaluated(log, await t.evaluate(corpus.val), t.sync);
       }
-      tokens += r.tokens;
-      seconds += r.seconds;
-      allNorms.push(...r.grad_norms);
-      const norm = stats(r.grad_norms);
-      const log: EpochLog = {
-        epoch,
-        train_ppl: r.ppl,
-        tokens_per_sec: r.tokens / r.seconds,
-        seconds: r.seconds,
-        grad_norm_mean: norm.mean,
-        grad_norm_max: norm.max,
-        clipped_fraction: r.grad_norms.filter((n) => n > theta).length /
-          Math.max(1, r.grad_norms.length),
-      };
-      result.train_ppl.push(r.ppl);
-      if (epoch % config.eval_every === 0 || epoch === config.num_epochs) {
-        log.val_ppl = await trainer.evaluate(corpus.val);
-        await trainer.sync();
-        if (log.val_ppl !== null) {
-          result.val_ppl.push({ epoch, ppl: log.val_ppl });
-        }
-        log.sample = await predict(
-          PREFIXES[0],
-          config.num_preds,
-          net,
-          corpus.vocab,
-        );
-      }
-      result.epochs.push(log);
-      hooks.onEpoch?.(log);
+      run.logged(log);
     }
-    if (result.status === "done") {
-      await trainer.sync();
-      for (const prefix of PREFIXES) {
-        result.samples.push({
-          prefix,
-          decoding: "greedy",
-          ...await generate(prefix, config.num_preds, net, corpus.vocab),
-        });
-      }
-      if (config.input === "one_hot" && corpus.val.length > 0) {
-        result.onehot_as_embedding = await oneHotAsEmbedding(
-          net,
-          corpus.val.subarray(0, 200),
-        );
-      }
-      const sampleRng = seedRng(0x27d4eb2f);
-      for (const alpha of hooks.sample_alphas ?? []) {
-        for (const prefix of PREFIXES) {
-          result.samples.push({
-            prefix,
-            decoding: "sample",
-            alpha,
-            ...await generate(prefix, config.num_preds, net, corpus.vocab, {
-              kind: "sample",
-              alpha,
-              rng: sampleRng,
-            }),
-          });
-        }
-      }
-    }
+    await run.finish(t.sync);
   } catch (e) {
-    result.status = "failed";
-    result.error = e instanceof Error ? e.message : String(e);
+    run.fail(e);
   } finally {
     trainer?.dispose();
-    net.dispose();
   }
-  const norm = stats(allNorms);
-  result.grad_norm = {
-    ...norm,
-    clipped_fraction: allNorms.filter((n) => n > theta).length /
-      Math.max(1, allNorms.length),
-  };
-  result.tokens_per_sec = seconds > 0 ? tokens / seconds : 0;
-  const vals = result.val_ppl.map((v) => v.ppl);
-  result.final = {
-    train_ppl: result.train_ppl.at(-1) ?? null,
-    val_ppl: vals.at(-1) ?? null,
-    best_val_ppl: vals.length ? Math.min(...vals) : null,
-  };
-  result.wall_seconds = (performance.now() - t0) / 1000;
-  return result;
+  return run.close();
 }
