@@ -199,6 +199,67 @@ Deno.test("--set runs go to their own directory under results/_local, and --list
   });
 });
 
+Deno.test("--set key=a,b,c sweeps: the list is an axis of its own (several multiply), validated like a grid axis, its directory under results/_local", async () => {
+  await world({ tiny: TINY }, async ({ root, run }) => {
+    const dry = await run([
+      "exp",
+      "tiny",
+      "--set",
+      "lr=0.5,1,3",
+      "--set",
+      "activation=tanh,relu",
+      "--set",
+      "num_epochs=2",
+      "--dry-run",
+    ]);
+    assert.equal(dry.code, 0, dry.stderr);
+    // clip (the grid) × lr (the sweep replaces the grid's lr) × activation.
+    assert.match(
+      dry.stdout,
+      /^12 cells: 12 to run, 0 to reuse, 0 stored, in results\/_local\/tiny--lr=0\.5,1,3,activation=tanh,relu,num_epochs=2$/m,
+    );
+    assert.match(
+      dry.stdout,
+      /^to run {2}\w{16} {2}clip=off lr=3 activation=relu seed=0$/m,
+    );
+    const out = `${root}/results`;
+    const r = await run([
+      "exp",
+      "tiny",
+      "--set",
+      "lr=1,3",
+      "--set",
+      "num_epochs=2",
+      "--out",
+      out,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const results = JSON.parse(await Deno.readTextFile(`${out}/results.json`));
+    assert.deepEqual(results.varying_keys, ["clip", "lr"]);
+    assert.equal(results.rows.length, 4);
+    assert.equal(
+      results.command,
+      "deno task exp tiny --set lr=1,3 --set num_epochs=2",
+    );
+    // The report of such a directory rebuilds the same grid.
+    const report = await run(["report", "tiny", "--out", out]);
+    assert.equal(report.code, 0, report.stderr);
+    assert.match(report.stdout, /report of 4\/4 cells/);
+    for (
+      const [set, message] of [
+        ["lr=1,-2", /^error: --set lr=1,-2: lr: .*\(got -2\)$/m],
+        ["lr=1,1", /^error: --set lr=1,1: duplicated value 1$/m],
+        ["clip=off,nope", /^error: --set clip=off,nope: clip: /m],
+        ["seed=0,1", /^error: --set seed=0,1: seeds are the experiment's/m],
+      ] as const
+    ) {
+      const bad = await run(["exp", "tiny", "--set", set, "--dry-run"]);
+      assert.equal(bad.code, 2, `${set}: ${bad.stderr}`);
+      assert.match(bad.stderr, message);
+    }
+  });
+});
+
 Deno.test("resume after kill -9: the rerun finishes the grid, losing at most the cells in flight; the lock keeps a second runner out", async () => {
   // Cells of a few seconds each, so the kill lands mid-grid.
   const spec = {

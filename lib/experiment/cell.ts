@@ -23,7 +23,7 @@ import {
 import { train_cells } from "../train/cells.ts";
 import { collectEnv, type RunEnv } from "../env.ts";
 import { describeDevice } from "../engine/pick.ts";
-import type { Cell } from "./grid.ts";
+import type { Cell, Overrides } from "./grid.ts";
 
 /** Schema tag of a stored cell; bump on incompatible changes. */
 export const CELL_SCHEMA = "rnnlab.cell/2";
@@ -37,8 +37,8 @@ export interface CellRecord extends TrainResult {
   /** The grid point (varying keys, seed excluded). */
   point: Cell["point"];
   config: TrainConfig;
-  /** `--set` values this cell ran with ({} for committed results). */
-  overrides: Partial<TrainConfig>;
+  /** `--set` values this cell ran with ({} for committed results; a list: a sweep). */
+  overrides: Overrides;
   corpus: CorpusRecord;
   /** Null when the cell failed before it could start. */
   env: (RunEnv & BackendInfo) | null;
@@ -53,7 +53,7 @@ export interface CellRecord extends TrainResult {
 export interface CellJob {
   experiment: string;
   cells: Cell[];
-  overrides: Partial<TrainConfig>;
+  overrides: Overrides;
   alphas: number[];
   source: SourceOptions;
 }

@@ -67,10 +67,35 @@ const matches = (config: TrainConfig, partial: Record<string, unknown>) =>
     JSON.stringify(configValue(config, k)) === JSON.stringify(v)
   );
 
+/**
+ * `--set` values: a value sets its key in every cell; a list of values is
+ * an axis of its own (a sweep), multiplying the grid.
+ */
+export type Overrides = Partial<
+  Record<keyof TrainConfig, ConfigValue | ConfigValue[]>
+>;
+
+/** The `--set` values that set one value, and those that sweep a list. */
+export function splitOverrides(overrides: Overrides = {}): {
+  single: Partial<TrainConfig>;
+  sweeps: [string, ConfigValue[]][];
+} {
+  const entries = Object.entries(overrides);
+  return {
+    single: Object.fromEntries(
+      entries.filter(([, v]) => !Array.isArray(v)),
+    ) as Partial<TrainConfig>,
+    sweeps: entries.filter(([, v]) => Array.isArray(v)) as [
+      string,
+      ConfigValue[],
+    ][],
+  };
+}
+
 /** Options of {@linkcode expandGrid}. */
 export interface ExpandOptions {
-  /** The `--set` values, on top of every cell. */
-  overrides?: Partial<TrainConfig>;
+  /** The `--set` values: on top of every cell, or (lists) axes of their own. */
+  overrides?: Overrides;
   allowLarge?: boolean;
   /** Names the experiment file in errors. */
   file?: string;
@@ -88,15 +113,23 @@ export interface ExpandOptions {
  * countCells({ name: "x", description: "", exercises: ["4"], grid: { clip: [1, "off"], lr: [1, 2] }, seeds: [0, 1] }); // 8
  * ```
  */
-export function countCells(spec: ExperimentSpec): number {
+export function countCells(
+  spec: ExperimentSpec,
+  overrides?: Overrides,
+): number {
   const axes = Object.values(spec.grid ?? {}) as unknown[][];
   const points = axes.reduce((n, values) => n * values.length, 1);
-  return (points + (spec.include?.length ?? 0)) * spec.seeds.length;
+  const sweeps = splitOverrides(overrides).sweeps.reduce(
+    (n, [, values]) => n * values.length,
+    1,
+  );
+  return (points + (spec.include?.length ?? 0)) * sweeps * spec.seeds.length;
 }
 
 /**
  * Expands a spec into resolved configs: base × product(grid) + include −
- * exclude, then × seeds, then `overrides` (the `--set` values) on top.
+ * exclude, × each `--set` sweep's values, × seeds, with the single `--set`
+ * values on top.
  * Duplicates collapse. Throws when the count exceeds {@linkcode MAX_CELLS}
  * unless `allowLarge`, and above {@linkcode HARD_MAX_CELLS} in any case;
  * both refusals come before the grid is built (a grid of a million cells is
@@ -120,7 +153,8 @@ export function expandGrid(
   options: ExpandOptions = {},
 ): GridConfig[] {
   const file = options.file ?? spec.name;
-  const upTo = countCells(spec);
+  const upTo = countCells(spec, options.overrides);
+  const { single, sweeps } = splitOverrides(options.overrides);
   const many = (n: number) => n.toLocaleString("en-US");
   if (upTo > HARD_MAX_CELLS) {
     throw new UserError(
@@ -133,7 +167,8 @@ export function expandGrid(
   const limit = options.allowLarge ? HARD_MAX_CELLS : MAX_CELLS;
   // Exact when nothing can drop or merge cells.
   const exact = !spec.exclude?.length && !spec.include?.length &&
-    Object.keys(options.overrides ?? {}).length === 0;
+    Object.keys(single).length === 0 &&
+    sweeps.every(([k]) => !(k in (spec.grid ?? {})));
   function* points() {
     const axes = Object.entries(spec.grid ?? {}) as [string, unknown[]][];
     for (const p of product(axes)) yield { ...spec.base, ...p };
@@ -141,22 +176,25 @@ export function expandGrid(
   }
   const seen = new Set<string>();
   const configs: GridConfig[] = [];
+  const swept = [...product(sweeps)];
   for (const point of points()) {
-    for (const seed of spec.seeds) {
-      const partial = { ...point, seed, ...options.overrides };
-      const config = resolveConfig(partial, file, options.machine);
-      if ((spec.exclude ?? []).some((ex) => matches(config, ex))) continue;
-      const key = canonicalJson(config);
-      if (seen.has(key)) continue;
-      seen.add(key);
-      configs.push({ config, auto: leavesEngine(partial) });
-      // Stop as soon as the limit is passed: the refusal needs no more.
-      if (configs.length > limit) {
-        throw new UserError(
-          `${file}: grid: ${
-            exact ? many(upTo) : `more than ${many(limit)}`
-          } cells exceed the limit of ${MAX_CELLS}; pass --allow-large to run them`,
-        );
+    for (const sweep of swept) {
+      for (const seed of spec.seeds) {
+        const partial = { ...point, seed, ...single, ...sweep };
+        const config = resolveConfig(partial, file, options.machine);
+        if ((spec.exclude ?? []).some((ex) => matches(config, ex))) continue;
+        const key = canonicalJson(config);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        configs.push({ config, auto: leavesEngine(partial) });
+        // Stop as soon as the limit is passed: the refusal needs no more.
+        if (configs.length > limit) {
+          throw new UserError(
+            `${file}: grid: ${
+              exact ? many(upTo) : `more than ${many(limit)}`
+            } cells exceed the limit of ${MAX_CELLS}; pass --allow-large to run them`,
+          );
+        }
       }
     }
   }

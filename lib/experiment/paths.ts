@@ -5,7 +5,7 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
-import type { TrainConfig } from "../train/config.ts";
+import type { Overrides } from "./grid.ts";
 
 /** Repository root, where `results/` lives. */
 export const ROOT: string = fileURLToPath(new URL("../..", import.meta.url))
@@ -26,7 +26,7 @@ export const RESULTS_DIR = `${ROOT}/results`;
  */
 export function outputDir(
   name: string,
-  overrides: Partial<TrainConfig>,
+  overrides: Overrides,
   out?: string,
 ): string {
   if (out) return out;

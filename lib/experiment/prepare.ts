@@ -30,15 +30,27 @@ import {
   filterCells,
   type GridConfig,
   makeCells,
+  type Overrides,
   shardCells,
+  splitOverrides,
 } from "./grid.ts";
 import { loadExperiment } from "./load.ts";
 import { outputDir, shownPath } from "./paths.ts";
-import type { ExperimentSpec } from "./spec.ts";
+import type { ConfigValue, ExperimentSpec } from "./spec.ts";
 
-/** Parses `--set key=value` terms into config values, naming a bad one. */
-export function parseSets(sets: string[]): Partial<TrainConfig> {
-  const out: Record<string, unknown> = {};
+/**
+ * Parses `--set key=value` terms into config values, naming a bad one: a
+ * value sets its key in every cell, a comma-separated list (`lr=0.5,1,2`)
+ * makes the key an axis of its own (a sweep; several multiply). Each value
+ * is checked as a grid axis's is.
+ *
+ * @example
+ * ```ts
+ * parseSets(["num_epochs=5", "lr=0.5,1,2"]); // { num_epochs: 5, lr: [0.5, 1, 2] }
+ * ```
+ */
+export function parseSets(sets: string[]): Overrides {
+  const out: Record<string, ConfigValue | ConfigValue[]> = {};
   for (const s of sets) {
     const eq = s.indexOf("=");
     const key = s.slice(0, eq);
@@ -54,13 +66,30 @@ export function parseSets(sets: string[]): Partial<TrainConfig> {
         })`,
       );
     }
-    out[key] = parseFlagValue(key, s.slice(eq + 1));
+    if (key === "seed" && s.includes(",")) {
+      throw new UserError(
+        `--set ${s}: seeds are the experiment's "seeds"; set one seed at a time`,
+      );
+    }
+    const raw = s.slice(eq + 1).split(",");
+    const values = raw.map((v) => {
+      const value = parseFlagValue(key, v) as ConfigValue;
+      // Each value alone, so the error names the --set term and value.
+      resolveConfig({ [key]: value }, `--set ${s}`);
+      return value;
+    });
+    const seen = new Set<string>();
+    for (const v of values) {
+      if (seen.has(JSON.stringify(v))) {
+        throw new UserError(
+          `--set ${s}: duplicated value ${JSON.stringify(v)}`,
+        );
+      }
+      seen.add(JSON.stringify(v));
+    }
+    out[key] = values.length > 1 ? values : values[0];
   }
-  // Validate each value alone so the error names the --set term.
-  for (const [k, v] of Object.entries(out)) {
-    resolveConfig({ [k]: v }, `--set ${k}=${v}`);
-  }
-  return out as Partial<TrainConfig>;
+  return out as Overrides;
 }
 
 /** What a run of an experiment asks for. */
@@ -88,7 +117,7 @@ export interface PreparedGrid {
   spec: ExperimentSpec;
   /** The experiment file, as shown in messages. */
   file: string;
-  overrides: Partial<TrainConfig>;
+  overrides: Overrides;
   /** Every config of the grid, with whether the machine picked its engine. */
   grid: GridConfig[];
   /** Every cell of the grid. */
@@ -202,7 +231,10 @@ export async function prepareGrid(
   const all = await makeCells(
     grid,
     (corpus) => facts.get(corpus)!.sha1,
-    Object.keys(spec.grid ?? {}),
+    [
+      ...Object.keys(spec.grid ?? {}),
+      ...splitOverrides(overrides).sweeps.map(([k]) => k),
+    ],
   );
   let cells = filterCells(all, request.filters ?? []);
   if (request.shard) cells = shardCells(cells, request.shard);

@@ -6,7 +6,6 @@
  *
  * @module
  */
-import type { TrainConfig } from "../train/config.ts";
 import { engineVersion, type EpochLog } from "../train/train.ts";
 import { groupKey } from "../train/cells.ts";
 import type { SourceOptions } from "../data/source.ts";
@@ -16,6 +15,7 @@ import {
   type Cell,
   type GridConfig,
   gridKey,
+  type Overrides,
   storedKeys,
 } from "./grid.ts";
 import { io, IoError } from "../errors.ts";
@@ -162,7 +162,7 @@ export async function reuseStored(
   options: {
     experiment: string;
     alphas: number[];
-    overrides: Partial<TrainConfig>;
+    overrides: Overrides;
     here?: OnThisMachine;
   },
 ): Promise<{ run: Cell[]; reused: CellRecord[] }> {
@@ -206,7 +206,7 @@ export interface CellCommand {
 /** Options of {@linkcode runCells}. */
 export interface RunOptions {
   experiment: string;
-  overrides: Partial<TrainConfig>;
+  overrides: Overrides;
   alphas: number[];
   source: SourceOptions;
   /** Processes at a time, each training one group. */
@@ -389,7 +389,7 @@ export async function runGrid(
     dir: string;
     cells: Cell[];
     alphas: number[];
-    overrides: Partial<TrainConfig>;
+    overrides: Overrides;
     spec: { name: string };
   },
   options: Omit<RunOptions, "experiment" | "overrides" | "alphas"> & {

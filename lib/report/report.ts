@@ -9,11 +9,11 @@ import type { CellRecord } from "../experiment/cell.ts";
 import { cellPath, readCellFile, type Rejected } from "../experiment/store.ts";
 import { checkCellFile } from "../experiment/validate.ts";
 import type { ExperimentSpec } from "../experiment/spec.ts";
-import { varyingKeys } from "../experiment/grid.ts";
+import { type Overrides, varyingKeys } from "../experiment/grid.ts";
 import { writeFilesAtomic } from "../fsutil.ts";
 import { io } from "../errors.ts";
 import { computedOn } from "../env.ts";
-import { configValue, type TrainConfig } from "../train/config.ts";
+import { configValue } from "../train/config.ts";
 import { type Stat, summarize, type SummaryRow } from "./aggregate.ts";
 import { perplexitySvg, pointLabel, pointValue } from "./plot.ts";
 import { decodingRows } from "./decoding.ts";
@@ -25,7 +25,7 @@ export const RESULTS_SCHEMA = "rnnlab.results/2";
 export interface Results {
   schema: typeof RESULTS_SCHEMA;
   experiment: ExperimentSpec;
-  overrides: Partial<TrainConfig>;
+  overrides: Overrides;
   /** The command that reproduces these results. */
   command: string;
   /** Grid keys that vary across rows, seed excluded. */
@@ -59,7 +59,7 @@ export const withPoints = (
 /** The command that reproduces an experiment, `--set` values included. */
 export function reproduceCommand(
   name: string,
-  overrides: Partial<TrainConfig>,
+  overrides: Overrides,
 ): string {
   const sets = Object.entries(overrides).map(([k, v]) => ` --set ${k}=${v}`)
     .join("");
@@ -70,7 +70,7 @@ export function reproduceCommand(
 export function buildResults(
   spec: ExperimentSpec,
   cells: CellRecord[],
-  overrides: Partial<TrainConfig>,
+  overrides: Overrides,
 ): Results {
   // Grid points are derived again from the configs, so the table follows the
   // experiment file's axis order whatever the stored cells say.

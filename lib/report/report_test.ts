@@ -5,7 +5,7 @@ import type { ExperimentSpec } from "../experiment/spec.ts";
 import { fixtureCell, fixtureEnv, spec } from "../experiment/testing.ts";
 import { summarize } from "./aggregate.ts";
 import { buildResults, renderMarkdown, writeReport } from "./report.ts";
-import { perplexitySvg, pointLabel, pointValue } from "./plot.ts";
+import { figureData, perplexitySvg, pointLabel, pointValue } from "./plot.ts";
 import { compareCells, formatComparison } from "./compare.ts";
 
 const cells = [
@@ -95,16 +95,46 @@ Deno.test("the Markdown report has the exercise, the command, the environment, o
   assert.match(read, /^## Reading\n\nClipping kept it alive\.$/m);
 });
 
-Deno.test("SVG curves are valid XML with one line per cell", async () => {
+Deno.test("SVG curves are valid XML: a thin line per cell and a mean line per grid point where seeds repeat it", async () => {
   for (const metric of ["train", "val"] as const) {
     const svg = await perplexitySvg(cells, metric);
     assert.equal(XMLValidator.validate(svg), true);
     assert.equal(
       svg.match(/aria-roledescription="line mark"/g)?.length,
-      cells.length,
+      cells.length + 2,
       metric,
     );
+    assert.match(svg, /lines: mean over seeds/);
   }
+});
+
+Deno.test("figureData: runs that blow up leave the plot at twice the vocabulary, marked where they do; bands only where seeds repeat and stay in", () => {
+  const withVocab = (c: ReturnType<typeof fixtureCell>) => ({
+    ...c,
+    corpus: { ...c.corpus, vocab: Array.from({ length: 28 }, String) },
+  });
+  const tame = [
+    withVocab(fixtureCell({ clip: 1, seed: 0 }, [20, 10, 5])),
+    withVocab(fixtureCell({ clip: 1, seed: 1 }, [20, 12, 7])),
+  ];
+  const calm = figureData(tame, "train");
+  assert.equal(calm.ceiling, null, "nothing above 56: the axis is free");
+  assert.deepEqual(calm.exits, []);
+  const mean = calm.means.find((m) => m.epoch === 3)!;
+  assert.ok(Math.abs(mean.mean - Math.sqrt(35)) < 1e-12, "geometric mean");
+  assert.ok(mean.lo < mean.mean && mean.mean < mean.hi && mean.band);
+  const wild = figureData([
+    ...tame,
+    withVocab(fixtureCell({ clip: "off", seed: 0 }, [20, 9e40, 3e90])),
+    withVocab(fixtureCell({ clip: "off", seed: 1 }, [20, 30, 40])),
+  ], "train");
+  assert.equal(wild.ceiling, 56);
+  assert.deepEqual(wild.exits, [{ epoch: 2, ppl: 56, point: "clip=off" }]);
+  assert.equal(
+    wild.means.find((m) => m.point === "clip=off" && m.epoch === 2)!.band,
+    false,
+    "no band where a seed left the plot",
+  );
 });
 
 Deno.test("writeReport writes results.json, README.md and both SVGs", async () => {
