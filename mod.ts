@@ -22,6 +22,11 @@
 export { makeRng, type Rng } from "./lib/data/prng.ts";
 export {
   type Corpus,
+  corpusFor,
+  type CorpusSettings,
+  type DroppedLetters,
+  droppedLetters,
+  type Letters,
   loadCorpus,
   preprocessLines,
   tokenize,
@@ -39,6 +44,7 @@ export {
   type CorpusText,
   decodeCorpus,
   KNOWN_CORPORA,
+  type KnownCorpus,
   readCorpus,
   sha1Hex,
   type SourceOptions,
@@ -68,25 +74,32 @@ export {
   BlasRnn,
   type BpttEngine,
   type BpttSpec,
+  type Cblas,
+  type CellEpoch,
+  type CellInit,
+  defaultBatch,
   type EpochStats,
   FUSED_VERSION,
   FusedCells,
   FusedRnn,
   type FusedSpec,
   type Gradients,
+  type KernelTimes,
   openCblas,
+  type PickedEngine,
   pickEngine,
   tilesFor,
 } from "./lib/engine/mod.ts";
 export { grad_clipping } from "./lib/train/clip.ts";
 export {
   CONFIG_KEYS,
+  configValue,
   type Engine,
+  type EngineChoice,
   ENGINES,
   PREFIXES,
   resolveConfig,
   type TrainConfig,
-  TrainConfigSchema,
 } from "./lib/train/config.ts";
 export {
   ENGINE_VERSION,
@@ -103,10 +116,13 @@ export {
 } from "./lib/train/train.ts";
 export { type CellRun, groupKey, train_cells } from "./lib/train/cells.ts";
 export { collectEnv, type RunEnv } from "./lib/env.ts";
-export { UserError } from "./lib/errors.ts";
+export { IoError, UserError } from "./lib/errors.ts";
+export { type CorpusRecord, describeCorpus } from "./lib/data/describe.ts";
 export {
+  type ConfigValue,
   defineExperiment,
   type ExperimentSpec,
+  HARD_MAX_CELLS,
   MAX_CELLS,
   type ReportOptions,
   validateExperiment,
@@ -114,20 +130,57 @@ export {
 export {
   type Cell,
   cellId,
+  countCells,
   expandConfigs,
+  expandGrid,
+  type ExpandOptions,
   filterCells,
+  type GridConfig,
   makeCells,
+  type Overrides,
   shardCells,
   varyingKeys,
 } from "./lib/experiment/grid.ts";
-export { type CellRecord, trainJob } from "./lib/experiment/cell.ts";
-export { readCells } from "./lib/experiment/store.ts";
-export { stat, summarize, type SummaryRow } from "./lib/report/aggregate.ts";
+export {
+  CELL_SCHEMA,
+  type CellEvents,
+  type CellJob,
+  type CellRecord,
+  trainJob,
+} from "./lib/experiment/cell.ts";
+export {
+  readCellFile,
+  readCells,
+  type Rejected,
+  scanCells,
+  type Stored,
+} from "./lib/experiment/store.ts";
+export {
+  type Stat,
+  stat,
+  summarize,
+  type SummaryRow,
+} from "./lib/report/aggregate.ts";
 export {
   buildResults,
+  type ReadResults,
+  readResults,
   renderMarkdown,
   type Results,
+  RESULTS_SCHEMA,
   writeReport,
 } from "./lib/report/report.ts";
 export { perplexitySvg } from "./lib/report/plot.ts";
-export { compareCells, type Comparison } from "./lib/report/compare.ts";
+export {
+  compareCells,
+  type Comparison,
+  type Delta,
+} from "./lib/report/compare.ts";
+export type {
+  Scalar,
+  Tensor,
+  Tensor1D,
+  Tensor2D,
+  Tensor3D,
+  Variable,
+} from "./lib/model/tensors.ts";

@@ -8,12 +8,19 @@ import { cpus } from "node:os";
 
 /** Where a run executed. */
 export interface RunEnv {
+  /** Deno's version. */
   deno: string;
+  /** V8's version. */
   v8: string;
+  /** TypeScript's version. */
   typescript: string;
+  /** Operating system and release. */
   os: string;
+  /** CPU architecture. */
   arch: string;
+  /** CPU model. */
   cpu: string;
+  /** Logical CPUs. */
   cpu_count: number;
   /** `git rev-parse HEAD` of the working tree (or a bundle's, from RNNLAB_GIT_COMMIT), or null outside git. */
   git_commit: string | null;
@@ -145,4 +152,21 @@ export function computedOn(info: {
 }): string {
   const a = info.adapter;
   return `${info.backend}${a ? ` (${a.description || a.vendor})` : ""}`;
+}
+
+/**
+ * The program to start a Deno with: this process's own binary when it may
+ * run it, else `deno` from PATH (which a task's `--allow-run=deno`
+ * grants: the binary's own path may differ, a symlink's target, say).
+ */
+export function denoProgram(): string {
+  try {
+    const self = Deno.permissions.querySync({
+      name: "run",
+      command: Deno.execPath(),
+    });
+    return self.state === "granted" ? Deno.execPath() : "deno";
+  } catch {
+    return "deno";
+  }
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { collectEnv } from "./env.ts";
+import { collectEnv, denoProgram } from "./env.ts";
 
 Deno.test("git_dirty: a changed source file counts, the runner's own results/ does not", async () => {
   const repo = await Deno.makeTempDir({ prefix: "rnnlab-env-test-" });
@@ -46,9 +46,14 @@ Deno.test("git_commit is recorded under --allow-run=git with LD_LIBRARY_PATH set
         JSON.stringify(new URL("./env.ts", import.meta.url).href)
       };\nconsole.log((await collectEnv()).git_commit);\n`,
     );
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--no-config", "--allow-run=git", "--allow-env", script],
-      env: { LD_LIBRARY_PATH: "/nonexistent" },
+    // Set by a shell: a scoped --allow-run spawns nothing with LD_* set.
+    const out = await new Deno.Command("sh", {
+      args: [
+        "-c",
+        'LD_LIBRARY_PATH=/nonexistent exec "$0" run --no-config --allow-run=git --allow-env "$1"',
+        denoProgram(),
+        script,
+      ],
       stderr: "inherit",
     }).output();
     assert.ok(out.success);

@@ -11,6 +11,7 @@
 
 /** An error caused by the user's input (flags, config, corpus files). */
 export class UserError extends Error {
+  /** An error whose message names the file, key and value at fault. */
   constructor(message: string) {
     super(message);
     this.name = "UserError";
@@ -19,6 +20,7 @@ export class UserError extends Error {
 
 /** A file-system failure, said as the path, the cause and what to do. */
 export class IoError extends Error {
+  /** An error whose message names the path, the cause and what to do. */
   constructor(message: string) {
     super(message);
     this.name = "IoError";

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { denoProgram } from "../env.ts";
 import { fileURLToPath } from "node:url";
 
 /** Permissions of each task, as in deno.json. */
@@ -19,7 +20,7 @@ function taskCommand(
   output: "piped" | "null",
 ): Deno.Command {
   const words = TASKS[task].split(/\s+/);
-  return new Deno.Command(Deno.execPath(), {
+  return new Deno.Command(denoProgram(), {
     args: [...words.slice(1), ...args],
     cwd: fileURLToPath(new URL("../..", import.meta.url)),
     env: { NO_COLOR: "1", ...env },

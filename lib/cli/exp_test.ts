@@ -1,3 +1,4 @@
+import { denoProgram } from "../env.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -613,7 +614,7 @@ Deno.test("a checkout whose path holds a space and non-ASCII letters: --list and
     const task = JSON.parse(await Deno.readTextFile(join(here, "deno.json")))
       .tasks.exp.split(/\s+/).slice(2);
     const run = (args: string[]) =>
-      new Deno.Command(Deno.execPath(), {
+      new Deno.Command(denoProgram(), {
         args: [
           "run",
           ...task.slice(0, -1),

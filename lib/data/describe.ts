@@ -22,7 +22,9 @@ export interface CorpusRecord {
   sha1: string;
   /** Tokens in the whole text, before truncation. */
   corpus_length: number;
+  /** Tokens of the training slice. */
   train_tokens: number;
+  /** Tokens of the held-out slice. */
   val_tokens: number;
   /** Tokens in index order. */
   vocab: string[];

@@ -8,9 +8,13 @@ import type { Rng } from "./prng.ts";
 
 /** One minibatch: `X` and `Y` are (batch_size, num_steps), row-major; Y is X shifted by one token. */
 export interface Minibatch {
+  /** Input tokens, (batch_size, num_steps) row-major. */
   X: Int32Array;
+  /** Target tokens: X shifted by one. */
   Y: Int32Array;
+  /** Rows (subsequences). */
   batch_size: number;
+  /** Time steps per row. */
   num_steps: number;
 }
 
@@ -69,7 +73,7 @@ export function* seqDataIterSequential(
   batch_size: number,
   num_steps: number,
   rng: Rng,
-  offset = rng.randint(0, num_steps),
+  offset: number = rng.randint(0, num_steps),
 ): Generator<Minibatch> {
   const num_tokens = Math.floor((corpus.length - offset - 1) / batch_size) *
     batch_size;

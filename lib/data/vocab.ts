@@ -150,6 +150,7 @@ export class Vocab {
   readonly token_freqs: [string, number][];
   readonly #index: Map<string, number>;
 
+  /** Counts `tokens` (lines of tokens, or one list) and numbers them. */
   constructor(tokens: string[][] | string[], options: VocabOptions = {}) {
     const { min_freq = 0, reserved_tokens = [] } = options;
     const counter = new Map<string, number>();
@@ -227,8 +228,11 @@ export function loadCorpus(
 
 /** A run's corpus settings, as its config names them. */
 export interface CorpusSettings {
+  /** Training tokens, the corpus's first (0: all). */
   max_tokens: number;
+  /** Held-out tokens after the training slice. */
   val_tokens: number;
+  /** Which letters preprocessing keeps (default the book's, ascii). */
   letters?: Letters;
 }
 

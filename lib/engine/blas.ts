@@ -46,6 +46,7 @@ type Name = typeof NAMES[number];
  * ```
  */
 export class BlasRnn implements BpttEngine {
+  /** What the model is built for, defaults filled in. */
   readonly spec: Required<BpttSpec>;
   readonly #blas: Cblas;
   /** Width of an input row: V (one-hot) or E (embedded). */
@@ -78,6 +79,7 @@ export class BlasRnn implements BpttEngine {
   /** The time-major tokens of the minibatch being computed. */
   #x = new Int32Array(0);
 
+  /** A model of `spec` trained with the CBLAS `blas`, from initial parameters `params`. */
   constructor(blas: Cblas, spec: BpttSpec, params: ParamValues) {
     this.#blas = blas;
     this.spec = { ...spec, max_steps: spec.max_steps ?? spec.num_steps };

@@ -1,3 +1,4 @@
+import { denoProgram } from "../env.ts";
 import assert from "node:assert/strict";
 import { lambert, tanhKernel } from "./simd.ts";
 import { openCblas } from "./cblas.ts";
@@ -67,7 +68,7 @@ Deno.test({
 });
 
 Deno.test("a CBLAS named by RNNLAB_BLAS that cannot be loaded is reported with its path", async () => {
-  const cmd = new Deno.Command(Deno.execPath(), {
+  const cmd = new Deno.Command(denoProgram(), {
     args: [
       "eval",
       `import { openCblas, whyNoCblas } from "${

@@ -11,11 +11,17 @@ import type { Activation, InputMode, ParamValues } from "../model/rnn.ts";
 
 /** The model an engine is built for. */
 export interface BpttSpec {
+  /** Rows per minibatch. */
   batch_size: number;
+  /** Time steps per row. */
   num_steps: number;
+  /** Hidden units, H. */
   num_hiddens: number;
+  /** Tokens in the vocabulary, V. */
   vocab_size: number;
+  /** The hidden layer's nonlinearity. */
   activation: Activation;
+  /** One-hot inputs or a learnt embedding. */
   input: InputMode;
   /** Embedding width, for `input: "embedding"`. */
   embed_size: number;
@@ -30,6 +36,7 @@ export interface BpttSpec {
 export interface Gradients {
   /** Mean cross-entropy over the minibatch. */
   loss: number;
+  /** The gradient of the loss for each parameter, in d2l's shapes. */
   grads: ParamValues;
   /** The last state, (batch, num_hiddens). */
   H: Float32Array;
@@ -41,15 +48,21 @@ export interface EpochStats {
   losses: number[];
   /** Global gradient norm of each minibatch, before clipping. */
   grad_norms: number[];
+  /** Tokens trained on. */
   tokens: number;
+  /** Wall time of the epoch, read-back included. */
   seconds: number;
 }
 
 /** Options of one epoch, as the reference engine's `train_epoch` takes them. */
 export interface EpochOptions {
+  /** SGD learning rate. */
   lr: number;
+  /** Gradient clipping threshold θ on the global norm, or "off". */
   clip: number | "off";
+  /** Sequential partitioning or random sampling. */
   sampling: Sampling;
+  /** Detach the state between minibatches (false: gradients reach the epoch's start). */
   detach: boolean;
 }
 

@@ -67,7 +67,9 @@ export interface FusedSpec extends BpttSpec {
 
 /** One cell of a group: its initial parameters and its activation (the group's spec gives the rest). */
 export interface CellInit {
+  /** Its initial parameter values. */
   params: ParamValues;
+  /** Its hidden layer's nonlinearity. */
   activation: Activation;
 }
 
@@ -95,7 +97,9 @@ const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC |
  * ```
  */
 export class FusedCells {
+  /** The device the buffers live on. */
   readonly device: GPUDevice;
+  /** What the model(s) are built for, defaults filled in. */
   readonly spec: Required<FusedSpec>;
   /** Cells in the group. */
   readonly cells: number;
@@ -107,6 +111,7 @@ export class FusedCells {
   #modes: GPUBuffer | null = null;
   #tokens: GPUBuffer | null = null;
 
+  /** A group of `cells` models of `spec`'s shape on `device`, each from its initial parameters. */
   constructor(device: GPUDevice, spec: FusedSpec, cells: CellInit[]) {
     const C = cells.length;
     if (C < 1 || C > MAX_CELLS) {
@@ -562,10 +567,13 @@ export class FusedCells {
  * ```
  */
 export class FusedRnn implements BpttEngine {
+  /** The device the buffers live on. */
   readonly device: GPUDevice;
+  /** What the model(s) are built for, defaults filled in. */
   readonly spec: Required<FusedSpec>;
   readonly #g: FusedCells;
 
+  /** One model of `spec` on `device`, from initial parameters `params`. */
   constructor(device: GPUDevice, spec: FusedSpec, params: ParamValues) {
     this.#g = new FusedCells(device, spec, [{
       params,

@@ -31,5 +31,11 @@ export {
 export { BLAS_VERSION, BlasRnn } from "./blas.ts";
 export { type Cblas, openCblas, whyNoCblas } from "./cblas.ts";
 export { Gpu, openDevice } from "./gpu.ts";
+export type { KernelTimes } from "./recorder.ts";
 export { isSoftware, tilesFor } from "./tiles.ts";
-export { describeDevice, type PickedEngine, pickEngine } from "./pick.ts";
+export {
+  defaultBatch,
+  describeDevice,
+  type PickedEngine,
+  pickEngine,
+} from "./pick.ts";

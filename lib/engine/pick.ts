@@ -24,7 +24,9 @@ export type Engine = typeof ENGINES[number];
 
 /** An engine and the tfjs backend beside it. */
 export interface EngineChoice {
+  /** The training engine. */
   engine: Engine;
+  /** The tfjs backend beside it. */
   backend: BackendName;
 }
 
@@ -41,6 +43,7 @@ export const AUTO_ENGINES: readonly EngineChoice[] = [
 
 /** The machine's engine and why it was picked. */
 export interface PickedEngine extends EngineChoice {
+  /** Why this machine picks it, in words. */
   why: string;
 }
 

@@ -30,15 +30,21 @@ export const CELL_SCHEMA = "rnnlab.cell/2";
 
 /** A finished cell as stored in `cells/<id>.json`. */
 export interface CellRecord extends TrainResult {
+  /** The record's schema, `rnnlab.cell/2`. */
   schema: typeof CELL_SCHEMA;
+  /** The cell's id: the hash of its config, corpus and engine. */
   id: string;
+  /** The experiment it belongs to. */
   experiment: string;
+  /** The engine version that computed it (`fused/3`, `blas/1`, `reference/1`). */
   engine: string;
   /** The grid point (varying keys, seed excluded). */
   point: Cell["point"];
+  /** The fully resolved config it trained. */
   config: TrainConfig;
   /** `--set` values this cell ran with ({} for committed results; a list: a sweep). */
   overrides: Overrides;
+  /** What it trained on. */
   corpus: CorpusRecord;
   /** Null when the cell failed before it could start. */
   env: (RunEnv & BackendInfo) | null;
@@ -51,10 +57,15 @@ export interface CellRecord extends TrainResult {
 
 /** What the runner hands a cell process: one cell, or a group trained together. */
 export interface CellJob {
+  /** The experiment it belongs to. */
   experiment: string;
+  /** The cells: one alone, or a group trained together. */
   cells: Cell[];
+  /** The `--set` values they run with. */
   overrides: Overrides;
+  /** Sharpening exponents α to sample at after training. */
   alphas: number[];
+  /** Where the corpora are read from. */
   source: SourceOptions;
 }
 
@@ -73,6 +84,7 @@ function recordHeader(job: CellJob, cell: Cell) {
 
 /** What {@linkcode trainJob} tells as it goes. */
 export interface CellEvents {
+  /** Sees each cell's epoch logs as they end. */
   onEpoch?: (cell: Cell, log: EpochLog) => void;
   /** A cell's record, the moment the cell finished (awaited: it is stored here). */
   onRecord?: (record: CellRecord) => void | Promise<void>;

@@ -27,6 +27,7 @@ import {
 export interface Cell {
   /** Stable hash of config, corpus SHA-1 and engine version. */
   id: string;
+  /** The fully resolved config. */
   config: TrainConfig;
   /** The grid point: values of the keys that vary across cells (seed excluded). */
   point: Record<string, ConfigValue>;
@@ -41,7 +42,9 @@ export interface Cell {
 
 /** A resolved config, and whether the machine picked its engine (the experiment named neither engine nor backend). */
 export interface GridConfig {
+  /** The fully resolved config. */
   config: TrainConfig;
+  /** Whether the machine picked its engine (the experiment named neither engine nor backend). */
   auto: boolean;
 }
 
@@ -96,6 +99,7 @@ export function splitOverrides(overrides: Overrides = {}): {
 export interface ExpandOptions {
   /** The `--set` values: on top of every cell, or (lists) axes of their own. */
   overrides?: Overrides;
+  /** Allow more than {@linkcode MAX_CELLS} cells (up to {@linkcode HARD_MAX_CELLS}). */
   allowLarge?: boolean;
   /** Names the experiment file in errors. */
   file?: string;
@@ -222,7 +226,7 @@ export function canonicalJson(value: unknown): string {
 export async function cellId(
   config: TrainConfig,
   corpusSha1: string,
-  engine = engineVersion(config),
+  engine: string = engineVersion(config),
 ): Promise<string> {
   const text = canonicalJson({ config, corpus_sha1: corpusSha1, engine });
   return (await sha1Hex(new TextEncoder().encode(text))).slice(0, 16);

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { denoProgram } from "../env.ts";
 import { ROOT } from "./paths.ts";
 
 /** The `deno run` flags of a task in `deno.json` (`--allow-…` and the like), without the script. */
@@ -20,19 +21,14 @@ export function taskFlags(task: string, root = ROOT): string[] {
 
 /**
  * The command that runs one cell (`lib/cli/cell.ts`) with the exp task's
- * permissions: the running Deno when this process may start it, else `deno`
- * from PATH, which the task's `--allow-run=git,deno` grants.
+ * permissions, by this Deno ({@linkcode denoProgram}).
  */
 export function cellCommand(): { program: string; args: string[] } {
   const flags = taskFlags("exp").map((f) =>
     f.startsWith("--allow-run=") ? "--allow-run=git" : f
   );
-  const self = Deno.permissions.querySync({
-    name: "run",
-    command: Deno.execPath(),
-  });
   return {
-    program: self.state === "granted" ? Deno.execPath() : "deno",
+    program: denoProgram(),
     args: [
       "run",
       ...flags,

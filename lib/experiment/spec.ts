@@ -40,6 +40,7 @@ export interface ExperimentSpec {
   exclude?: Partial<TrainConfig>[];
   /** Seeds; every grid point runs once per seed. */
   seeds: number[];
+  /** What the report adds besides perplexity (sampling exponents α). */
   report?: ReportOptions;
   /**
    * Whether a cell another experiment already stored under the same id may be

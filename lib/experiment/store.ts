@@ -20,12 +20,15 @@ export const cellPath = (dir: string, id: string): string =>
 
 /** A file in `cells/` that is not a stored cell, and why. */
 export interface Rejected {
+  /** The file. */
   path: string;
+  /** Why it is not a stored cell. */
   reason: string;
 }
 
 /** A stored cell as read: its record, and where its run is stored in full. */
 export interface Stored {
+  /** The cell as read (a reference resolved). */
   record: CellRecord;
   /**
    * The results directory whose file holds the run (this one, or the one a

@@ -1,3 +1,4 @@
+import { denoProgram } from "../env.ts";
 import assert from "node:assert/strict";
 import { UserError } from "../errors.ts";
 import { writeJsonAtomic } from "../fsutil.ts";
@@ -31,7 +32,7 @@ Deno.test("the lock keeps a second runner out, names the holder, and is released
 Deno.test("a lock held by a process killed with -9 is free again", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const holder = new Deno.Command(Deno.execPath(), {
+    const holder = new Deno.Command(denoProgram(), {
       args: [
         "eval",
         `const f = await Deno.open(${
@@ -64,7 +65,7 @@ Deno.test("atomic writes: a concurrent reader never sees partial JSON", async ()
   const path = `${dir}/cell.json`;
   try {
     // A child process reads as fast as it can while this process rewrites a large file.
-    const reader = new Deno.Command(Deno.execPath(), {
+    const reader = new Deno.Command(denoProgram(), {
       args: [
         "eval",
         `let ok = 0, bad = 0;

@@ -16,6 +16,7 @@ export type BackendName = typeof BACKENDS[number];
 
 /** What a run computed on. */
 export interface BackendInfo {
+  /** The tfjs backend in use. */
   backend: BackendName;
   /** tfjs version. */
   tfjs: string;

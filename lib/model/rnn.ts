@@ -7,6 +7,14 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../data/prng.ts";
+import type {
+  Scalar,
+  Tensor,
+  Tensor1D,
+  Tensor2D,
+  Tensor3D,
+  Variable,
+} from "./tensors.ts";
 
 /** Hidden-layer nonlinearity φ in H_t = φ(X_t W_xh + H_{t−1} W_hh + b_h). */
 export type Activation = "tanh" | "relu";
@@ -15,9 +23,13 @@ export type InputMode = "one_hot" | "embedding";
 
 /** The model's shape and variant. */
 export interface RnnSpec {
+  /** Tokens in the vocabulary, V. */
   vocab_size: number;
+  /** Hidden units, H. */
   num_hiddens: number;
+  /** The hidden layer's nonlinearity. */
   activation: Activation;
+  /** One-hot inputs (the chapter's) or a learnt embedding. */
   input: InputMode;
   /** Embedding width; used only when `input` is `"embedding"`. */
   embed_size: number;
@@ -74,11 +86,11 @@ export function get_params(spec: RnnSpec, rng: Rng): ParamValues {
  * one_hot(tf.tensor2d([[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]], undefined, "int32"), 28).shape; // [5, 2, 28]
  * ```
  */
-export function one_hot(X: tf.Tensor2D, vocab_size: number): tf.Tensor3D {
+export function one_hot(X: Tensor2D, vocab_size: number): Tensor3D {
   return tf.cast(
     tf.oneHot(tf.transpose(X), vocab_size),
     "float32",
-  ) as tf.Tensor3D;
+  ) as Tensor3D;
 }
 
 /**
@@ -89,14 +101,14 @@ export function one_hot(X: tf.Tensor2D, vocab_size: number): tf.Tensor3D {
  * computed once by the caller (W_hh is used at every time step).
  */
 export function matmul(
-  a: tf.Tensor,
-  b: tf.Tensor,
-  bT?: tf.Tensor,
-): tf.Tensor2D {
+  a: Tensor,
+  b: Tensor,
+  bT?: Tensor,
+): Tensor2D {
   const f = tf.customGrad((...args) => {
     const [a, b, save] = args as unknown as [
-      tf.Tensor2D,
-      tf.Tensor2D,
+      Tensor2D,
+      Tensor2D,
       tf.GradSaveFunc,
     ];
     // Saved tensors outlive the forward pass; a closure alone would not.
@@ -104,15 +116,15 @@ export function matmul(
     return {
       value: tf.matMul(a, b),
       gradFunc: (dy, saved) => {
-        const [a, b, bT] = saved as tf.Tensor2D[];
+        const [a, b, bT] = saved as Tensor2D[];
         return [
-          tf.matMul(dy as tf.Tensor2D, bT ?? tf.transpose(b)),
-          tf.matMul(tf.transpose(a), dy as tf.Tensor2D),
+          tf.matMul(dy as Tensor2D, bT ?? tf.transpose(b)),
+          tf.matMul(tf.transpose(a), dy as Tensor2D),
         ];
       },
     };
   });
-  return f(a, b) as tf.Tensor2D;
+  return f(a, b) as Tensor2D;
 }
 
 /**
@@ -120,10 +132,12 @@ export function matmul(
  * recurrence, `begin_state` the zero state.
  */
 export class RNNModelScratch {
+  /** The model's sizes and kinds. */
   readonly spec: RnnSpec;
   /** Trainable parameters by d2l name. */
-  readonly params: Record<string, tf.Variable>;
+  readonly params: Record<string, Variable>;
 
+  /** A model of `spec` with these parameter values (copied into tfjs variables). */
   constructor(spec: RnnSpec, values: ParamValues) {
     this.spec = spec;
     // tfjs variable names are global, so they stay auto-generated; the d2l
@@ -139,7 +153,7 @@ export class RNNModelScratch {
   }
 
   /** d2l's `init_rnn_state`: zeros of shape (batch_size, num_hiddens). */
-  begin_state(batch_size: number): tf.Tensor2D {
+  begin_state(batch_size: number): Tensor2D {
     return tf.zeros([batch_size, this.spec.num_hiddens]);
   }
 
@@ -152,13 +166,13 @@ export class RNNModelScratch {
    * matrix product over all steps instead of one per step: the same numbers,
    * far fewer kernel launches. Only the H W_hh chain is sequential.
    */
-  forward(X: tf.Tensor2D, state: tf.Tensor2D): [tf.Tensor2D, tf.Tensor2D] {
+  forward(X: Tensor2D, state: Tensor2D): [Tensor2D, Tensor2D] {
     const { W_embed, W_xh, W_hh, b_h, W_hq, b_q } = this.params;
     const [batch, num_steps] = X.shape;
     const inputs = tf.reshape(one_hot(X, this.spec.vocab_size), [
       num_steps * batch,
       this.spec.vocab_size,
-    ]) as tf.Tensor2D;
+    ]) as Tensor2D;
     // inputs · W_xh selects rows of W_xh (exercise 1: one-hot ≡ embedding).
     const x = matmul(W_embed ? matmul(inputs, W_embed) : inputs, W_xh);
     const xW_xh = tf.split(x, num_steps, 0);
@@ -166,12 +180,12 @@ export class RNNModelScratch {
     // Constant for the gradient only (see matmul), so it needs no gradient itself.
     const W_hh_T = tf.transpose(W_hh);
     let H = state;
-    const outputs: tf.Tensor2D[] = [];
+    const outputs: Tensor2D[] = [];
     for (let t = 0; t < num_steps; t++) {
       H = phi(tf.add(tf.add(xW_xh[t], matmul(H, W_hh, W_hh_T)), b_h));
       outputs.push(H);
     }
-    const Y = tf.add(matmul(tf.concat(outputs, 0), W_hq), b_q) as tf.Tensor2D;
+    const Y = tf.add(matmul(tf.concat(outputs, 0), W_hq), b_q) as Tensor2D;
     return [Y, H];
   }
 
@@ -244,7 +258,7 @@ export async function oneHotAsEmbedding(
  * Mean cross-entropy of logits (N, vocab) against token indices (N), the
  * chapter's `nn.CrossEntropyLoss` followed by `.mean()`.
  */
-export function cross_entropy(logits: tf.Tensor2D, y: tf.Tensor1D): tf.Scalar {
+export function cross_entropy(logits: Tensor2D, y: Tensor1D): Scalar {
   const logp = tf.logSoftmax(logits);
   return tf.neg(
     tf.mean(tf.sum(tf.mul(tf.oneHot(y, logits.shape[1]), logp), 1)),

@@ -9,8 +9,11 @@ import { canonicalJson } from "../experiment/grid.ts";
 
 /** Mean and sample standard deviation (0 for one value); null when empty. */
 export interface Stat {
+  /** The mean. */
   mean: number;
+  /** The sample standard deviation (0 for one value). */
   sd: number;
+  /** How many values. */
   n: number;
 }
 
@@ -29,19 +32,27 @@ export function stat(values: (number | null | undefined)[]): Stat | null {
 
 /** One grid point's summary. */
 export interface SummaryRow {
+  /** The grid point: the varying keys' values. */
   point: CellRecord["point"];
   /** Cell ids, in seed order. */
   cells: string[];
+  /** Its cells' seeds, in order. */
   seeds: number[];
   /** Over cells that finished (`done`). */
   final_train_ppl: Stat | null;
+  /** Over cells that finished: the last validation perplexity. */
   final_val_ppl: Stat | null;
+  /** Over cells that finished: the lowest validation perplexity. */
   best_val_ppl: Stat | null;
+  /** Over cells that finished: training tokens per second. */
   tokens_per_sec: Stat | null;
   /** Percent of minibatches whose gradient norm exceeded θ. */
   clipped_pct: Stat | null;
+  /** Over cells that finished: the largest gradient norm before clipping. */
   max_grad_norm: Stat | null;
+  /** Cells whose loss turned non-finite, or that ended worse than a uniform guess. */
   diverged: number;
+  /** Cells that failed (an error). */
   failed: number;
   /** Marks the row with the lowest mean best validation perplexity. */
   best: boolean;

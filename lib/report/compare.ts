@@ -9,14 +9,21 @@ import { pointLabel } from "./plot.ts";
 
 /** One compared number. */
 export interface Delta {
+  /** The cell. */
   id: string;
+  /** Its grid point, as a label. */
   label: string;
+  /** Its seed. */
   seed: number;
+  /** What is compared. */
   metric: string;
+  /** The value in A. */
   a: number | string | null;
+  /** The value in B. */
   b: number | string | null;
   /** |a − b| / max(|a|, |b|), or Infinity when they cannot be compared. */
   rel: number;
+  /** Whether it agrees within the tolerance. */
   ok: boolean;
   /**
    * A whole curve: `a` and `b` are its lengths in epochs and `rel` the largest
@@ -27,9 +34,11 @@ export interface Delta {
 
 /** Outcome of {@linkcode compareCells}. */
 export interface Comparison {
+  /** Every compared number and text. */
   deltas: Delta[];
   /** Ids present on one side only. */
   onlyA: string[];
+  /** Ids present in B only. */
   onlyB: string[];
   /** No delta beyond tolerance, and (unless `subset`) the same cells on both sides. */
   ok: boolean;

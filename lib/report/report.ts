@@ -23,13 +23,17 @@ export const RESULTS_SCHEMA = "rnnlab.results/2";
 
 /** An experiment's results: the summary and the cells it summarises. */
 export interface Results {
+  /** The schema, `rnnlab.results/2`. */
   schema: typeof RESULTS_SCHEMA;
+  /** The experiment file's spec. */
   experiment: ExperimentSpec;
+  /** The `--set` values of this result set. */
   overrides: Overrides;
   /** The command that reproduces these results. */
   command: string;
   /** Grid keys that vary across rows, seed excluded. */
   varying_keys: string[];
+  /** One summary row per grid point. */
   rows: SummaryRow[];
   /** The cells, each with its grid point over `varying_keys`. */
   cells: CellRecord[];

@@ -34,8 +34,11 @@ import {
 
 /** One cell of a group. */
 export interface CellRun {
+  /** The cell's fully resolved config. */
   config: TrainConfig;
+  /** What it trains on. */
   corpus: Corpus;
+  /** Its hooks, as train_ch8 takes them, and the record when it finished. */
   hooks?: TrainHooks & {
     /** The cell's record, the moment it finished (before the group ends). */
     onResult?: (result: TrainResult) => void | Promise<void>;

@@ -5,6 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Scalar, Tensor } from "../model/tensors.ts";
 
 /**
  * Clips `grads` to global norm `theta` ("off" leaves them alone) and returns
@@ -18,10 +19,10 @@ import * as tf from "@tensorflow/tfjs";
  * ```
  */
 export function grad_clipping(
-  grads: tf.Tensor[],
+  grads: Tensor[],
   theta: number | "off",
-): { grads: tf.Tensor[]; norm: tf.Scalar } {
-  const norm: tf.Scalar = tf.sqrt(
+): { grads: Tensor[]; norm: Scalar } {
+  const norm: Scalar = tf.sqrt(
     tf.addN(grads.map((g) => tf.sum(tf.square(g)))),
   );
   if (theta === "off") return { grads, norm };

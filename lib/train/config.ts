@@ -92,10 +92,57 @@ export const TrainConfigSchema = z.object({
   },
 );
 
-/** A fully resolved run configuration. */
-export type TrainConfig =
-  & Omit<z.infer<typeof TrainConfigSchema>, "engine" | "backend">
-  & EngineChoice;
+/**
+ * A fully resolved run configuration: d2l's keys, each as the chapter
+ * names it, with the chapter's defaults ({@linkcode resolveConfig}).
+ */
+export interface TrainConfig {
+  /** Hidden units H (default 512). */
+  num_hiddens: number;
+  /** Time steps T per subsequence, the truncated BPTT length (default 35). */
+  num_steps: number;
+  /** Subsequences per minibatch (default 32). */
+  batch_size: number;
+  /** SGD learning rate (default 1). */
+  lr: number;
+  /** Epochs (default 500). */
+  num_epochs: number;
+  /** Training tokens, the corpus's first; 0 keeps all (default 10,000). */
+  max_tokens: number;
+  /** Held-out tokens after the training slice, for validation perplexity (default 5,000). */
+  val_tokens: number;
+  /** Gradient clipping threshold θ on the global norm, or "off" (default 1). */
+  clip: number | "off";
+  /** The hidden layer's nonlinearity (default tanh). */
+  activation: "tanh" | "relu";
+  /** Sequential partitioning or random sampling of minibatches (default sequential). */
+  sampling: "sequential" | "random";
+  /** Detach the state between minibatches; false needs sequential sampling (default true). */
+  detach: boolean;
+  /** One-hot inputs (the chapter's) or a learnt embedding (default one_hot). */
+  input: "one_hot" | "embedding";
+  /** Embedding width for `input: "embedding"` (default 32). */
+  embed_size: number;
+  /** `timemachine`, `war-of-the-worlds`, or a path to a UTF-8 text file. */
+  corpus: string;
+  /** `unicode` keeps every script's letters; absent: the book's A–Z. */
+  letters?: "ascii" | "unicode";
+  /** Seed of every random choice: initialisation, minibatch order, sampling (default 0). */
+  seed: number;
+  /** Evaluate validation perplexity every this many epochs, and after the last (default 10). */
+  eval_every: number;
+  /** Characters generated after each prefix (default 50). */
+  num_preds: number;
+  /** The training engine: fused, blas or reference. */
+  engine: Engine;
+  /** The tfjs backend beside it: webgpu, wasm or cpu. */
+  backend: BackendName;
+}
+
+// The schema's output is a config: the compiler checks that they agree.
+const _agrees = (
+  c: z.infer<typeof TrainConfigSchema>,
+): Omit<TrainConfig, "engine" | "backend"> => c;
 
 /** The keys of {@linkcode TrainConfig}, in schema order. */
 export const CONFIG_KEYS = Object.keys(

@@ -334,13 +334,19 @@ export function rnnSpec(config: TrainConfig, vocab_size: number): RnnSpec {
 
 /** One epoch's line in the record. */
 export interface EpochLog {
+  /** The epoch, from 1. */
   epoch: number;
+  /** Training perplexity: exp of the mean loss over the epoch's minibatches. */
   train_ppl: number;
   /** Set on evaluation epochs. */
   val_ppl?: number | null;
+  /** Training tokens per second in this epoch. */
   tokens_per_sec: number;
+  /** Wall time of the epoch's training. */
   seconds: number;
+  /** Mean global gradient norm of its minibatches, before clipping. */
   grad_norm_mean: number;
+  /** Largest global gradient norm of its minibatches, before clipping. */
   grad_norm_max: number;
   /** Fraction of minibatches whose norm exceeded θ (0 with clipping off). */
   clipped_fraction: number;
@@ -350,10 +356,13 @@ export interface EpochLog {
 
 /** A generated text. */
 export interface Sample {
+  /** The text the model warmed up on. */
   prefix: string;
+  /** The most likely character each step, or one drawn from the sharpened distribution. */
   decoding: "greedy" | "sample";
   /** Sharpening exponent for `decoding: "sample"`. */
   alpha?: number;
+  /** The prefix and what was generated after it. */
   text: string;
   /** Mean log-probability (nats) of the generated characters under the model (absent in cells stored before it was recorded). */
   mean_log_prob?: number;
@@ -361,6 +370,7 @@ export interface Sample {
 
 /** The outcome of {@linkcode train_ch8}. */
 export interface TrainResult {
+  /** `done`, `diverged` (a non-finite loss stopped it) or `failed` (an error). */
   status: "done" | "diverged" | "failed";
   /** Epoch whose loss was not finite, for `diverged`. */
   diverged_epoch: number | null;
@@ -372,13 +382,17 @@ export interface TrainResult {
   val_ppl: { epoch: number; ppl: number }[];
   /** Training tokens per second over all epochs (evaluation excluded). */
   tokens_per_sec: number;
+  /** One log per trained epoch. */
   epochs: EpochLog[];
+  /** The last epoch's training perplexity, the last and the lowest validation perplexity. */
   final: {
     train_ppl: number | null;
     val_ppl: number | null;
     best_val_ppl: number | null;
   };
+  /** Over all minibatches: mean and largest gradient norm, share clipped. */
   grad_norm: { mean: number; max: number; clipped_fraction: number };
+  /** Texts generated after training. */
   samples: Sample[];
   /**
    * Exercise 1: the trained one-hot model's largest |Δ logit| against itself
@@ -392,6 +406,7 @@ export interface TrainResult {
 
 /** Hooks that let a caller watch training (progress output), never change it. */
 export interface TrainHooks {
+  /** Sees each epoch's log as it ends. */
   onEpoch?: (log: EpochLog) => void;
   /** Sharpening exponents α to sample at after training (exercise 3). */
   sample_alphas?: number[];
