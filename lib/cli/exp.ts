@@ -211,6 +211,9 @@ async function run(
   // command finishes the rest.
   const stop = (signal: "SIGINT" | "SIGTERM") => () => {
     release();
+    try {
+      Deno.removeSync(`${g.dir}/live.json`);
+    } catch { /* none written yet */ }
     console.error(
       `\nstopped (${signal}): ${kept()}; rerun the same command to finish`,
     );

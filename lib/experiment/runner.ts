@@ -33,6 +33,7 @@ import {
 } from "./store.ts";
 import { computedOn } from "../env.ts";
 import { machineKey, type OnThisMachine } from "./notes.ts";
+import { LiveLog } from "./live.ts";
 
 /** Which cells a run will compute and which are already stored. */
 export interface Plan {
@@ -416,11 +417,32 @@ export async function runGrid(
     : { run: plan.run, reused: [] };
   if (reused.length) events.onReused?.(reused);
   await events.onRun?.(run);
-  const records = await runCells(g.dir, run, {
-    ...options,
-    experiment: g.spec.name,
-    overrides: g.overrides,
-    alphas: g.alphas,
-  });
-  return { records, reused, cached: plan.cached.length };
+  // The cells in flight, for `deno task serve` to draw as they train.
+  const live = new LiveLog(g.dir);
+  try {
+    const records = await runCells(g.dir, run, {
+      ...options,
+      experiment: g.spec.name,
+      overrides: g.overrides,
+      alphas: g.alphas,
+      events: {
+        ...events,
+        onStart: (c) => {
+          live.start(c);
+          events.onStart?.(c);
+        },
+        onEpoch: (c, log) => {
+          live.epoch(c, log);
+          events.onEpoch?.(c, log);
+        },
+        onEnd: (c, r) => {
+          live.end(c);
+          events.onEnd?.(c, r);
+        },
+      },
+    });
+    return { records, reused, cached: plan.cached.length };
+  } finally {
+    await live.close();
+  }
 }

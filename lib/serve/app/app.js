@@ -1,0 +1,628 @@
+// The page of `deno task serve`: an index of the results directories, and
+// per directory a sortable, filterable table of its cells, their perplexity
+// curves (vega-lite, log or linear, picked cells overlaid), each cell's
+// generated text and environment, and the cells a runner trains into it
+// now, redrawn as the server says something changed (server-sent events).
+"use strict";
+
+const main = document.getElementById("main");
+const state = {
+  events: null,
+  view: null,
+  dir: null,
+  sort: { key: null, desc: false },
+  filter: "",
+  picked: null,
+  log: true,
+  clamp: true,
+  detail: null,
+};
+
+/** An element with attributes and children (strings become text). */
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === false || v === null || v === undefined) continue;
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (k === "class") el.className = v;
+    else el.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) {
+    if (c !== null && c !== undefined && c !== false) {
+      el.append(c instanceof Node ? c : String(c));
+    }
+  }
+  return el;
+}
+
+async function getJSON(url) {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: ${res.status}`);
+  return await res.json();
+}
+
+/** Listens for changes of `dir` (or of every directory): `onChange` runs on each. */
+function listen(dir, onChange) {
+  state.events?.close();
+  const url = dir === undefined
+    ? "/api/events"
+    : `/api/events?dir=${encodeURIComponent(dir)}`;
+  const es = new EventSource(url);
+  es.addEventListener("change", () => onChange());
+  state.events = es;
+}
+
+const num = (x, digits = 2) =>
+  x === null || x === undefined
+    ? "–"
+    : Math.abs(x) >= 1e6
+    ? x.toExponential(2)
+    : x.toFixed(digits);
+
+const pointLabel = (point) =>
+  Object.entries(point).map(([k, v]) => `${k}=${v}`).join(" ") || "all";
+
+function showError(e) {
+  main.replaceChildren(h("p", { class: "error" }, `Cannot load: ${e.message}`));
+}
+
+// ---------------------------------------------------------------- index
+
+async function showIndex() {
+  state.dir = null;
+  const list = await getJSON("/api/experiments");
+  document.title = "rnnlab results";
+  setLive(list.some((d) => d.running > 0));
+  main.replaceChildren(
+    h("h1", {}, "Experiments"),
+    h(
+      "p",
+      { class: "meta" },
+      `${list.length} results directories; each answers exercises of the chapter with a grid of cells (runs).`,
+    ),
+    h(
+      "div",
+      { class: "cards", id: "experiments" },
+      list.map((d) =>
+        h(
+          "div",
+          { class: "card experiment", "data-dir": d.dir },
+          h(
+            "h2",
+            {},
+            h("a", { href: `#/exp/${encodeURIComponent(d.dir)}` }, d.dir),
+          ),
+          d.exercises.map((e) => h("blockquote", {}, e)),
+          h("p", {}, d.description),
+          h(
+            "p",
+            { class: "meta" },
+            `${d.stored}${
+              d.planned === null ? "" : ` of ${d.planned}`
+            } cells stored `,
+            d.running
+              ? h("span", { class: "badge" }, `${d.running} running`)
+              : null,
+            d.rejected
+              ? h("span", { class: "badge bad" }, `${d.rejected} not valid`)
+              : null,
+          ),
+          d.reading ? h("p", {}, h("b", {}, "Reading. "), d.reading) : null,
+        )
+      ),
+    ),
+  );
+  listen(undefined, () => showIndex().catch(showError));
+}
+
+// ----------------------------------------------------------- experiment
+
+/** The table's rows: stored cells, then running ones. */
+function rowsOf(view) {
+  const stored = view.cells.map((c) => ({
+    ...c.point,
+    seed: c.seed,
+    status: c.status,
+    train_ppl: c.train_ppl,
+    val_ppl: c.val_ppl,
+    best_val_ppl: c.best_val_ppl,
+    tokens_per_sec: c.tokens_per_sec,
+    computed_on: c.computed_on,
+    _id: c.id,
+    _label: `${pointLabel(c.point)} seed=${c.seed}`,
+    _train: c.train,
+    _val: c.val,
+    _running: false,
+  }));
+  const running = view.running.map((c) => ({
+    ...c.point,
+    seed: c.seed,
+    status: `running ${c.train_ppl.length}/${c.num_epochs}`,
+    train_ppl: c.train_ppl.at(-1) ?? null,
+    val_ppl: c.val_ppl.at(-1)?.ppl ?? null,
+    best_val_ppl: c.val_ppl.length
+      ? Math.min(...c.val_ppl.map((v) => v.ppl))
+      : null,
+    tokens_per_sec: c.tokens_per_sec,
+    computed_on: null,
+    _id: c.id,
+    _label: `${pointLabel(c.point)} seed=${c.seed} (running)`,
+    _train: c.train_ppl,
+    _val: c.val_ppl.map((v) => [v.epoch, v.ppl]),
+    _running: true,
+  }));
+  return [...stored, ...running];
+}
+
+function columnsOf(view) {
+  return [
+    ...view.varying_keys,
+    "seed",
+    "status",
+    "train_ppl",
+    "val_ppl",
+    "best_val_ppl",
+    "tokens_per_sec",
+    "computed_on",
+  ];
+}
+
+/** The rows the filter keeps: `key=value` terms match a column exactly, other words any text. */
+function filtered(rows, filter) {
+  const terms = filter.trim().split(/\s+/).filter(Boolean);
+  return rows.filter((r) =>
+    terms.every((t) => {
+      const eq = t.indexOf("=");
+      if (eq > 0) return String(r[t.slice(0, eq)]) === t.slice(eq + 1);
+      return Object.entries(r).some(([k, v]) =>
+        !k.startsWith("_") && String(v).toLowerCase().includes(t.toLowerCase())
+      );
+    })
+  );
+}
+
+function sorted(rows, { key, desc }) {
+  if (!key) return rows;
+  const sign = desc ? -1 : 1;
+  return [...rows].sort((a, b) => {
+    const x = a[key], y = b[key];
+    if (x === null || x === undefined) return 1;
+    if (y === null || y === undefined) return -1;
+    return sign *
+      (typeof x === "number" && typeof y === "number"
+        ? x - y
+        : String(x).localeCompare(String(y)));
+  });
+}
+
+function renderTable(view, rows) {
+  const columns = columnsOf(view);
+  const numeric = new Set([
+    "seed",
+    "train_ppl",
+    "val_ppl",
+    "best_val_ppl",
+    "tokens_per_sec",
+  ]);
+  const cell = (r, k) => {
+    const v = r[k];
+    if (k === "tokens_per_sec") {
+      return v === null ? "–" : Math.round(v).toLocaleString("en-US");
+    }
+    if (k.endsWith("_ppl")) return num(v);
+    return v === null || v === undefined ? "–" : String(v);
+  };
+  const head = h(
+    "tr",
+    {},
+    h("th", { title: "draw its curves" }, "plot"),
+    columns.map((k) =>
+      h(
+        "th",
+        {
+          class: state.sort.key === k
+            ? `sorted${state.sort.desc ? " desc" : ""}`
+            : "",
+          onclick: () => {
+            state.sort = state.sort.key === k
+              ? { key: k, desc: !state.sort.desc }
+              : { key: k, desc: false };
+            renderExperiment();
+          },
+        },
+        k,
+      )
+    ),
+  );
+  const body = rows.map((r) =>
+    h(
+      "tr",
+      {
+        class: [
+          "cell",
+          r._running ? "running" : "",
+          r.status === "diverged" ? "diverged" : "",
+          state.detail === r._id ? "selected" : "",
+        ].join(" ").trim(),
+        "data-id": r._id,
+      },
+      h(
+        "td",
+        {},
+        h("input", {
+          type: "checkbox",
+          checked: state.picked.has(r._id),
+          onchange: (e) => {
+            if (e.target.checked) state.picked.add(r._id);
+            else state.picked.delete(r._id);
+            renderCharts(view);
+          },
+        }),
+      ),
+      columns.map((k) =>
+        h(
+          "td",
+          { class: [numeric.has(k) ? "num" : "", k].join(" ").trim() },
+          k === "status" && !r._running
+            ? h(
+              "a",
+              {
+                href: "#",
+                onclick: (e) => {
+                  e.preventDefault();
+                  showDetail(r._id);
+                },
+              },
+              cell(r, k),
+            )
+            : cell(r, k),
+        )
+      ),
+    )
+  );
+  return h(
+    "table",
+    { id: "cells" },
+    h("thead", {}, head),
+    h("tbody", {}, body),
+  );
+}
+
+function chartSpec(values, metric, log, ceiling) {
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: metric === "train" ? "Training perplexity" : "Validation perplexity",
+    width: 520,
+    height: 260,
+    data: { values },
+    mark: {
+      type: "line",
+      point: metric === "val",
+      strokeWidth: 1.5,
+      clip: true,
+    },
+    encoding: {
+      x: {
+        field: "epoch",
+        type: "quantitative",
+        title: "epoch",
+        axis: { format: "d" },
+      },
+      y: {
+        field: "ppl",
+        type: "quantitative",
+        title: `perplexity${log ? " (log scale)" : ""}`,
+        scale: {
+          type: log ? "log" : "linear",
+          zero: false,
+          ...(ceiling
+            ? { domain: [Math.min(...values.map((v) => v.ppl)) * 0.9, ceiling] }
+            : {}),
+        },
+      },
+      color: {
+        field: "cell",
+        type: "nominal",
+        title: "cell",
+        legend: { labelLimit: 320 },
+      },
+      strokeDash: {
+        field: "running",
+        type: "nominal",
+        legend: null,
+        scale: { domain: [false, true], range: [[1, 0], [4, 3]] },
+      },
+      tooltip: [
+        { field: "cell", type: "nominal" },
+        { field: "epoch", type: "quantitative" },
+        {
+          field: "ppl",
+          type: "quantitative",
+          format: ".4f",
+          title: "perplexity",
+        },
+      ],
+    },
+  };
+}
+
+async function renderCharts(view) {
+  const rows = rowsOf(view).filter((r) => state.picked.has(r._id));
+  const positive = (p) => Number.isFinite(p) && p > 0;
+  const train = rows.flatMap((r) =>
+    r._train.map((ppl, i) => ({
+      cell: r._label,
+      epoch: i + 1,
+      ppl,
+      running: r._running,
+    }))
+      .filter((p) => positive(p.ppl))
+  );
+  const val = rows.flatMap((r) =>
+    r._val.map(([epoch, ppl]) => ({
+      cell: r._label,
+      epoch,
+      ppl,
+      running: r._running,
+    }))
+      .filter((p) => positive(p.ppl))
+  );
+  const opts = { actions: false, renderer: "svg" };
+  for (
+    const [id, values, metric] of [["train", train, "train"], [
+      "val",
+      val,
+      "val",
+    ]]
+  ) {
+    const el = document.getElementById(`chart-${id}`);
+    if (!el) continue;
+    if (values.length === 0) {
+      el.replaceChildren(
+        h("p", { class: "meta" }, "No cell picked: tick “plot” in the table."),
+      );
+      continue;
+    }
+    const top = Math.max(...values.map((v) => v.ppl));
+    const ceiling = state.clamp && view.vocab_size && top > 2 * view.vocab_size
+      ? 2 * view.vocab_size
+      : null;
+    await vegaEmbed(el, chartSpec(values, metric, state.log, ceiling), opts);
+  }
+}
+
+async function showDetail(id) {
+  state.detail = id;
+  const panel = document.getElementById("detail");
+  try {
+    const c = await getJSON(
+      `/api/cell?dir=${encodeURIComponent(state.dir)}&id=${
+        encodeURIComponent(id)
+      }`,
+    );
+    const env = c.env ?? {};
+    panel.replaceChildren(
+      h("h2", {}, `Cell ${c.id}`),
+      h(
+        "p",
+        { class: "meta" },
+        `${
+          pointLabel(c.point)
+        } seed=${c.config.seed}, ${c.status}, ${c.engine}`,
+      ),
+      h("h3", {}, "Generated text"),
+      c.samples.length
+        ? h(
+          "table",
+          { id: "samples" },
+          h(
+            "tr",
+            {},
+            ["prefix", "decoding", "α", "mean log-prob", "text"].map((k) =>
+              h("th", {}, k)
+            ),
+          ),
+          c.samples.map((s) =>
+            h(
+              "tr",
+              {},
+              h("td", {}, s.prefix),
+              h("td", {}, s.decoding),
+              h("td", {}, s.alpha ?? "–"),
+              h(
+                "td",
+                { class: "num" },
+                s.mean_log_prob === undefined
+                  ? "–"
+                  : s.mean_log_prob.toFixed(3),
+              ),
+              h("td", {}, h("code", {}, s.text)),
+            )
+          ),
+        )
+        : h("p", { class: "meta" }, "none (it did not finish)"),
+      h("h3", {}, "Environment"),
+      h(
+        "table",
+        { id: "environment" },
+        Object.entries({
+          ...Object.fromEntries(
+            Object.entries(env).filter(([k]) => k !== "adapter"),
+          ),
+          adapter: env.adapter
+            ? (env.adapter.description || env.adapter.vendor)
+            : null,
+          corpus: `${c.corpus.name} (SHA-1 ${c.corpus.sha1})`,
+          reused_from: c.reused_from ?? null,
+        }).map(([k, v]) =>
+          h("tr", {}, h("th", {}, k), h("td", {}, v === null ? "–" : String(v)))
+        ),
+      ),
+      h("h3", {}, "Config"),
+      h("pre", {}, JSON.stringify(c.config, null, 2)),
+    );
+    document.querySelectorAll("tr.cell").forEach((tr) =>
+      tr.classList.toggle("selected", tr.dataset.id === id)
+    );
+  } catch (e) {
+    panel.replaceChildren(
+      h("p", { class: "error" }, `Cannot load cell ${id}: ${e.message}`),
+    );
+  }
+}
+
+function renderExperiment() {
+  const view = state.view;
+  const rows = sorted(filtered(rowsOf(view), state.filter), state.sort);
+  const table = document.getElementById("cells");
+  const next = renderTable(view, rows);
+  if (table) table.replaceWith(next);
+  document.getElementById("count").textContent = `${rows.length} of ${
+    view.cells.length + view.running.length
+  } cells shown`;
+}
+
+async function showExperiment(dir) {
+  const view = await getJSON(`/api/experiment?dir=${encodeURIComponent(dir)}`);
+  const fresh = state.dir !== dir;
+  state.dir = dir;
+  state.view = view;
+  if (fresh) {
+    state.sort = { key: null, desc: false };
+    state.filter = "";
+    state.detail = null;
+    // Every cell drawn, up to 24; pick others in the table.
+    state.picked = new Set(rowsOf(view).slice(0, 24).map((r) => r._id));
+  } else {
+    // A change: cells that started since are drawn too, and only the
+    // table and the curves are drawn again (the filter keeps its focus).
+    for (const c of view.running) state.picked.add(c.id);
+    setLive(view.running.length > 0);
+    renderExperiment();
+    await renderCharts(view);
+    return;
+  }
+  setLive(view.running.length > 0);
+  document.title = `${dir} — rnnlab`;
+  const spec = view.spec;
+  main.replaceChildren(
+    ...[
+      h("p", {}, h("a", { href: "#/" }, "← all experiments")),
+      h("h1", {}, dir),
+      spec.exercises.map((e) => h("blockquote", {}, e)),
+      h("p", {}, spec.description),
+      h("pre", {}, view.command),
+      spec.reading ? h("p", {}, h("b", {}, "Reading. "), spec.reading) : null,
+      view.rejected.length
+        ? h(
+          "p",
+          { class: "error" },
+          view.rejected.map((r) => `${r.file} is not a valid cell: ${r.reason}`)
+            .join("; "),
+        )
+        : null,
+      h("h2", {}, "Perplexity"),
+      h(
+        "div",
+        { class: "controls" },
+        h(
+          "label",
+          {},
+          h("input", {
+            type: "checkbox",
+            id: "log",
+            checked: state.log,
+            onchange: (e) => {
+              state.log = e.target.checked;
+              renderCharts(state.view);
+            },
+          }),
+          " log scale",
+        ),
+        view.vocab_size
+          ? h(
+            "label",
+            {
+              title:
+                "runs that blow up leave the plot there, so they hide no other",
+            },
+            h("input", {
+              type: "checkbox",
+              id: "clamp",
+              checked: state.clamp,
+              onchange: (e) => {
+                state.clamp = e.target.checked;
+                renderCharts(state.view);
+              },
+            }),
+            ` stop the axis at ${2 * view.vocab_size} (twice the vocabulary)`,
+          )
+          : null,
+        h(
+          "span",
+          { class: "meta" },
+          "hover a line for its values; tick “plot” to overlay cells",
+        ),
+      ),
+      h(
+        "div",
+        { class: "charts" },
+        h("div", { class: "chart", id: "chart-train" }),
+        h("div", { class: "chart", id: "chart-val" }),
+      ),
+      h("h2", {}, "Cells"),
+      h(
+        "div",
+        { class: "controls" },
+        h("input", {
+          type: "search",
+          id: "filter",
+          placeholder: "filter: clip=off relu …",
+          value: state.filter,
+          oninput: (e) => {
+            state.filter = e.target.value;
+            renderExperiment();
+          },
+        }),
+        h("span", { class: "meta", id: "count" }),
+      ),
+      h("table", { id: "cells" }),
+      h(
+        "div",
+        { class: "detail", id: "detail" },
+        h(
+          "p",
+          { class: "meta" },
+          "Click a cell's status for its generated text and environment.",
+        ),
+      ),
+    ].flat().filter(Boolean),
+  );
+  renderExperiment();
+  await renderCharts(view);
+  if (state.detail) await showDetail(state.detail);
+  if (fresh) listen(dir, () => showExperiment(dir).catch(showError));
+}
+
+function setLive(on) {
+  document.getElementById("live").hidden = !on;
+}
+
+async function route() {
+  const hash = location.hash || "#/";
+  try {
+    if (hash.startsWith("#/exp/")) {
+      await showExperiment(decodeURIComponent(hash.slice("#/exp/".length)));
+    } else {
+      await showIndex();
+    }
+  } catch (e) {
+    showError(e);
+  }
+}
+
+globalThis.addEventListener("hashchange", () => {
+  state.dir = null;
+  route();
+});
+route();

@@ -1,0 +1,193 @@
+/**
+ * `deno task serve` in a real browser: headless Chromium (Debian's
+ * `chromium`, which `.ci/run` installs) driven by puppeteer-core over the
+ * committed results, copied, and a tiny grid run beside it. Skipped where
+ * there is no /usr/bin/chromium. With RNNLAB_SCREENSHOTS=DIR it also saves
+ * the index and one experiment's page there (the README's pictures).
+ */
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import { serveResults } from "./server.ts";
+import { BOOK, runTaskProcess, TINY } from "../cli/cli_testing.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const HAVE_CHROMIUM = await Deno.stat(CHROMIUM).then(() => true, () => false);
+const RESULTS = fileURLToPath(new URL("../../results", import.meta.url));
+const EXPERIMENTS = fileURLToPath(
+  new URL("../../experiments", import.meta.url),
+);
+const SHOTS = Deno.env.get("RNNLAB_SCREENSHOTS");
+
+async function copyTree(from: string, to: string) {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const e of Deno.readDir(from)) {
+    if (e.name === "_local" || e.name.startsWith(".")) continue;
+    if (e.isDirectory) await copyTree(join(from, e.name), join(to, e.name));
+    else if (e.isFile) {
+      await Deno.copyFile(join(from, e.name), join(to, e.name));
+    }
+  }
+}
+
+/** A page that records every console error, page error and failed request. */
+async function openPage(browser: Browser, problems: string[]): Promise<Page> {
+  const page = await browser.newPage();
+  await page.setViewport({ width: 1280, height: 900 });
+  page.on("console", (m) => {
+    if (m.type() === "error") problems.push(`console: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => problems.push(`page: ${(e as Error).message}`));
+  page.on("requestfailed", (r) => {
+    // An event stream the page closes when it moves on is not a failure.
+    if (!r.url().includes("/api/events")) {
+      problems.push(`request: ${r.url()} ${r.failure()?.errorText}`);
+    }
+  });
+  page.on("response", (r) => {
+    if (r.status() >= 400) problems.push(`response: ${r.url()} ${r.status()}`);
+  });
+  return page;
+}
+
+Deno.test({
+  name:
+    "serve in headless Chromium: the index lists every experiment, a page has a row per cell and draws its curves, a grid run beside it shows up live, no console errors",
+  ignore: !HAVE_CHROMIUM,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const root = await Deno.makeTempDir({ prefix: "rnnlab-browse-" });
+    const ac = new AbortController();
+    let browser: Browser | undefined;
+    const problems: string[] = [];
+    try {
+      await copyTree(RESULTS, root);
+      const dirs = [...Deno.readDirSync(root)].filter((e) =>
+        e.isDirectory && e.name !== "bench"
+      ).map((e) => e.name).sort();
+      let port = 0;
+      const ready = new Promise<void>((resolve) => {
+        serveResults({
+          root,
+          experiments: EXPERIMENTS,
+          port: 0,
+          poll: 200,
+          signal: ac.signal,
+          onListen: (addr) => {
+            port = addr.port;
+            resolve();
+          },
+        });
+      });
+      await ready;
+      const base = `http://127.0.0.1:${port}/`;
+      browser = await puppeteer.launch({
+        executablePath: CHROMIUM,
+        headless: true,
+        args: [
+          "--no-sandbox",
+          "--disable-gpu",
+          "--disable-background-networking",
+          "--disable-component-update",
+          "--disable-sync",
+          "--no-first-run",
+        ],
+      });
+
+      // The index: every experiment directory, with its text.
+      const page = await openPage(browser, problems);
+      await page.goto(base, { waitUntil: "load" });
+      await page.waitForSelector(".card.experiment");
+      const listed = await page.$$eval(
+        ".card.experiment",
+        (cards) => cards.map((c) => c.getAttribute("data-dir")),
+      );
+      assert.deepEqual(listed, dirs);
+      assert.match(
+        await page.$eval("#experiments", (e) => e.textContent ?? ""),
+        /Replace the gradient clipping with no clipping/,
+      );
+      if (SHOTS) await page.screenshot({ path: `${SHOTS}/serve-index.png` });
+
+      // One experiment: a row per cell, both charts drawn.
+      await page.goto(`${base}#/exp/clipping-ablation`, {
+        waitUntil: "load",
+      });
+      await page.waitForSelector("#chart-train svg .mark-line path");
+      assert.equal((await page.$$("tr.cell")).length, 24);
+      const lines = await page.$$("#chart-val svg .mark-line path");
+      assert.ok(lines.length >= 1, "the validation chart draws lines");
+      // Sorting by a column and filtering keep the rows and their order honest.
+      await page.type("#filter", "clip=off");
+      assert.equal((await page.$$("tr.cell")).length, 12);
+      // A cell's text and environment.
+      await page.click("tr.cell td.status a");
+      await page.waitForSelector("#samples tr td code");
+      assert.match(
+        await page.$eval("#environment", (e) => e.textContent ?? ""),
+        /deno/,
+      );
+      if (SHOTS) {
+        // Page code, as text: it runs in the browser.
+        await page.evaluate(`(() => {
+          const filter = document.getElementById("filter");
+          filter.value = "";
+          filter.dispatchEvent(new Event("input"));
+          scrollTo(0, 0);
+        })()`);
+        await page.screenshot({
+          path: `${SHOTS}/serve-experiment.png`,
+          fullPage: true,
+        });
+      }
+
+      // A tiny grid run into the tree shows up live on the index, then
+      // its cells on its page, running and then stored.
+      await page.goto(base, { waitUntil: "load" });
+      const experiments = await Deno.makeTempDir({
+        prefix: "rnnlab-browse-exp-",
+      });
+      await Deno.writeTextFile(`${root}/book.txt`, BOOK);
+      const spec = {
+        name: "tiny",
+        ...TINY,
+        base: {
+          ...TINY.base,
+          num_epochs: 60,
+          num_hiddens: 32,
+          corpus: `${root}/book.txt`,
+        },
+      };
+      await Deno.writeTextFile(
+        `${experiments}/tiny.ts`,
+        `export default ${JSON.stringify(spec)};\n`,
+      );
+      const runner = runTaskProcess("exp", ["tiny", "--out", `${root}/tiny`], {
+        RNNLAB_EXPERIMENTS_DIR: experiments,
+        RNNLAB_OFFLINE: "1",
+      });
+      try {
+        await page.waitForSelector('.card.experiment[data-dir="tiny"]', {
+          timeout: 60_000,
+        });
+        await page.goto(`${base}#/exp/tiny`, { waitUntil: "load" });
+        await page.waitForSelector("tr.cell.running", { timeout: 60_000 });
+        await page.waitForFunction(
+          `document.querySelectorAll("tr.cell:not(.running)").length === 4`,
+          { timeout: 120_000 },
+        );
+        assert.equal((await page.$$("tr.cell")).length, 4);
+      } finally {
+        await runner.status;
+        await Deno.remove(experiments, { recursive: true });
+      }
+      assert.deepEqual(problems, [], problems.join("\n"));
+    } finally {
+      await browser?.close();
+      ac.abort();
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});

@@ -1,0 +1,260 @@
+/**
+ * `deno task serve`'s web app over a results tree: the page (`app/`), the
+ * vega builds it draws with (from the npm packages, served from here: no
+ * CDN, so it works offline), a JSON API, and server-sent events when a
+ * results directory changes. Read-only: GET and HEAD only; only the named
+ * routes exist, every name in a request is checked (a directory must lie
+ * inside the tree), and anything else is a 404. A request that fails is a
+ * 500 with one line on stderr; the server goes on.
+ *
+ * @example
+ * ```ts
+ * const server = serveResults({ root: "results", experiments: "experiments", port: 8000 });
+ * await server.finished;
+ * ```
+ *
+ * @module
+ */
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  CELL_ID,
+  cellView,
+  experimentList,
+  experimentView,
+  fingerprint,
+  safeDir,
+} from "./data.ts";
+
+/** Where the page's own files are. */
+const APP = fileURLToPath(new URL("./app/", import.meta.url));
+
+/** The files a request may name under `/assets/`: each one's path, resolved once. */
+function assetPaths(): Record<string, string> {
+  const require = createRequire(import.meta.url);
+  const build = (pkg: string) => dirname(require.resolve(pkg));
+  return {
+    "app.js": join(APP, "app.js"),
+    "app.css": join(APP, "app.css"),
+    "vega.min.js": join(build("vega"), "vega.min.js"),
+    "vega-lite.min.js": join(build("vega-lite"), "vega-lite.min.js"),
+    "vega-embed.min.js": join(build("vega-embed"), "vega-embed.min.js"),
+  };
+}
+
+/** Files of a results directory a request may name. */
+const DIR_FILES = new Set([
+  "README.md",
+  "results.json",
+  "train_ppl.svg",
+  "val_ppl.svg",
+]);
+
+const TYPES: Record<string, string> = {
+  js: "text/javascript; charset=utf-8",
+  css: "text/css; charset=utf-8",
+  html: "text/html; charset=utf-8",
+  json: "application/json; charset=utf-8",
+  svg: "image/svg+xml",
+  md: "text/markdown; charset=utf-8",
+};
+
+const typeOf = (path: string) => TYPES[path.split(".").at(-1)!] ?? "text/plain";
+
+const notFound = () =>
+  new Response("not found\n", {
+    status: 404,
+    headers: { "content-type": "text/plain; charset=utf-8" },
+  });
+
+const json = (value: unknown) =>
+  new Response(JSON.stringify(value), {
+    headers: {
+      "content-type": TYPES.json,
+      "cache-control": "no-store",
+    },
+  });
+
+async function file(path: string): Promise<Response> {
+  try {
+    return new Response(await Deno.readFile(path), {
+      headers: { "content-type": typeOf(path), "cache-control": "no-cache" },
+    });
+  } catch {
+    return notFound();
+  }
+}
+
+/** Options of {@linkcode serveResults}. */
+export interface ServeOptions {
+  /** The results tree. */
+  root: string;
+  /** The experiment files (their text heads each page). */
+  experiments: string;
+  port: number;
+  /** 127.0.0.1 unless given. */
+  hostname?: string;
+  /** How often a page's event stream looks for changes, ms. */
+  poll?: number;
+  onListen?: (addr: Deno.NetAddr) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * Server-sent events for directory `rel` (or the whole tree): `change`
+ * whenever what it holds changes, a comment every 15 s to keep the
+ * connection open.
+ */
+function events(root: string, rel: string | undefined, poll: number) {
+  let timer: ReturnType<typeof setInterval> | undefined;
+  let beat: ReturnType<typeof setInterval> | undefined;
+  const stream = new ReadableStream<Uint8Array>({
+    async start(controller) {
+      const send = (text: string) => {
+        try {
+          controller.enqueue(new TextEncoder().encode(text));
+        } catch {
+          clearInterval(timer);
+          clearInterval(beat);
+        }
+      };
+      let last = await fingerprint(root, rel);
+      send("retry: 2000\n\n");
+      let busy = false;
+      timer = setInterval(async () => {
+        if (busy) return;
+        busy = true;
+        try {
+          const now = await fingerprint(root, rel);
+          if (now !== last) {
+            last = now;
+            send(`event: change\ndata: {}\n\n`);
+          }
+        } finally {
+          busy = false;
+        }
+      }, poll);
+      beat = setInterval(() => send(": ping\n\n"), 15_000);
+    },
+    cancel() {
+      clearInterval(timer);
+      clearInterval(beat);
+    },
+  });
+  return new Response(stream, {
+    headers: {
+      "content-type": "text/event-stream",
+      "cache-control": "no-store",
+    },
+  });
+}
+
+/** The request handler over a results tree (see the module's description). */
+export function handler(
+  options: Pick<ServeOptions, "root" | "experiments" | "poll">,
+): (req: Request) => Promise<Response> {
+  const assets = assetPaths();
+  const { root, experiments } = options;
+  return async (req) => {
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      return new Response("read-only\n", {
+        status: 405,
+        headers: { allow: "GET, HEAD" },
+      });
+    }
+    let url: URL;
+    try {
+      url = new URL(req.url);
+    } catch {
+      return notFound();
+    }
+    // Each segment decoded alone: an encoded "/" stays inside its segment.
+    let parts: string[];
+    try {
+      parts = url.pathname.split("/").slice(1).map(decodeURIComponent);
+    } catch {
+      return notFound();
+    }
+    const q = (k: string) => url.searchParams.get(k) ?? "";
+    const [head, ...rest] = parts;
+    if (parts.length === 1 && (head === "" || head === "index.html")) {
+      return await file(join(APP, "index.html"));
+    }
+    if (head === "assets" && rest.length === 1 && rest[0] in assets) {
+      return await file(assets[rest[0]]);
+    }
+    if (head === "api" && rest.length === 1) {
+      switch (rest[0]) {
+        case "experiments":
+          return json(await experimentList(root, experiments));
+        case "experiment": {
+          const view = await experimentView(root, q("dir"), experiments);
+          return view ? json(view) : notFound();
+        }
+        case "cell": {
+          const cell = await cellView(root, q("dir"), q("id"));
+          return cell ? json(cell) : notFound();
+        }
+        case "events": {
+          const dir = url.searchParams.get("dir") ?? undefined;
+          if (dir !== undefined && !(await safeDir(root, dir))) {
+            return notFound();
+          }
+          return events(root, dir, options.poll ?? 700);
+        }
+      }
+      return notFound();
+    }
+    // A results directory's report files and cells, by name.
+    if (head === "files" && rest.length >= 2) {
+      const name = rest.at(-1)!;
+      const cells = rest.at(-2) === "cells";
+      const rel = rest.slice(0, cells ? -2 : -1).join("/");
+      const dir = await safeDir(root, rel);
+      if (!dir) return notFound();
+      if (
+        cells && CELL_ID.test(name.replace(/\.json$/, "")) &&
+        name.endsWith(".json")
+      ) {
+        const cell = await cellView(root, rel, name.slice(0, -5));
+        return cell ? json(cell) : notFound();
+      }
+      if (!cells && DIR_FILES.has(name)) {
+        // The file itself must lie in the directory (no symlink out).
+        const real = await Deno.realPath(join(dir, name)).catch(() => null);
+        return real && dirname(real) === dir ? await file(real) : notFound();
+      }
+    }
+    return notFound();
+  };
+}
+
+/**
+ * Serves the web app over `options.root` on `options.hostname`
+ * (127.0.0.1) and `options.port`; a request that fails is a 500, logged
+ * on one line.
+ */
+export function serveResults(options: ServeOptions): Deno.HttpServer {
+  const handle = handler(options);
+  return Deno.serve({
+    hostname: options.hostname ?? "127.0.0.1",
+    port: options.port,
+    signal: options.signal,
+    onListen: options.onListen ?? (() => {}),
+    onError: (e) => {
+      console.error(`error: ${(e as Error)?.message ?? e}`);
+      return new Response("internal error\n", { status: 500 });
+    },
+  }, async (req) => {
+    try {
+      const res = await handle(req);
+      return req.method === "HEAD"
+        ? new Response(null, { status: res.status, headers: res.headers })
+        : res;
+    } catch (e) {
+      console.error(`error: ${req.url}: ${(e as Error)?.message ?? e}`);
+      return new Response("internal error\n", { status: 500 });
+    }
+  });
+}

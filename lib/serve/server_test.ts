@@ -1,0 +1,136 @@
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { handler } from "./server.ts";
+import { writeCell } from "../experiment/store.ts";
+import { storedRun } from "../experiment/testing.ts";
+import { resolveConfig } from "../train/config.ts";
+
+const EXPERIMENTS = fileURLToPath(
+  new URL("../../experiments", import.meta.url),
+);
+
+/** A results tree with one directory, a symlink out of it, and a file symlink out. */
+async function tree(
+  fn: (
+    root: string,
+    get: (path: string, init?: RequestInit) => Promise<Response>,
+  ) => Promise<void>,
+) {
+  const root = await Deno.makeTempDir({ prefix: "rnnlab-serve-" });
+  const outside = await Deno.makeTempDir({ prefix: "rnnlab-outside-" });
+  try {
+    const run = await storedRun(
+      resolveConfig({ num_epochs: 3, eval_every: 2 }),
+    );
+    await writeCell(`${root}/tiny`, run);
+    await Deno.writeTextFile(`${outside}/secret.txt`, "secret\n");
+    await Deno.mkdir(`${outside}/cells`);
+    await writeCell(outside, { ...run });
+    await Deno.symlink(outside, `${root}/evil`);
+    await Deno.symlink(`${outside}/secret.txt`, `${root}/tiny/README.md`);
+    const handle = handler({ root, experiments: EXPERIMENTS, poll: 50 });
+    await fn(
+      root,
+      (path, init) => handle(new Request(`http://127.0.0.1${path}`, init)),
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+    await Deno.remove(outside, { recursive: true });
+  }
+}
+
+Deno.test("serve: the API lists and shows what the tree holds; traversal, absolute paths, symlinks out and bad requests are 404, writes 405", async () => {
+  await tree(async (_root, get) => {
+    const list = await (await get("/api/experiments")).json();
+    assert.deepEqual(
+      list.map((d: { dir: string }) => d.dir),
+      ["tiny"],
+      "the symlink out is not listed",
+    );
+    assert.equal(list[0].stored, 1);
+    const view = await (await get("/api/experiment?dir=tiny")).json();
+    assert.equal(view.cells.length, 1);
+    assert.equal(view.cells[0].train.length, 3);
+    const id = view.cells[0].id;
+    const cell = await (await get(`/api/cell?dir=tiny&id=${id}`)).json();
+    assert.equal(cell.id, id);
+    assert.equal((await get(`/files/tiny/cells/${id}.json`)).status, 200);
+    const page = await get("/");
+    assert.equal(page.status, 200);
+    assert.match(
+      await page.text(),
+      /<script src="\/assets\/vega-embed\.min\.js">/,
+    );
+    for (
+      const asset of [
+        "app.js",
+        "app.css",
+        "vega.min.js",
+        "vega-lite.min.js",
+        "vega-embed.min.js",
+      ]
+    ) {
+      const res = await get(`/assets/${asset}`);
+      assert.equal(res.status, 200, asset);
+      assert.ok((await res.arrayBuffer()).byteLength > 100, asset);
+    }
+    const refused = [
+      "/..%2f..%2fetc/passwd",
+      "/../../etc/passwd",
+      "/%2e%2e/%2e%2e/etc/passwd",
+      "/files/..%2f..%2fetc/passwd",
+      "/files/tiny/..%2f..%2f..%2fetc%2fpasswd",
+      "/files/%2fetc/passwd",
+      "/files/evil/results.json",
+      "/files/tiny/README.md", // a symlink out of the tree
+      "/files/tiny/secret.txt",
+      "/files/tiny/cells/..%2f..%2fx.json",
+      "/assets/..%2f..%2fdeno.json",
+      "/assets/server.ts",
+      "/api/experiment?dir=../../etc",
+      "/api/experiment?dir=%2Fetc",
+      "/api/experiment?dir=evil",
+      "/api/experiment?dir=tiny%2F..%2F..",
+      "/api/cell?dir=tiny&id=..%2F..%2Fsecret",
+      "/api/events?dir=..",
+      "/api/nope",
+      "/%E0%A4%A",
+      "/nope",
+    ];
+    for (const path of refused) {
+      const res = await get(path);
+      assert.equal(res.status, 404, path);
+      assert.doesNotMatch(await res.text(), /secret/, path);
+    }
+    assert.equal(
+      (await get("/api/experiments", { method: "POST" })).status,
+      405,
+    );
+    assert.equal(
+      (await get("/api/experiments", { method: "DELETE" })).status,
+      405,
+    );
+    assert.equal((await get("/", { method: "HEAD" })).status, 200);
+  });
+});
+
+Deno.test("serve: the event stream says when a directory's cells change", async () => {
+  await tree(async (root, get) => {
+    const res = await get("/api/events?dir=tiny");
+    assert.equal(res.headers.get("content-type"), "text/event-stream");
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    const first = await reader.read();
+    assert.match(first.value ?? "", /^retry: /);
+    await writeCell(
+      `${root}/tiny`,
+      await storedRun(resolveConfig({ num_epochs: 2, seed: 1 })),
+    );
+    let text = "";
+    const deadline = Date.now() + 5000;
+    while (!text.includes("event: change") && Date.now() < deadline) {
+      text += (await reader.read()).value ?? "";
+    }
+    assert.match(text, /event: change/);
+    await reader.cancel();
+  });
+});
