@@ -10,7 +10,8 @@ import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { serveResults } from "./server.ts";
-import { BOOK, runTaskProcess, TINY } from "../cli/cli_testing.ts";
+import { BOOK, runTask, runTaskProcess, TINY } from "../cli/cli_testing.ts";
+import { HAVE_TIME_MACHINE, TEST_DATA_DIR } from "../data/testdata.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const HAVE_CHROMIUM = await Deno.stat(CHROMIUM).then(() => true, () => false);
@@ -182,6 +183,121 @@ Deno.test({
       } finally {
         await runner.status;
         await Deno.remove(experiments, { recursive: true });
+      }
+      assert.deepEqual(problems, [], problems.join("\n"));
+    } finally {
+      await browser?.close();
+      ac.abort();
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "serve in headless Chromium: a cell trained again in the page, on the browser's WebGPU with the fused engine's kernels, follows its stored curve",
+  ignore: !HAVE_CHROMIUM || !HAVE_TIME_MACHINE,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const root = await Deno.makeTempDir({ prefix: "rnnlab-train-here-" });
+    const experiments = `${root}/experiments`;
+    const ac = new AbortController();
+    let browser: Browser | undefined;
+    const problems: string[] = [];
+    try {
+      // One small fused cell on a book the page may train on (a known one).
+      await Deno.mkdir(experiments);
+      const spec = {
+        name: "here",
+        ...TINY,
+        base: {
+          ...TINY.base,
+          corpus: "timemachine",
+          engine: "fused",
+          backend: "webgpu",
+          num_epochs: 4,
+          num_hiddens: 32,
+        },
+        grid: {},
+      };
+      await Deno.writeTextFile(
+        `${experiments}/here.ts`,
+        `export default ${JSON.stringify(spec)};\n`,
+      );
+      const ran = await runTask("exp", [
+        "here",
+        "--out",
+        `${root}/results/here`,
+      ], {
+        RNNLAB_EXPERIMENTS_DIR: experiments,
+        RNNLAB_OFFLINE: "1",
+        RNNLAB_DATA_DIR: TEST_DATA_DIR,
+      });
+      assert.equal(ran.code, 0, ran.stderr);
+      Deno.env.set("RNNLAB_DATA_DIR", TEST_DATA_DIR);
+      let port = 0;
+      await new Promise<void>((resolve) => {
+        serveResults({
+          root: `${root}/results`,
+          experiments,
+          port: 0,
+          signal: ac.signal,
+          onListen: (addr) => {
+            port = addr.port;
+            resolve();
+          },
+        });
+      });
+      browser = await puppeteer.launch({
+        executablePath: CHROMIUM,
+        headless: true,
+        args: [
+          "--no-sandbox",
+          "--enable-unsafe-webgpu",
+          "--disable-background-networking",
+          "--disable-component-update",
+          "--disable-sync",
+          "--no-first-run",
+        ],
+      });
+      const page = await openPage(browser, problems);
+      await page.goto(`http://127.0.0.1:${port}/#/exp/here`, {
+        waitUntil: "load",
+      });
+      await page.waitForSelector("tr.cell td.status a");
+      await page.click("tr.cell td.status a");
+      await page.waitForSelector("#train-here");
+      await page.$eval(
+        "#here-epochs",
+        (e) => (e as unknown as { value: string }).value = "3",
+      );
+      await page.click("#train-here");
+      await page.waitForFunction(
+        `/trained|failed|no WebGPU|not here/.test(document.getElementById("here-status").textContent)`,
+        { timeout: 120_000 },
+      ).catch(() => {});
+      const said = await page.$eval("#here-status", (e) => e.textContent);
+      assert.match(said ?? "", /trained/, `${said}; ${problems.join("; ")}`);
+      await page.waitForFunction(
+        `document.querySelectorAll("tr.here-epoch").length === 3 &&
+          /3 epochs trained/.test(document.getElementById("here-status").textContent)`,
+        { timeout: 120_000 },
+      );
+      const rel = await page.$$eval(
+        "tr.here-epoch td.here-rel",
+        (tds) => tds.map((td) => Number(td.textContent)),
+      );
+      assert.equal(rel.length, 3);
+      // Another adapter (SwiftShader against llvmpipe) rounds differently.
+      assert.ok(rel.every((r) => r < 1e-3), `relative differences ${rel}`);
+      assert.ok(
+        (await page.$$("#here-chart svg .mark-line path")).length >= 1,
+        "both curves drawn",
+      );
+      if (SHOTS) {
+        const panel = await page.$("#detail");
+        await panel!.screenshot({ path: `${SHOTS}/serve-train-here.png` });
       }
       assert.deepEqual(problems, [], problems.join("\n"));
     } finally {

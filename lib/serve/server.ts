@@ -19,6 +19,12 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
+  KNOWN_CORPORA,
+  readCorpus,
+  sourceOptionsFromEnv,
+} from "../data/source.ts";
+import { corpusFor } from "../data/vocab.ts";
+import {
   CELL_ID,
   cellView,
   experimentList,
@@ -37,6 +43,8 @@ function assetPaths(): Record<string, string> {
   return {
     "app.js": join(APP, "app.js"),
     "app.css": join(APP, "app.css"),
+    // The engine for the page's "train here" (deno task app bundles it).
+    "trainer.js": join(APP, "trainer.js"),
     "vega.min.js": join(build("vega"), "vega.min.js"),
     "vega-lite.min.js": join(build("vega-lite"), "vega-lite.min.js"),
     "vega-embed.min.js": join(build("vega-embed"), "vega-embed.min.js"),
@@ -84,6 +92,24 @@ async function file(path: string): Promise<Response> {
   } catch {
     return notFound();
   }
+}
+
+/**
+ * The training tokens of cell `id` of directory `rel`, for the page to
+ * train it again: only for a book rnnlab knows by name, read from the data
+ * directory or the download cache (never downloaded, never a path a cell
+ * names), and only when its SHA-1 is the cell's.
+ */
+async function trainingTokens(root: string, rel: string, id: string) {
+  const cell = await cellView(root, rel, id);
+  if (!cell || !Object.hasOwn(KNOWN_CORPORA, cell.config.corpus)) return null;
+  const text = await readCorpus(cell.config.corpus, {
+    ...sourceOptionsFromEnv(),
+    offline: true,
+  }).catch(() => null);
+  if (!text || text.sha1 !== cell.corpus.sha1) return null;
+  const corpus = corpusFor(text.text, cell.config);
+  return { vocab_size: corpus.vocab.length, train: [...corpus.train] };
 }
 
 /** Options of {@linkcode serveResults}. */
@@ -195,6 +221,10 @@ export function handler(
         case "cell": {
           const cell = await cellView(root, q("dir"), q("id"));
           return cell ? json(cell) : notFound();
+        }
+        case "corpus": {
+          const corpus = await trainingTokens(root, q("dir"), q("id"));
+          return corpus ? json(corpus) : notFound();
         }
         case "events": {
           const dir = url.searchParams.get("dir") ?? undefined;

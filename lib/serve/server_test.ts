@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { handler } from "./server.ts";
+import { denoProgram } from "../env.ts";
 import { writeCell } from "../experiment/store.ts";
 import { storedRun } from "../experiment/testing.ts";
 import { resolveConfig } from "../train/config.ts";
@@ -133,4 +134,33 @@ Deno.test("serve: the event stream says when a directory's cells change", async 
     assert.match(text, /event: change/);
     await reader.cancel();
   });
+});
+
+Deno.test("serve: the page's trainer.js is the bundle of trainer.ts as committed (deno task app)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "rnnlab-app-" });
+  try {
+    const app = fileURLToPath(new URL("./app/", import.meta.url));
+    const out = await new Deno.Command(denoProgram(), {
+      args: [
+        "bundle",
+        "--quiet",
+        "--platform",
+        "browser",
+        "--format",
+        "esm",
+        "-o",
+        `${dir}/trainer.js`,
+        `${app}/trainer.ts`,
+      ],
+      stderr: "piped",
+    }).output();
+    assert.ok(out.success, new TextDecoder().decode(out.stderr));
+    assert.equal(
+      await Deno.readTextFile(`${dir}/trainer.js`),
+      await Deno.readTextFile(`${app}/trainer.js`),
+      "lib/serve/app/trainer.js is stale: run deno task app",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -16,6 +16,7 @@ const state = {
   log: true,
   clamp: true,
   detail: null,
+  here: null,
 };
 
 /** An element with attributes and children (strings become text). */
@@ -314,7 +315,7 @@ function chartSpec(values, metric, log, ceiling) {
         title: `perplexity${log ? " (log scale)" : ""}`,
         scale: {
           type: log ? "log" : "linear",
-          zero: false,
+          ...(log ? {} : { zero: false }),
           ...(ceiling
             ? { domain: [Math.min(...values.map((v) => v.ppl)) * 0.9, ceiling] }
             : {}),
@@ -458,6 +459,41 @@ async function showDetail(id) {
           h("tr", {}, h("th", {}, k), h("td", {}, v === null ? "–" : String(v)))
         ),
       ),
+      h("h3", {}, "Train it again here"),
+      h(
+        "p",
+        { class: "meta" },
+        "The fused engine's kernels on this browser's WebGPU, from the cell's seed: its first epochs beside the stored ones (another adapter rounds differently, so expect small differences).",
+      ),
+      h(
+        "div",
+        { class: "controls" },
+        h(
+          "label",
+          {},
+          "epochs ",
+          h("input", {
+            type: "number",
+            id: "here-epochs",
+            min: 1,
+            max: c.config.num_epochs,
+            value: Math.min(5, c.config.num_epochs),
+          }),
+        ),
+        h(
+          "button",
+          { id: "train-here", onclick: () => trainInBrowser(c) },
+          "train here",
+        ),
+        h(
+          "button",
+          { id: "stop-here", onclick: () => state.here?.abort() },
+          "stop",
+        ),
+        h("span", { class: "meta", id: "here-status" }),
+      ),
+      h("div", { class: "chart", id: "here-chart" }),
+      h("table", { id: "here-table" }),
       h("h3", {}, "Config"),
       h("pre", {}, JSON.stringify(c.config, null, 2)),
     );
@@ -602,6 +638,123 @@ async function showExperiment(dir) {
   await renderCharts(view);
   if (state.detail) await showDetail(state.detail);
   if (fresh) listen(dir, () => showExperiment(dir).catch(showError));
+}
+
+/** Trains cell `c` again in this browser and draws its curve beside the stored one. */
+async function trainInBrowser(c) {
+  const status = document.getElementById("here-status");
+  const say = (text) => (status.textContent = text);
+  state.here?.abort();
+  const ac = new AbortController();
+  state.here = ac;
+  try {
+    const trainer = await import("/assets/trainer.js");
+    const adapter = await trainer.adapterHere();
+    if (!adapter) {
+      say("This browser exposes no WebGPU adapter.");
+      return;
+    }
+    const corpus = await getJSON(
+      `/api/corpus?dir=${encodeURIComponent(state.dir)}&id=${c.id}`,
+    ).catch(() => null);
+    if (!corpus) {
+      say(
+        "Its book is not here to train on (a book rnnlab knows by name, in the data directory).",
+      );
+      return;
+    }
+    const epochs = Math.max(
+      1,
+      Math.min(
+        c.config.num_epochs,
+        Number(document.getElementById("here-epochs").value) || 1,
+      ),
+    );
+    const rows = [];
+    const draw = async () => {
+      const values = rows.flatMap((r) => [
+        { run: "stored", epoch: r.epoch, ppl: c.train_ppl[r.epoch - 1] },
+        { run: `here (${adapter})`, epoch: r.epoch, ppl: r.train_ppl },
+      ]).filter((v) => Number.isFinite(v.ppl) && v.ppl > 0);
+      await vegaEmbed("#here-chart", {
+        $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+        title: "Training perplexity: stored and trained here",
+        width: 420,
+        height: 200,
+        data: { values },
+        mark: { type: "line", point: true },
+        encoding: {
+          x: {
+            field: "epoch",
+            type: "quantitative",
+            axis: { format: "d", values: rows.map((r) => r.epoch) },
+          },
+          y: {
+            field: "ppl",
+            type: "quantitative",
+            scale: { type: "log" },
+            title: "perplexity",
+          },
+          color: { field: "run", type: "nominal", title: null },
+          tooltip: [{ field: "run" }, { field: "epoch" }, {
+            field: "ppl",
+            format: ".6f",
+          }],
+        },
+      }, { actions: false, renderer: "svg" });
+      document.getElementById("here-table").replaceChildren(
+        h(
+          "tr",
+          {},
+          ["epoch", "stored", "here", "relative difference", "tokens/s here"]
+            .map((k) => h("th", {}, k)),
+        ),
+        ...rows.map((r) => {
+          const stored = c.train_ppl[r.epoch - 1];
+          return h(
+            "tr",
+            { class: "here-epoch" },
+            h("td", { class: "num" }, r.epoch),
+            h("td", { class: "num" }, num(stored, 6)),
+            h("td", { class: "num here-ppl" }, num(r.train_ppl, 6)),
+            h(
+              "td",
+              { class: "num here-rel" },
+              stored
+                ? (Math.abs(r.train_ppl - stored) / stored).toExponential(1)
+                : "–",
+            ),
+            h(
+              "td",
+              { class: "num" },
+              Math.round(r.tokens_per_sec).toLocaleString("en-US"),
+            ),
+          );
+        }),
+      );
+    };
+    say(`training on ${adapter}…`);
+    await trainer.trainHere(
+      c.config,
+      Int32Array.from(corpus.train),
+      corpus.vocab_size,
+      epochs,
+      (e) => {
+        rows.push(e);
+        say(`epoch ${e.epoch} of ${epochs} on ${adapter}`);
+        draw();
+      },
+      ac.signal,
+    );
+    await draw();
+    say(
+      `${rows.length} epochs trained on ${adapter}${
+        ac.signal.aborted ? " (stopped)" : ""
+      }`,
+    );
+  } catch (e) {
+    say(`Training here failed: ${e.message}`);
+  }
 }
 
 function setLive(on) {
