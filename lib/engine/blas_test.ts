@@ -46,7 +46,7 @@ Deno.test("Lambert's continued fraction cut after 29: integer coefficients, x·P
 
 Deno.test({
   name:
-    "sgemm computes C = α·op(A)·op(B) + β·C on row-major subarrays, each transpose",
+    "sgemm computes C = α·op(A)·op(B) + β·C on row-major subarrays, each transpose; arrays too short are refused",
   ignore: !openCblas(),
   fn() {
     const blas = openCblas()!;
@@ -64,6 +64,23 @@ Deno.test({
     blas.sgemm(false, true, 2, 2, 3, 1, A, 3, A, 3, 0, AAt, 2);
     assert.deepEqual([...AtA], [17, 22, 27, 22, 29, 36, 27, 36, 45]);
     assert.deepEqual([...AAt], [14, 32, 32, 77]);
+    // An array too short for its shape and stride is refused before the
+    // library could write past its end.
+    const before = [...AtA];
+    assert.throws(
+      () =>
+        blas.sgemm(true, false, 3, 3, 2, 1, A, 3, A, 3, 0, AtA.subarray(1), 3),
+      /sgemm: C is 3 × 3 with stride 3, its array holds 8/,
+    );
+    assert.throws(
+      () => blas.sgemm(false, false, 2, 2, 3, 1, A, 4, B, 2, 0, AAt, 2),
+      /sgemm: A is 2 × 3 with stride 4/,
+    );
+    assert.throws(
+      () => blas.sgemm(false, true, 2, 2, 3, 1, A, 3, B, 2, 0, AAt, 2),
+      /sgemm: B is 2 × 3 with stride 2/,
+    );
+    assert.deepEqual([...AtA], before);
   },
 });
 

@@ -108,6 +108,22 @@ const SYMBOLS = {
 
 const ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112;
 
+/** Throws unless `x` holds a rows × cols row-major matrix of row stride `ld`. */
+function fits(
+  name: string,
+  x: Float32Array,
+  rows: number,
+  cols: number,
+  ld: number,
+) {
+  if (rows === 0 || cols === 0) return;
+  if (ld < cols || (rows - 1) * ld + cols > x.length) {
+    throw new RangeError(
+      `sgemm: ${name} is ${rows} × ${cols} with stride ${ld}, its array holds ${x.length}`,
+    );
+  }
+}
+
 let cached: { blas: Cblas | null; why: string } | undefined;
 
 /**
@@ -190,6 +206,11 @@ function load(): { blas: Cblas | null; why: string } {
       blas: {
         description,
         sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) {
+          // The library writes where the strides say: a view too short
+          // would be memory corruption, so it is an error here.
+          fits("A", A, ta ? K : M, ta ? M : K, lda);
+          fits("B", B, tb ? N : K, tb ? K : N, ldb);
+          fits("C", C, M, N, ldc);
           s.cblas_sgemm(
             ROW_MAJOR,
             ta ? TRANS : NO_TRANS,

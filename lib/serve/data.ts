@@ -259,7 +259,9 @@ export async function cellView(
 
 /**
  * What changes when a runner stores a cell, writes `live.json` or a report
- * is written, as a string: of directory `rel`, or of the whole tree.
+ * is written, as a short hash: of directory `rel`, or of the whole tree.
+ * A page reads it with the view it loaded and gives it to the event
+ * stream, which then announces any change after that view.
  */
 export async function fingerprint(root: string, rel?: string): Promise<string> {
   const dirs = rel === undefined ? await resultDirs(root) : [rel];
@@ -284,7 +286,15 @@ export async function fingerprint(root: string, rel?: string): Promise<string> {
       )}`,
     );
   }
-  return parts.join("\n");
+  const digest = await crypto.subtle.digest(
+    "SHA-1",
+    new TextEncoder().encode(parts.join("\n")),
+  );
+  return Array.from(
+    new Uint8Array(digest),
+    (b) => b.toString(16).padStart(2, "0"),
+  )
+    .join("").slice(0, 16);
 }
 
 /** The tree's root as given, resolved (for messages). */

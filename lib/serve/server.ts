@@ -127,12 +127,22 @@ export interface ServeOptions {
   signal?: AbortSignal;
 }
 
+/** The header that carries a view's {@linkcode fingerprint}. */
+const STATE = "rnnlab-state";
+
 /**
  * Server-sent events for directory `rel` (or the whole tree): `change`
- * whenever what it holds changes, a comment every 15 s to keep the
- * connection open.
+ * whenever what it holds differs from state `since` (the fingerprint of
+ * the view the page loaded; without it, of the tree when the stream
+ * opens), so a change between loading a view and listening is not lost;
+ * a comment every 15 s keeps the connection open.
  */
-function events(root: string, rel: string | undefined, poll: number) {
+function events(
+  root: string,
+  rel: string | undefined,
+  since: string | null,
+  poll: number,
+) {
   let timer: ReturnType<typeof setInterval> | undefined;
   let beat: ReturnType<typeof setInterval> | undefined;
   const stream = new ReadableStream<Uint8Array>({
@@ -145,10 +155,10 @@ function events(root: string, rel: string | undefined, poll: number) {
           clearInterval(beat);
         }
       };
-      let last = await fingerprint(root, rel);
+      let last = since ?? await fingerprint(root, rel);
       send("retry: 2000\n\n");
       let busy = false;
-      timer = setInterval(async () => {
+      const look = async () => {
         if (busy) return;
         busy = true;
         try {
@@ -160,7 +170,9 @@ function events(root: string, rel: string | undefined, poll: number) {
         } finally {
           busy = false;
         }
-      }, poll);
+      };
+      await look();
+      timer = setInterval(look, poll);
       beat = setInterval(() => send(": ping\n\n"), 15_000);
     },
     cancel() {
@@ -212,11 +224,21 @@ export function handler(
     }
     if (head === "api" && rest.length === 1) {
       switch (rest[0]) {
-        case "experiments":
-          return json(await experimentList(root, experiments));
+        // The state is taken before the view is read: a change while
+        // reading makes the next event stream announce it.
+        case "experiments": {
+          const state = await fingerprint(root);
+          const res = json(await experimentList(root, experiments));
+          res.headers.set(STATE, state);
+          return res;
+        }
         case "experiment": {
+          const state = await fingerprint(root, q("dir"));
           const view = await experimentView(root, q("dir"), experiments);
-          return view ? json(view) : notFound();
+          if (!view) return notFound();
+          const res = json(view);
+          res.headers.set(STATE, state);
+          return res;
         }
         case "cell": {
           const cell = await cellView(root, q("dir"), q("id"));
@@ -231,7 +253,13 @@ export function handler(
           if (dir !== undefined && !(await safeDir(root, dir))) {
             return notFound();
           }
-          return events(root, dir, options.poll ?? 700);
+          const since = url.searchParams.get("since");
+          return events(
+            root,
+            dir,
+            since && /^[0-9a-f]{16}$/.test(since) ? since : null,
+            options.poll ?? 700,
+          );
         }
       }
       return notFound();

@@ -136,6 +136,47 @@ Deno.test("serve: the event stream says when a directory's cells change", async 
   });
 });
 
+Deno.test("serve: a change between loading a view and listening is announced (the view's state is the stream's start)", async () => {
+  await tree(async (root, get) => {
+    const view = await get("/api/experiment?dir=tiny");
+    const since = view.headers.get("rnnlab-state");
+    await view.body?.cancel();
+    assert.match(since ?? "", /^[0-9a-f]{16}$/);
+    const readUntil = async (res: Response, ms: number) => {
+      const reader = res.body!.pipeThrough(new TextDecoderStream())
+        .getReader();
+      let text = "";
+      const deadline = Date.now() + ms;
+      while (!text.includes("event: change") && Date.now() < deadline) {
+        const next = await Promise.race([
+          reader.read(),
+          new Promise<null>((r) => setTimeout(() => r(null), 300)),
+        ]);
+        if (next) text += next.value ?? "";
+      }
+      await reader.cancel();
+      return text;
+    };
+    // Nothing changed since the view: the stream is quiet.
+    assert.doesNotMatch(
+      await readUntil(await get(`/api/events?dir=tiny&since=${since}`), 1000),
+      /event: change/,
+    );
+    // A cell stored before the page listens is still announced.
+    await writeCell(
+      `${root}/tiny`,
+      await storedRun(resolveConfig({ num_epochs: 2, seed: 2 })),
+    );
+    assert.match(
+      await readUntil(await get(`/api/events?dir=tiny&since=${since}`), 5000),
+      /event: change/,
+    );
+    const index = await get("/api/experiments");
+    assert.match(index.headers.get("rnnlab-state") ?? "", /^[0-9a-f]{16}$/);
+    await index.body?.cancel();
+  });
+});
+
 Deno.test("serve: the page's trainer.js is the bundle of trainer.ts as committed (deno task app)", async () => {
   const dir = await Deno.makeTempDir({ prefix: "rnnlab-app-" });
   try {

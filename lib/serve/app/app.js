@@ -8,6 +8,8 @@
 const main = document.getElementById("main");
 const state = {
   events: null,
+  listening: null,
+  shown: 0,
   view: null,
   dir: null,
   sort: { key: null, desc: false },
@@ -37,20 +39,30 @@ function h(tag, attrs = {}, ...children) {
 }
 
 async function getJSON(url) {
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`${url}: ${res.status}`);
-  return await res.json();
+  return (await getView(url)).body;
 }
 
-/** Listens for changes of `dir` (or of every directory): `onChange` runs on each. */
-function listen(dir, onChange) {
+/** A view and the server's state it was read at (for {@link listen}). */
+async function getView(url) {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: ${res.status}`);
+  return { body: await res.json(), since: res.headers.get("rnnlab-state") };
+}
+
+/**
+ * Listens for changes of `dir` (or of every directory) since the state
+ * `since` of the view shown: `onChange` runs on each. One stream per
+ * page: a redraw of the same page keeps it.
+ */
+function listen(dir, since, onChange) {
+  const key = dir === undefined ? "" : `dir=${encodeURIComponent(dir)}`;
+  if (state.events && state.listening === key) return;
   state.events?.close();
-  const url = dir === undefined
-    ? "/api/events"
-    : `/api/events?dir=${encodeURIComponent(dir)}`;
-  const es = new EventSource(url);
+  const params = [key, since ? `since=${since}` : ""].filter(Boolean);
+  const es = new EventSource(`/api/events?${params.join("&")}`);
   es.addEventListener("change", () => onChange());
   state.events = es;
+  state.listening = key;
 }
 
 const num = (x, digits = 2) =>
@@ -70,8 +82,11 @@ function showError(e) {
 // ---------------------------------------------------------------- index
 
 async function showIndex() {
+  // A view loaded after a newer one was asked for is not drawn.
+  const shown = ++state.shown;
+  const { body: list, since } = await getView("/api/experiments");
+  if (shown !== state.shown) return;
   state.dir = null;
-  const list = await getJSON("/api/experiments");
   document.title = "rnnlab results";
   setLive(list.some((d) => d.running > 0));
   main.replaceChildren(
@@ -113,7 +128,7 @@ async function showIndex() {
       ),
     ),
   );
-  listen(undefined, () => showIndex().catch(showError));
+  listen(undefined, since, () => showIndex().catch(showError));
 }
 
 // ----------------------------------------------------------- experiment
@@ -519,7 +534,11 @@ function renderExperiment() {
 }
 
 async function showExperiment(dir) {
-  const view = await getJSON(`/api/experiment?dir=${encodeURIComponent(dir)}`);
+  const shown = ++state.shown;
+  const { body: view, since } = await getView(
+    `/api/experiment?dir=${encodeURIComponent(dir)}`,
+  );
+  if (shown !== state.shown) return;
   const fresh = state.dir !== dir;
   state.dir = dir;
   state.view = view;
@@ -637,7 +656,9 @@ async function showExperiment(dir) {
   renderExperiment();
   await renderCharts(view);
   if (state.detail) await showDetail(state.detail);
-  if (fresh) listen(dir, () => showExperiment(dir).catch(showError));
+  if (shown === state.shown) {
+    listen(dir, since, () => showExperiment(dir).catch(showError));
+  }
 }
 
 /** Trains cell `c` again in this browser and draws its curve beside the stored one. */
