@@ -20,6 +20,32 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "deno task data --data-dir: a directory whose path holds a space and non-ASCII letters",
+  ignore: !HAVE_TIME_MACHINE,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "rnnlab böcher dir " });
+    try {
+      await Deno.copyFile(
+        `${TEST_DATA_DIR}/timemachine.txt`,
+        `${dir}/timemachine.txt`,
+      );
+      const r = await runTask("data", ["--json", "--data-dir", dir], {
+        RNNLAB_OFFLINE: "1",
+        RNNLAB_CACHE_DIR: dir,
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(
+        JSON.parse(r.stdout).sha1,
+        "090b5e7e70c295757f55df93cb0a180b9691891a",
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
 Deno.test("deno task data: offline without the file names what to download and where", async () => {
   const empty = await Deno.makeTempDir();
   try {
