@@ -143,11 +143,10 @@ export {
 } from "./lib/experiment/grid.ts";
 export {
   CELL_SCHEMA,
-  type CellEvents,
   type CellJob,
   type CellRecord,
-  trainJob,
 } from "./lib/experiment/cell.ts";
+export { type CellEvents, trainJob } from "./lib/experiment/job.ts";
 export {
   readCellFile,
   readCells,

@@ -15,7 +15,7 @@ import { Command } from "commander";
 import { io, UserError } from "../errors.ts";
 import { readCorpus } from "../data/source.ts";
 import { loadCorpus } from "../data/vocab.ts";
-import { type BackendName, BACKENDS } from "../model/backend.ts";
+import { type BackendName, BACKENDS } from "../model/adapter.ts";
 import {
   type Engine,
   type EngineChoice,

@@ -4,12 +4,16 @@
  * first line of stdin, prints one JSON event per epoch of each cell and one
  * when a cell is stored, and writes each `cells/<id>.json` atomically into
  * the directory given as the only argument the moment its cell finished.
- * Exits when stdin closes, so a killed runner leaves no orphan behind.
+ * Exits when stdin closes, or when its parent is no longer the runner that
+ * started it (checked at each epoch and before each write, which an epoch
+ * of synchronous arithmetic would otherwise delay), so a killed runner
+ * leaves no orphan behind and no cell is written after it died.
  *
  * @module
  */
 import type { CellJob } from "../experiment/cell.ts";
-import { failedRecord, trainJob } from "../experiment/cell.ts";
+import { failedRecord } from "../experiment/cell.ts";
+import { trainJob } from "../experiment/job.ts";
 import { cellPath, writeCell } from "../experiment/store.ts";
 import { ioCode, ioMessage, UserError } from "../errors.ts";
 
@@ -32,9 +36,15 @@ async function main(): Promise<number> {
     while (!(await reader.read()).done) { /* keep reading */ }
     Deno.exit(130);
   })();
+  // A runner killed with -9 reparents this process: its parent id changes.
+  const runner = Deno.ppid;
+  const orphaned = () => {
+    if (Deno.ppid !== runner) Deno.exit(130);
+  };
   const emit = (event: unknown) => console.log(JSON.stringify(event));
   const stored = new Set<string>();
   const store = async (record: Parameters<typeof writeCell>[1]) => {
+    orphaned();
     try {
       await writeCell(dir, record);
     } catch (e) {
@@ -50,8 +60,10 @@ async function main(): Promise<number> {
   };
   try {
     await trainJob(job, {
-      onEpoch: (cell, log) =>
-        emit({ type: "epoch", id: cell.id, ...log, sample: undefined }),
+      onEpoch: (cell, log) => {
+        orphaned();
+        emit({ type: "epoch", id: cell.id, ...log, sample: undefined });
+      },
       onRecord: store,
     });
   } catch (e) {

@@ -353,8 +353,8 @@ async function main(): Promise<number> {
     );
   }
   const jobs = parseCount(opts.jobs, "--jobs");
-  const batch = opts.batch === undefined
-    ? await defaultBatch()
+  const batchFlag = opts.batch === undefined
+    ? undefined
     : parseCount(opts.batch, "--batch");
   const tolerance = parseTolerance(opts.tolerance);
   if (opts.verify && opts.set.length) {
@@ -373,7 +373,7 @@ async function main(): Promise<number> {
     allowLarge: opts.allowLarge,
     force: opts.force,
     reuse: opts.reuse,
-    machine: await pickEngine(),
+    machine: pickEngine,
   }, source);
   for (const w of g.warnings) console.error(w);
 
@@ -384,6 +384,7 @@ async function main(): Promise<number> {
     ...storedNow.map((r) => r.config),
   ]);
   if (opts.dryRun) return await dryRun(g, storedNow, here, !!opts.force);
+  const batch = batchFlag ?? await defaultBatch();
   const command = cellCommand();
   if (opts.verify) {
     return await verify(g, storedNow, here, {

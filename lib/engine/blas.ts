@@ -25,11 +25,7 @@ import {
   timeMajor,
 } from "./engine.ts";
 
-/**
- * Version of the BLAS engine's arithmetic. Experiment cell ids include it,
- * so stored results are recomputed when it changes.
- */
-export const BLAS_VERSION = "blas/1";
+export { BLAS_VERSION } from "./version.ts";
 
 /** The parameters in d2l's order (W_embed first for embedded inputs). */
 const NAMES = ["W_embed", "W_xh", "W_hh", "b_h", "W_hq", "b_q"] as const;

@@ -50,11 +50,7 @@ import { UNIFORM_BYTES } from "./wgsl.ts";
 
 export { isSoftware, tilesFor } from "./tiles.ts";
 
-/**
- * Version of the fused engine's arithmetic. Experiment cell ids include it,
- * so stored results are recomputed when it changes.
- */
-export const FUSED_VERSION = "fused/3";
+export { FUSED_VERSION } from "./version.ts";
 
 /** What the fused engine is built for. */
 export interface FusedSpec extends BpttSpec {

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { type BackendName, describeAdapter } from "../model/backend.ts";
+import { type BackendName, describeAdapter } from "../model/adapter.ts";
 import { openCblas } from "./cblas.ts";
 import { isSoftware } from "./tiles.ts";
 

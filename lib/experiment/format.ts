@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { EpochLog } from "../train/train.ts";
+import type { EpochLog } from "../train/result.ts";
 import { CELL_SCHEMA, type CellRecord } from "./cell.ts";
 
 /** Schema tag of cells written before curves were stored once (still read). */

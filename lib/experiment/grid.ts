@@ -15,7 +15,7 @@ import {
   resolveConfig,
   type TrainConfig,
 } from "../train/config.ts";
-import { engineVersion } from "../train/train.ts";
+import { engineVersion } from "../train/result.ts";
 import {
   type ConfigValue,
   type ExperimentSpec,
@@ -151,15 +151,18 @@ export function expandConfigs(
   return expandGrid(spec, options).map((g) => g.config);
 }
 
-/** {@linkcode expandConfigs}, saying of each config whether the machine picked its engine. */
-export function expandGrid(
+/**
+ * Refuses a grid too large to run, from its count alone (nothing is built):
+ * above {@linkcode HARD_MAX_CELLS} always, above {@linkcode MAX_CELLS}
+ * without `allowLarge` when nothing can drop or merge cells (otherwise
+ * {@linkcode expandGrid} stops the moment it has built one too many).
+ */
+export function checkGridSize(
   spec: ExperimentSpec,
-  options: ExpandOptions = {},
-): GridConfig[] {
+  options: Omit<ExpandOptions, "machine"> = {},
+): void {
   const file = options.file ?? spec.name;
   const upTo = countCells(spec, options.overrides);
-  const { single, sweeps } = splitOverrides(options.overrides);
-  const many = (n: number) => n.toLocaleString("en-US");
   if (upTo > HARD_MAX_CELLS) {
     throw new UserError(
       `${file}: grid: ${many(upTo)} cells exceed the most rnnlab runs as one ` +
@@ -168,11 +171,37 @@ export function expandGrid(
         }, even with --allow-large; split it into several experiments`,
     );
   }
-  const limit = options.allowLarge ? HARD_MAX_CELLS : MAX_CELLS;
-  // Exact when nothing can drop or merge cells.
-  const exact = !spec.exclude?.length && !spec.include?.length &&
+  if (!options.allowLarge && upTo > MAX_CELLS && isExact(spec, options)) {
+    throw tooMany(file, many(upTo));
+  }
+}
+
+const many = (n: number) => n.toLocaleString("en-US");
+
+const tooMany = (file: string, count: string) =>
+  new UserError(
+    `${file}: grid: ${count} cells exceed the limit of ${MAX_CELLS}; pass --allow-large to run them`,
+  );
+
+/** Whether the count is exact: nothing can drop or merge cells. */
+function isExact(spec: ExperimentSpec, options: ExpandOptions): boolean {
+  const { single, sweeps } = splitOverrides(options.overrides);
+  return !spec.exclude?.length && !spec.include?.length &&
     Object.keys(single).length === 0 &&
     sweeps.every(([k]) => !(k in (spec.grid ?? {})));
+}
+
+/** {@linkcode expandConfigs}, saying of each config whether the machine picked its engine. */
+export function expandGrid(
+  spec: ExperimentSpec,
+  options: ExpandOptions = {},
+): GridConfig[] {
+  checkGridSize(spec, options);
+  const file = options.file ?? spec.name;
+  const upTo = countCells(spec, options.overrides);
+  const { single, sweeps } = splitOverrides(options.overrides);
+  const limit = options.allowLarge ? HARD_MAX_CELLS : MAX_CELLS;
+  const exact = isExact(spec, options);
   function* points() {
     const axes = Object.entries(spec.grid ?? {}) as [string, unknown[]][];
     for (const p of product(axes)) yield { ...spec.base, ...p };
@@ -193,11 +222,7 @@ export function expandGrid(
         configs.push({ config, auto: leavesEngine(partial) });
         // Stop as soon as the limit is passed: the refusal needs no more.
         if (configs.length > limit) {
-          throw new UserError(
-            `${file}: grid: ${
-              exact ? many(upTo) : `more than ${many(limit)}`
-            } cells exceed the limit of ${MAX_CELLS}; pass --allow-large to run them`,
-          );
+          throw tooMany(file, exact ? many(upTo) : `more than ${many(limit)}`);
         }
       }
     }

@@ -15,7 +15,7 @@
  * @module
  */
 import { writeTextAtomic } from "../fsutil.ts";
-import type { EpochLog } from "../train/train.ts";
+import type { EpochLog } from "../train/result.ts";
 import type { Cell } from "./grid.ts";
 
 /** Schema tag of `live.json`. */

@@ -23,9 +23,10 @@ import {
   resolveConfig,
   type TrainConfig,
 } from "../train/config.ts";
-import { minTrainTokens } from "../train/train.ts";
+import { minTrainTokens } from "../train/result.ts";
 import {
   type Cell,
+  checkGridSize,
   expandGrid,
   filterCells,
   type GridConfig,
@@ -108,8 +109,12 @@ export interface GridRequest {
   force?: boolean;
   /** `--no-reuse` when false. */
   reuse?: boolean;
-  /** The engine this machine picks (`pickEngine`). */
-  machine?: EngineChoice;
+  /**
+   * The engine this machine picks (`pickEngine`), or how to ask for it:
+   * asked only once the experiment file is checked, so a file refused
+   * (a grid far too large, a bad key) never opens a GPU adapter.
+   */
+  machine?: EngineChoice | (() => Promise<EngineChoice>);
 }
 
 /** A grid ready to run. */
@@ -219,11 +224,15 @@ export async function prepareGrid(
     allowLarge: request.allowLarge,
   });
   const overrides = parseSets(request.sets ?? []);
+  checkGridSize(spec, { overrides, allowLarge: request.allowLarge, file });
+  const machine = typeof request.machine === "function"
+    ? await request.machine()
+    : request.machine;
   const grid = expandGrid(spec, {
     overrides,
     allowLarge: request.allowLarge,
     file,
-    machine: request.machine,
+    machine,
   });
   const configs = grid.map((g) => g.config);
   const { facts, warnings } = await readCorpora(configs, source, file);

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { engineVersion, type EpochLog } from "../train/train.ts";
-import { groupKey } from "../train/cells.ts";
+import { engineVersion, type EpochLog } from "../train/result.ts";
+import { groupKey } from "../train/config.ts";
 import type { SourceOptions } from "../data/source.ts";
 import { type CellJob, type CellRecord, failedRecord } from "./cell.ts";
 import {

@@ -7,7 +7,7 @@
 import { CELL_SCHEMA, type CellRecord } from "./cell.ts";
 import type { ExperimentSpec } from "./spec.ts";
 import { resolveConfig, type TrainConfig } from "../train/config.ts";
-import { engineVersion } from "../train/train.ts";
+import { engineVersion } from "../train/result.ts";
 import { cellId } from "./grid.ts";
 
 /** The experiment the fixture cells belong to. */

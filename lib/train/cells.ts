@@ -22,7 +22,7 @@ import type { Corpus } from "../data/vocab.ts";
 import { FusedCells, tilesFor } from "../engine/fused.ts";
 import { openDevice } from "../engine/gpu.ts";
 import { MAX_CELLS } from "../engine/kernels.ts";
-import type { TrainConfig } from "./config.ts";
+import { groupKey, type TrainConfig } from "./config.ts";
 import {
   Ch8Run,
   epochResult,
@@ -45,33 +45,7 @@ export interface CellRun {
   };
 }
 
-/**
- * What makes cells trainable in one group, as a string: the same engine
- * (fused), sizes (num_hiddens, num_steps, batch_size, input and
- * embed_size, vocabulary size, or what gives it: corpus and letters),
- * and `detach` (a `detach: false` cell trains alone: its replay grows with
- * the epoch). Null for a cell that trains alone.
- *
- * @example
- * ```ts
- * groupKey(config, 28) === groupKey({ ...config, lr: 2, seed: 1 }, 28); // true
- * ```
- */
-export function groupKey(
-  config: TrainConfig,
-  vocab_size: number | string,
-): string | null {
-  if (config.engine !== "fused" || !config.detach) return null;
-  const { num_hiddens, num_steps, batch_size, input, embed_size } = config;
-  return JSON.stringify([
-    num_hiddens,
-    num_steps,
-    batch_size,
-    input,
-    input === "embedding" ? embed_size : 0,
-    vocab_size,
-  ]);
-}
+export { groupKey } from "./config.ts";
 
 /**
  * Trains the cells together on the fused engine and returns each cell's

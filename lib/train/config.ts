@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { UserError } from "../errors.ts";
-import { type BackendName, BACKENDS } from "../model/backend.ts";
+import { type BackendName, BACKENDS } from "../model/adapter.ts";
 import {
   AUTO_ENGINES,
   type Engine,
@@ -262,4 +262,32 @@ export function parseFlagValue(key: string, raw: string): unknown {
     return raw.trim() !== "" && Number.isFinite(n) ? n : raw;
   }
   return raw;
+}
+
+/**
+ * What makes cells trainable in one group, as a string: the same engine
+ * (fused), sizes (num_hiddens, num_steps, batch_size, input and
+ * embed_size, vocabulary size, or what gives it: corpus and letters),
+ * and `detach` (a `detach: false` cell trains alone: its replay grows with
+ * the epoch). Null for a cell that trains alone.
+ *
+ * @example
+ * ```ts
+ * groupKey(config, 28) === groupKey({ ...config, lr: 2, seed: 1 }, 28); // true
+ * ```
+ */
+export function groupKey(
+  config: TrainConfig,
+  vocab_size: number | string,
+): string | null {
+  if (config.engine !== "fused" || !config.detach) return null;
+  const { num_hiddens, num_steps, batch_size, input, embed_size } = config;
+  return JSON.stringify([
+    num_hiddens,
+    num_steps,
+    batch_size,
+    input,
+    input === "embedding" ? embed_size : 0,
+    vocab_size,
+  ]);
 }
