@@ -117,10 +117,10 @@ const base = (os: string, cpu: string, cpu_count: number) => ({
 });
 
 /**
- * The commit a `deno bundle` was built from, which `docs/gpu/grid.sh` passes
- * as RNNLAB_GIT_COMMIT and RNNLAB_GIT_DIRTY: the checkout on a lent machine
- * can lag behind the code the bundle holds (one recorded 20a0a61, dirty, for a
- * bundle of 53255e8), so asking its git would name the wrong commit.
+ * The commit an offline bundle was made from, which `docs/gpu/offline.sh`
+ * passes as RNNLAB_GIT_COMMIT and RNNLAB_GIT_DIRTY: a git checkout beside the
+ * bundle on that host can lag behind the code the bundle holds, so asking
+ * its git would name the wrong commit.
  */
 function bundleCommit(): Pick<RunEnv, "git_commit" | "git_dirty"> | null {
   try {
