@@ -13,6 +13,7 @@
  */
 import { UserError } from "../errors.ts";
 import { computedOn } from "../env.ts";
+import type { CellRecord } from "../experiment/cell.ts";
 import type { Results } from "./report.ts";
 
 /** One cell as a row: column → value (null: none). */
@@ -31,12 +32,12 @@ export const COLUMNS = [
   "id",
 ] as const;
 
-/** Every cell of `results` as a row, in the report's order. */
-export function cellRows(results: Results): Row[] {
-  return results.cells.map((c) => ({
-    ...Object.fromEntries(
-      results.varying_keys.map((k) => [k, c.point[k] as string | number]),
-    ),
+/**
+ * What a table says of one cell, after its grid point: the columns of
+ * {@linkcode COLUMNS} (the terminal table and the web app's both show these).
+ */
+export function cellSummary(c: CellRecord) {
+  return {
     seed: c.config.seed,
     status: c.status,
     train_ppl: c.final.train_ppl,
@@ -46,6 +47,16 @@ export function cellRows(results: Results): Row[] {
     diverged_epoch: c.diverged_epoch,
     computed_on: c.env ? computedOn(c.env) : null,
     id: c.id,
+  };
+}
+
+/** Every cell of `results` as a row, in the report's order. */
+export function cellRows(results: Results): Row[] {
+  return results.cells.map((c) => ({
+    ...Object.fromEntries(
+      results.varying_keys.map((k) => [k, c.point[k] as string | number]),
+    ),
+    ...cellSummary(c),
   }));
 }
 

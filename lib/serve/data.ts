@@ -14,7 +14,6 @@
  * @module
  */
 import { join, resolve, sep } from "node:path";
-import { computedOn } from "../env.ts";
 import type { CellRecord } from "../experiment/cell.ts";
 import { expandConfigs } from "../experiment/grid.ts";
 import type { Live, LiveCell } from "../experiment/live.ts";
@@ -23,6 +22,7 @@ import type { ExperimentSpec } from "../experiment/spec.ts";
 import { scanCells } from "../experiment/store.ts";
 import type { SummaryRow } from "../report/aggregate.ts";
 import { buildResults } from "../report/report.ts";
+import { cellSummary } from "../report/show.ts";
 
 /** A results directory's name in the tree: `name`, or `_local/name--key=value,…`. */
 const DIR = /^(_local\/)?[A-Za-z0-9][A-Za-z0-9._,=+-]*$/;
@@ -223,16 +223,8 @@ export async function experimentView(
     rows: results.rows,
     vocab_size: Math.max(0, ...scan.cells.map((c) => c.corpus.vocab.length)),
     cells: results.cells.map((c) => ({
-      id: c.id,
       point: c.point,
-      seed: c.config.seed,
-      status: c.status,
-      train_ppl: c.final.train_ppl,
-      val_ppl: c.final.val_ppl,
-      best_val_ppl: c.final.best_val_ppl,
-      tokens_per_sec: c.tokens_per_sec,
-      diverged_epoch: c.diverged_epoch,
-      computed_on: c.env ? computedOn(c.env) : null,
+      ...cellSummary(c),
       reused_from: c.reused_from ?? null,
       train: c.train_ppl,
       val: c.val_ppl.map((v) => [v.epoch, v.ppl]),
