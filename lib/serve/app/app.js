@@ -170,6 +170,24 @@ function rowsOf(view) {
   return [...stored, ...running];
 }
 
+/** A checkbox for the charts' setting `state[key]`, redrawing them when it changes. */
+function chartToggle(key, text, title) {
+  return h(
+    "label",
+    title ? { title } : {},
+    h("input", {
+      type: "checkbox",
+      id: key,
+      checked: state[key],
+      onchange: (e) => {
+        state[key] = e.target.checked;
+        renderCharts(state.view);
+      },
+    }),
+    text,
+  );
+}
+
 function columnsOf(view) {
   return [
     ...view.varying_keys,
@@ -580,37 +598,12 @@ async function showExperiment(dir) {
       h(
         "div",
         { class: "controls" },
-        h(
-          "label",
-          {},
-          h("input", {
-            type: "checkbox",
-            id: "log",
-            checked: state.log,
-            onchange: (e) => {
-              state.log = e.target.checked;
-              renderCharts(state.view);
-            },
-          }),
-          " log scale",
-        ),
+        chartToggle("log", " log scale"),
         view.vocab_size
-          ? h(
-            "label",
-            {
-              title:
-                "runs that blow up leave the plot there, so they hide no other",
-            },
-            h("input", {
-              type: "checkbox",
-              id: "clamp",
-              checked: state.clamp,
-              onchange: (e) => {
-                state.clamp = e.target.checked;
-                renderCharts(state.view);
-              },
-            }),
+          ? chartToggle(
+            "clamp",
             ` stop the axis at ${2 * view.vocab_size} (twice the vocabulary)`,
+            "runs that blow up leave the plot there, so they hide no other",
           )
           : null,
         h(
