@@ -14,6 +14,7 @@
  * @module
  */
 import { join, resolve, sep } from "node:path";
+import { sha1Hex } from "../data/source.ts";
 import type { CellRecord } from "../experiment/cell.ts";
 import { expandConfigs } from "../experiment/grid.ts";
 import type { Live, LiveCell } from "../experiment/live.ts";
@@ -278,15 +279,10 @@ export async function fingerprint(root: string, rel?: string): Promise<string> {
       )}`,
     );
   }
-  const digest = await crypto.subtle.digest(
-    "SHA-1",
-    new TextEncoder().encode(parts.join("\n")),
+  return (await sha1Hex(new TextEncoder().encode(parts.join("\n")))).slice(
+    0,
+    16,
   );
-  return Array.from(
-    new Uint8Array(digest),
-    (b) => b.toString(16).padStart(2, "0"),
-  )
-    .join("").slice(0, 16);
 }
 
 /** The tree's root as given, resolved (for messages). */
