@@ -3,15 +3,14 @@
  * (section "Implementation of RNNs from Scratch") on tfjs in Deno, with the
  * chapter's names, so each idea is where a reader of the book expects it.
  *
- * Data flows one way: data → model → engine (fused, blas) → train →
- * experiment → report.
+ * Data flows one way: config and data → model → engine (fused, blas,
+ * reference) → train → experiment → report.
  *
  * @example
  * ```ts
- * import { loadCorpus, readCorpus, resolveConfig, setBackend, train_ch8 } from "./mod.ts";
+ * import { loadCorpus, readCorpus, resolveConfig, train_ch8 } from "./mod.ts";
  *
  * const config = resolveConfig({ num_epochs: 20, num_hiddens: 64 });
- * await setBackend(config.backend);
  * const { text } = await readCorpus(config.corpus, { dataDir: "../shared/data" });
  * const result = await train_ch8(config, loadCorpus(text, config.max_tokens, config.val_tokens));
  * console.log(result.final.train_ppl, result.samples[0].text);
@@ -56,7 +55,7 @@ export {
   type BackendName,
   BACKENDS,
   setBackend,
-} from "./lib/model/backend.ts";
+} from "./lib/engine/backend.ts";
 export {
   type Activation,
   cross_entropy,
@@ -68,53 +67,81 @@ export {
   RNNModelScratch,
   type RnnSpec,
 } from "./lib/model/rnn.ts";
-export { type Decoding, predict, sampleIndex } from "./lib/model/predict.ts";
+export {
+  type Decoding,
+  generate,
+  type Generation,
+  type Model,
+  oneHotAsEmbedding,
+  predict,
+  sampleIndex,
+  type TokenMap,
+} from "./lib/model/predict.ts";
 export {
   BLAS_VERSION,
+  BlasCells,
   BlasRnn,
-  type BpttEngine,
-  type BpttSpec,
   type Cblas,
   type CellEpoch,
-  type CellInit,
+  type CellEval,
   defaultBatch,
+  type EngineGroup,
+  type EpochOptions,
   type EpochStats,
   FUSED_VERSION,
   FusedCells,
-  FusedRnn,
   type FusedSpec,
   type Gradients,
+  type GroupCell,
+  groupKey,
+  type GroupSpec,
+  groupSpec,
   type KernelTimes,
+  MAX_GROUP,
   openCblas,
+  openGroup,
   type PickedEngine,
   pickEngine,
   tilesFor,
 } from "./lib/engine/mod.ts";
-export { grad_clipping } from "./lib/train/clip.ts";
 export {
+  evaluate,
+  grad_clipping,
+  ReferenceCells,
+  train_epoch,
+} from "./lib/engine/reference.ts";
+export {
+  CONFIG,
+  type Config,
   CONFIG_KEYS,
+  type ConfigOf,
+  configOf,
   configValue,
   type Engine,
   type EngineChoice,
   ENGINES,
-  PREFIXES,
+  KEYS,
+  type Keys,
   resolveConfig,
   type TrainConfig,
-} from "./lib/train/config.ts";
+} from "./lib/config/config.ts";
+export type { Key, Schema, ValueOf } from "./lib/config/key.ts";
 export {
+  type CellRun,
+  Ch8Run,
   ENGINE_VERSION,
   engineVersion,
   type EpochLog,
-  type EpochOptions,
   type EpochResult,
-  evaluate,
+  PREFIXES,
+  type RunCorpus,
   type Sample,
+  train_cells,
   train_ch8,
-  train_epoch,
+  trainGroup,
   type TrainHooks,
   type TrainResult,
 } from "./lib/train/train.ts";
-export { type CellRun, groupKey, train_cells } from "./lib/train/cells.ts";
 export { collectEnv, type RunEnv } from "./lib/env.ts";
 export { IoError, UserError } from "./lib/errors.ts";
 export { type CorpusRecord, describeCorpus } from "./lib/data/describe.ts";
@@ -174,7 +201,9 @@ export {
   compareCells,
   type Comparison,
   type Delta,
-} from "./lib/report/compare.ts";
+  type Leaf,
+  quantities,
+} from "./lib/experiment/compare.ts";
 export type {
   Scalar,
   Tensor,

@@ -15,30 +15,37 @@ import { Command } from "commander";
 import { io, UserError } from "../errors.ts";
 import { readCorpus } from "../data/source.ts";
 import { loadCorpus } from "../data/vocab.ts";
-import { type BackendName, BACKENDS } from "../model/adapter.ts";
 import {
+  type BackendName,
+  BACKENDS,
   type Engine,
   type EngineChoice,
   ENGINES,
   resolveConfig,
-} from "../train/config.ts";
-import { engineVersion, rnnSpec } from "../train/train.ts";
+} from "../config/config.ts";
+import { engineVersion } from "../train/train.ts";
 import {
   type CellsThroughput,
   measureCells,
   measureEngine,
+} from "../bench/measure.ts";
+import {
   measurePytorch,
   TORCH_THREADS,
   type TorchThreads,
-} from "../train/bench.ts";
+} from "../bench/pytorch.ts";
+import { profileFused } from "../bench/profile.ts";
+import { timeTiles } from "../bench/tiles.ts";
+import {
+  adapterSlug,
+  benchReport,
+  type BenchRow,
+  cellsReport,
+  round,
+} from "../bench/report.ts";
 import { collectEnv } from "../env.ts";
 import { writeFilesAtomic } from "../fsutil.ts";
-import { makeRng } from "../data/prng.ts";
-import { dataIter } from "../data/iterators.ts";
-import { get_params } from "../model/rnn.ts";
-import { FusedRnn, tilesFor } from "../engine/fused.ts";
 import { pickEngine } from "../engine/pick.ts";
-import { timeTiles } from "../engine/tune.ts";
 import { ROOT } from "../experiment/paths.ts";
 import {
   checkJsonTarget,
@@ -51,76 +58,19 @@ import {
   writeJsonOutput,
 } from "./common.ts";
 
-/** One measured engine × backend, or the chapter's PyTorch code. */
-export interface BenchRow {
-  engine: Engine | "pytorch";
-  /** The engine's version, as cell ids include it (PyTorch: its version). */
-  engine_version: string;
-  /** The tfjs backend (PyTorch: "cpu"). */
-  backend: BackendName;
-  /** What it computed on: the WebGPU adapter, the CBLAS, PyTorch's BLAS and threads. */
-  adapter: string | null;
-  /** Median over the measured epochs. */
-  tokens_per_sec: number;
-  /** Each measured epoch's tokens/s (after the warm-up epoch). */
-  epochs_tokens_per_sec: number[];
-  warmup_epochs: number;
-  /**
-   * Seconds the warm-up epoch took beyond a measured one: compiling kernels
-   * on first use (with Mesa's shader cache off, as on a fresh machine),
-   * starting up, warming the JIT.
-   */
-  cold_compile_s: number | null;
-  /** Tokens/s over the best PyTorch row of the same run, with --pytorch. */
-  vs_pytorch?: number;
-  /** This machine's engine for configs that name none. */
-  picked?: boolean;
-  /** A skipped row says why. */
-  error?: string;
-}
-
-/** GPU time per kernel of one fused minibatch, or why there is none. */
-export type KernelProfile =
-  | { kernels: Record<string, { ms: number; dispatches: number }> }
-  | { error: string };
-
-/**
- * Times each kernel of one minibatch of the fused engine on the chapter's
- * config with GPU timestamps (after a warm-up epoch), where the adapter
- * offers them.
- */
-async function profileFused(
-  train: Int32Array,
-  V: number,
-): Promise<KernelProfile> {
-  try {
-    const adapter = await navigator.gpu?.requestAdapter();
-    if (!adapter) throw new Error("no WebGPU adapter");
-    if (!adapter.features.has("timestamp-query")) {
-      throw new Error("the adapter has no timestamp queries");
-    }
-    const device = await adapter.requestDevice({
-      requiredFeatures: ["timestamp-query"],
-    });
-    const c = resolveConfig({});
-    const spec = rnnSpec(c, V);
-    const net = new FusedRnn(device, {
-      ...spec,
-      batch_size: c.batch_size,
-      num_steps: c.num_steps,
-      tiles: tilesFor(adapter),
-    }, get_params(spec, makeRng(c.seed)));
-    const batches = [
-      ...dataIter(c.sampling, train, c.batch_size, c.num_steps, makeRng(1)),
-    ];
-    await net.trainEpoch(batches, c);
-    const kernels = await net.profile(batches[0]);
-    net.destroy();
-    device.destroy();
-    return { kernels };
-  } catch (e) {
-    return { error: e instanceof Error ? e.message : String(e) };
-  }
+/** The runs of a bench: the fused engine on WebGPU, blas on the CPU, the reference on each backend. */
+function runsOf(engines: Engine[], backends: BackendName[]): EngineChoice[] {
+  return [
+    ...(engines.includes("fused") && backends.includes("webgpu")
+      ? [{ engine: "fused", backend: "webgpu" } as const]
+      : []),
+    ...(engines.includes("blas")
+      ? [{ engine: "blas", backend: "cpu" } as const]
+      : []),
+    ...(engines.includes("reference")
+      ? backends.map((backend) => ({ engine: "reference", backend }) as const)
+      : []),
+  ];
 }
 
 /** `--tiles`: the kernel tile sweep on the chapter's sizes, as a table. */
@@ -143,11 +93,6 @@ async function printTiles(): Promise<number> {
   device.destroy();
   return 0;
 }
-
-/** A file name's part for an adapter: "llvmpipe", "nvidia-h200". */
-const adapterSlug = (description: string | null) =>
-  (description ?? "none").toLowerCase().replace(/\(.*\)/, "")
-    .replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "adapter";
 
 /**
  * `--cells`: the fused engine training N cells of the chapter's
@@ -186,30 +131,7 @@ async function benchCells(
     rows,
     env,
   };
-  const md = [
-    `# Grid-batched training on ${adapter}`,
-    "",
-    `\`deno task bench --cells ${
-      counts.join(",")
-    }\`: N cells of the chapter's configuration`,
-    "(seeds 0…N − 1) trained together by the fused engine, every dispatch covering all N;",
-    `tokens/s of all cells together, median of ${epochs} epochs after a warm-up epoch.`,
-    "",
-    "| cells | tokens/s together | per cell | × 1 cell | dispatches per minibatch | cold s |",
-    "| ---: | ---: | ---: | ---: | ---: | ---: |",
-    ...rows.map((r) =>
-      `| ${r.cells} | ${round(r.tokens_per_sec)} | ${round(r.per_cell)} | ${
-        (r.tokens_per_sec / rows[0].tokens_per_sec).toFixed(2)
-      } | ${r.dispatches_per_minibatch} | ${round(r.cold_compile_s, 1)} |`
-    ),
-    "",
-    `Deno ${env.deno}, ${env.os} ${env.arch}, ${env.cpu} × ${env.cpu_count}, git ${
-      env.git_commit ?? "unknown"
-    }${env.git_dirty ? " (dirty)" : ""}.`,
-    "",
-    "<sub>Generated by `deno task bench --cells`; do not edit by hand.</sub>",
-    "",
-  ].join("\n");
+  const md = cellsReport(rows, counts, epochs, env);
   await io(out, async () => {
     await Deno.mkdir(out, { recursive: true });
     await writeFilesAtomic([
@@ -220,51 +142,6 @@ async function benchCells(
   console.log(`wrote ${out}/cells-${slug}.json and .md`);
   return 0;
 }
-
-/** The profile as Markdown lines, slowest kernel first. */
-function profileTable(p: KernelProfile): string[] {
-  if ("error" in p) return [`Kernel profile: none (${p.error}).`, ""];
-  const entries = Object.entries(p.kernels).sort((a, b) => b[1].ms - a[1].ms);
-  const total = entries.reduce((a, [, k]) => a + k.ms, 0);
-  return [
-    "GPU time per kernel of one fused minibatch: timestamps around each dispatch, which",
-    "runs in a pass of its own for them. On llvmpipe that makes the minibatch slower than",
-    "in training (and the time between dispatches is not included): read the shares.",
-    "",
-    "| kernel | dispatches | ms | share |",
-    "| --- | ---: | ---: | ---: |",
-    ...entries.map(([name, k]) =>
-      `| ${name} | ${k.dispatches} | ${k.ms.toFixed(2)} | ${
-        (100 * k.ms / total).toFixed(1)
-      } % |`
-    ),
-    `| total | ${entries.reduce((a, [, k]) => a + k.dispatches, 0)} | ${
-      total.toFixed(1)
-    } | |`,
-    "",
-  ];
-}
-
-/** The runs of a bench: the fused engine on WebGPU, blas on the CPU, the reference on each backend. */
-function runsOf(engines: Engine[], backends: BackendName[]): EngineChoice[] {
-  return [
-    ...(engines.includes("fused") && backends.includes("webgpu")
-      ? [{ engine: "fused", backend: "webgpu" } as const]
-      : []),
-    ...(engines.includes("blas")
-      ? [{ engine: "blas", backend: "cpu" } as const]
-      : []),
-    ...(engines.includes("reference")
-      ? backends.map((backend) => ({ engine: "reference", backend }) as const)
-      : []),
-  ];
-}
-
-const round = (x: number | null | undefined, digits = 0) =>
-  x == null ? "–" : x.toLocaleString("en-US", {
-    minimumFractionDigits: digits,
-    maximumFractionDigits: digits,
-  });
 
 /** A row's line on the terminal. */
 function rowLine(r: BenchRow): string {
@@ -477,44 +354,6 @@ async function pytorchRow(
     row.error = e instanceof Error ? e.message : String(e);
   }
   return row;
-}
-
-/** The bench's Markdown report. */
-function benchReport(
-  rows: BenchRow[],
-  profile: KernelProfile | null,
-  env: Awaited<ReturnType<typeof collectEnv>>,
-): string {
-  const torch = rows.some((r) => r.vs_pytorch !== undefined);
-  return [
-    "# Training throughput",
-    "",
-    "The chapter's configuration (batch 32, 35 steps, 512 hidden units, vocab 28, sequential",
-    "partitioning, clipping θ = 1): training tokens per second, median of the measured epochs",
-    'after one warm-up epoch; "cold s" is what the warm-up epoch took beyond a measured one',
-    "(compiling kernels with Mesa's shader cache off, starting up). Generated by `deno task",
-    "bench`; do not edit by hand.",
-    "",
-    `Machine: ${env.cpu} × ${env.cpu_count}, ${env.os} ${env.arch}; Deno ${env.deno}; git ${
-      env.git_commit ?? "unknown"
-    }${env.git_dirty ? " (dirty)" : ""}.`,
-    "",
-    `| engine | backend | computed on | tokens/s | cold s | epochs measured |${
-      torch ? " × PyTorch |" : ""
-    }`,
-    `| --- | --- | --- | ---: | ---: | ---: |${torch ? " ---: |" : ""}`,
-    ...rows.map((r) =>
-      `| ${r.engine_version}${r.picked ? " (picked)" : ""} | ${r.backend} | ${
-        r.adapter ?? "–"
-      } | ${r.error ? `skipped: ${r.error}` : round(r.tokens_per_sec)} | ${
-        round(r.cold_compile_s, 1)
-      } | ${r.epochs_tokens_per_sec.length} |${
-        torch ? ` ${r.vs_pytorch?.toFixed(2) ?? "–"} |` : ""
-      }`
-    ),
-    "",
-    ...(profile ? profileTable(profile) : []),
-  ].join("\n");
 }
 
 if (import.meta.main) await runMain(main);

@@ -8,7 +8,7 @@ import { Command } from "commander";
 import { readCorpus } from "../data/source.ts";
 import { describeCorpus } from "../data/describe.ts";
 import { corpusFor, droppedLetters, lettersWarning } from "../data/vocab.ts";
-import { parseFlagValue, resolveConfig } from "../train/config.ts";
+import { parseFlagValue, resolveConfig } from "../config/config.ts";
 import {
   DATA_DIR_OPTION,
   parseCommand,

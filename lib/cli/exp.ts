@@ -26,7 +26,7 @@ import {
   verifyNote,
 } from "../experiment/notes.ts";
 import { RESULTS_DIR } from "../experiment/paths.ts";
-import { cellCommand } from "../experiment/permissions.ts";
+import { workerCommand } from "../experiment/worker.ts";
 import { type PreparedGrid, prepareGrid } from "../experiment/prepare.ts";
 import {
   type CellCommand,
@@ -41,7 +41,7 @@ import { formatComparison } from "../report/compare.ts";
 import { refreshIndex } from "../report/index.ts";
 import { pointLabel } from "../report/plot.ts";
 import { buildResults, writeReport } from "../report/report.ts";
-import { verifyCells } from "../report/verify.ts";
+import { verifyCells } from "../experiment/verify.ts";
 import { type Progress, progress, runnerEvents } from "./progress.ts";
 import {
   checkOutDir,
@@ -385,7 +385,7 @@ async function main(): Promise<number> {
   ]);
   if (opts.dryRun) return await dryRun(g, storedNow, here, !!opts.force);
   const batch = batchFlag ?? await defaultBatch();
-  const command = cellCommand();
+  const command = workerCommand();
   if (opts.verify) {
     return await verify(g, storedNow, here, {
       source,

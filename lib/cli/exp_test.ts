@@ -10,6 +10,7 @@ import {
   world,
 } from "./cli_testing.ts";
 import { readCell } from "../experiment/store.ts";
+import { nextUp } from "../testing.ts";
 
 Deno.test("deno task exp runs a grid end to end, writes JSON, Markdown and SVG; a second run computes zero cells", async () => {
   await world({ tiny: TINY }, async ({ root, run }) => {
@@ -76,15 +77,33 @@ Deno.test("deno task exp runs a grid end to end, writes JSON, Markdown and SVG; 
       "seed=0",
     ]);
     assert.equal(verified.code, 0, verified.stdout + verified.stderr);
-    assert.match(verified.stdout, /^same: 28 of 28 values within tolerance/m);
-    // Tamper with one stored number, consistently: verify must notice.
+    assert.match(
+      verified.stdout,
+      /^same: (\d+) of \1 values within tolerance/m,
+    );
+    // Tamper with one stored number by one unit in its last place,
+    // consistently: at tolerance 0 (exact) verify must notice, and a
+    // tolerance of 1e-12 must not.
     const path = `${out}/cells/${cellFiles(out)[0]}`;
     const cell = JSON.parse(await Deno.readTextFile(path));
-    cell.curves.train_ppl[1] += 1e-3;
+    cell.curves.train_ppl[1] = nextUp(cell.curves.train_ppl[1]);
     await Deno.writeTextFile(path, JSON.stringify(cell));
     const tampered = await run(["exp", "tiny", "--out", out, "--verify"]);
-    assert.equal(tampered.code, 1);
-    assert.match(tampered.stdout, /✗ .* train curve \(epochs, max rel\)/);
+    assert.equal(tampered.code, 1, tampered.stdout);
+    assert.match(
+      tampered.stdout,
+      /^✗ .* epochs\.train_ppl: 3 vs 3 values {2}\(rel \d\.\d\de-16\)$/m,
+    );
+    const loose = await run([
+      "exp",
+      "tiny",
+      "--out",
+      out,
+      "--verify",
+      "--tolerance",
+      "1e-12",
+    ]);
+    assert.equal(loose.code, 0, loose.stdout);
     // Carelessly (the curves disagree): it is no cell, and verify names it.
     cell.curves.seconds.pop();
     await Deno.writeTextFile(path, JSON.stringify(cell));

@@ -12,6 +12,7 @@ import { UserError } from "../errors.ts";
 import { EXPERIMENTS_DIR } from "../experiment/load.ts";
 import { RESULTS_DIR, shownPath } from "../experiment/paths.ts";
 import { serveResults } from "../serve/server.ts";
+import { ensureBundle } from "../serve/bundle.ts";
 import { checkResultsDir, parseCommand, runMain } from "./common.ts";
 
 async function main(): Promise<number> {
@@ -32,11 +33,16 @@ async function main(): Promise<number> {
   }
   const root = opts.root ?? RESULTS_DIR;
   await checkResultsDir(root, "--root");
+  const bundle = await ensureBundle();
+  if (bundle.built) {
+    console.log(`built the page's scripts into ${shownPath(bundle.dir)}`);
+  }
   let server;
   try {
     server = serveResults({
       root,
       experiments: EXPERIMENTS_DIR,
+      bundle: bundle.dir,
       port,
       hostname: opts.host,
       onListen: ({ hostname, port }) => {

@@ -12,16 +12,16 @@ import { UserError } from "../errors.ts";
 import { readCorpus } from "../data/source.ts";
 import { describeCorpus } from "../data/describe.ts";
 import { corpusFor, lettersWarning } from "../data/vocab.ts";
-import { setBackend } from "../model/backend.ts";
 import {
+  CONFIG,
   CONFIG_KEYS,
   parseFlagValue,
   resolveConfig,
-  type TrainConfig,
-} from "../train/config.ts";
+} from "../config/config.ts";
 import { type EpochLog, minTrainTokens, train_ch8 } from "../train/train.ts";
 import { collectEnv } from "../env.ts";
-import { describeDevice, pickEngine } from "../engine/pick.ts";
+import { describeBackend, pickEngine } from "../engine/pick.ts";
+import { NO_ADAPTER } from "../engine/adapter.ts";
 import {
   checkJsonTarget,
   DATA_DIR_OPTION,
@@ -30,32 +30,6 @@ import {
   sourceOptions,
   writeJsonOutput,
 } from "./common.ts";
-
-const HELP: Record<keyof TrainConfig, string> = {
-  num_hiddens: "hidden units (default 512)",
-  num_steps: "time steps per subsequence (default 35)",
-  batch_size: "subsequences per minibatch (default 32)",
-  lr: "SGD learning rate (default 1)",
-  num_epochs: "epochs (default 500)",
-  max_tokens: "training tokens, the corpus's first (default 10000; 0 = all)",
-  val_tokens: "held-out tokens after the training slice (default 5000)",
-  clip: "gradient clipping threshold θ, or off (default 1)",
-  activation: "tanh | relu (default tanh)",
-  sampling: "sequential | random (default sequential)",
-  detach: "detach the state between minibatches: true | false (default true)",
-  input: "one_hot | embedding (default one_hot)",
-  embed_size: "embedding width for --input embedding (default 32)",
-  corpus: "timemachine | war-of-the-worlds | PATH (default timemachine)",
-  letters:
-    "ascii | unicode: letters the preprocessing keeps, A–Z as the book or any script's (default ascii)",
-  seed: "seed of init, iterators and sampling (default 0)",
-  backend:
-    "webgpu | wasm | cpu: the tfjs backend (default: the engine's, webgpu or cpu for blas)",
-  engine:
-    "fused (WGSL kernels, webgpu only) | blas (the system's CBLAS, CPU) | reference (tfjs autograd) (default: this machine's fastest, see --help's note)",
-  eval_every: "validation perplexity every N epochs (default 10)",
-  num_preds: "characters to predict after each prefix (default 50)",
-};
 
 function progressLine(log: EpochLog, num_epochs: number): string {
   const parts = [
@@ -76,7 +50,7 @@ async function main(): Promise<number> {
     .description(
       "Train the chapter's RNN from scratch (d2l sec_rnn_scratch) once.",
     );
-  for (const key of CONFIG_KEYS) program.option(`--${key} <value>`, HELP[key]);
+  for (const { flag, help } of CONFIG.flags()) program.option(flag, help);
   program
     .option(
       "--alpha <list>",
@@ -128,10 +102,10 @@ async function main(): Promise<number> {
     config.letters,
   );
   if (warning) console.error(warning);
-  const backend = {
-    ...await setBackend(config.backend),
-    adapter: await describeDevice(config),
-  };
+  const backend = await describeBackend(config);
+  if (config.backend === "webgpu" && !backend.adapter) {
+    throw new UserError(NO_ADAPTER);
+  }
   const quiet = opts.quiet === true;
   if (!quiet) {
     const device = backend.adapter ? ` (${backend.adapter.description})` : "";

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { pickEngine } from "../engine/pick.ts";
+import { isSoftware } from "../engine/fused/tiles.ts";
+import { requires } from "../testing.ts";
 import { runTask } from "./cli_testing.ts";
 
 const BOOK = `The Time Traveller (for so it will be convenient to speak of him)
@@ -29,62 +30,74 @@ const TINY = [
   "300",
 ];
 
-Deno.test("deno task train writes the JSON record with config, status, curves, samples and env", async () => {
-  await withBook(async (dir) => {
-    const json = `${dir}/run.json`;
-    const r = await runTask("train", [
-      ...TINY,
-      "--corpus",
-      `${dir}/book.txt`,
-      "--json",
-      json,
-      "--alpha",
-      "1,4",
-    ]);
-    assert.equal(r.code, 0, r.stderr);
-    // Naming no engine, it trains with this machine's pick.
-    const picked = await pickEngine();
-    assert.match(
-      r.stdout,
-      new RegExp(
-        `^perplexity [\\d.]+, [\\d.]+ tokens/sec on ${picked.backend} \\(${picked.engine} engine\\)`,
-        "m",
-      ),
-    );
-    assert.match(r.stdout, /this machine's fastest/);
-    assert.match(r.stdout, /^time traveller/m);
-    const record = JSON.parse(await Deno.readTextFile(json));
-    for (
-      const key of [
-        "config",
-        "status",
-        "train_ppl",
-        "val_ppl",
-        "tokens_per_sec",
-        "samples",
-        "env",
-      ]
-    ) {
-      assert.ok(key in record, key);
-    }
-    assert.equal(record.status, "done");
-    assert.equal(record.config.num_hiddens, 8);
-    assert.equal(record.config.engine, picked.engine);
-    assert.equal(record.config.backend, picked.backend);
-    assert.equal(record.train_ppl.length, 2);
-    assert.equal(record.samples.length, 2 + 2 * 2);
-    assert.equal(record.env.backend, picked.backend);
-    if (picked.engine !== "reference") {
-      assert.ok(record.env.adapter.description);
-    }
-    assert.equal(record.env.tfjs, "4.22.0");
-    assert.match(record.env.deno, /^\d+\.\d+\.\d+/);
-    assert.match(record.corpus.sha1, /^[0-9a-f]{40}$/);
-    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), [
-      "book.txt",
-      "run.json",
-    ]);
-  });
+// What this machine picks: the fused engine on a hardware GPU, else blas.
+const adapter = await navigator.gpu?.requestAdapter();
+const PICKED = adapter && !isSoftware(adapter)
+  ? { engine: "fused", backend: "webgpu", tfjs: null, adapter: /./ }
+  : {
+    engine: "blas",
+    backend: "cpu",
+    tfjs: null,
+    adapter: /OpenBLAS|MKL|Accelerate/,
+  };
+
+Deno.test({
+  name:
+    "deno task train writes the JSON record with config, status, curves, samples and env",
+  ...requires(["blas"], () =>
+    withBook(async (dir) => {
+      const json = `${dir}/run.json`;
+      const r = await runTask("train", [
+        ...TINY,
+        "--corpus",
+        `${dir}/book.txt`,
+        "--json",
+        json,
+        "--alpha",
+        "1,4",
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      // Naming no engine, it trains with this machine's pick.
+      const picked = PICKED;
+      assert.match(
+        r.stdout,
+        new RegExp(
+          `^perplexity [\\d.]+, [\\d.]+ tokens/sec on ${picked.backend} \\(${picked.engine} engine\\)`,
+          "m",
+        ),
+      );
+      assert.match(r.stdout, /this machine's fastest/);
+      assert.match(r.stdout, /^time traveller/m);
+      const record = JSON.parse(await Deno.readTextFile(json));
+      for (
+        const key of [
+          "config",
+          "status",
+          "train_ppl",
+          "val_ppl",
+          "tokens_per_sec",
+          "samples",
+          "env",
+        ]
+      ) {
+        assert.ok(key in record, key);
+      }
+      assert.equal(record.status, "done");
+      assert.equal(record.config.num_hiddens, 8);
+      assert.equal(record.config.engine, picked.engine);
+      assert.equal(record.config.backend, picked.backend);
+      assert.equal(record.train_ppl.length, 2);
+      assert.equal(record.samples.length, 2 + 2 * 2);
+      assert.equal(record.env.backend, picked.backend);
+      assert.match(record.env.adapter.description, picked.adapter);
+      assert.equal(record.env.tfjs, picked.tfjs, "no tfjs computed it");
+      assert.match(record.env.deno, /^\d+\.\d+\.\d+/);
+      assert.match(record.corpus.sha1, /^[0-9a-f]{40}$/);
+      assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), [
+        "book.txt",
+        "run.json",
+      ]);
+    })),
 });
 
 Deno.test("deno task train: bad input is one clear error with exit status 2 and nothing written", async () => {

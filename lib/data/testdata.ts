@@ -23,3 +23,12 @@ export const HAVE_TIME_MACHINE = (() => {
     return false;
   }
 })();
+
+/** The book's first paragraph, for tests that need a little text of their own. */
+export const PASSAGE =
+  `The Time Traveller (for so it will be convenient to speak of him)
+was expounding a recondite matter to us. His grey eyes shone and
+twinkled, and his usually pale face was flushed and animated. The
+fire burned brightly, and the soft radiance of the incandescent
+lights in the lilies of silver caught the bubbles that flashed and
+passed in our glasses.`;

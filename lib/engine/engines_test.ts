@@ -1,30 +1,30 @@
 import assert from "node:assert/strict";
-import * as tf from "@tensorflow/tfjs";
 import { makeRng } from "../data/prng.ts";
 import { dataIter, seqDataIterSequential } from "../data/iterators.ts";
 import { loadCorpus } from "../data/vocab.ts";
 import { readCorpus } from "../data/source.ts";
-import { HAVE_TIME_MACHINE, TEST_DATA_DIR } from "../data/testdata.ts";
-import { setBackend } from "../model/backend.ts";
+import { TEST_DATA_DIR } from "../data/testdata.ts";
+import { setBackend } from "./backend.ts";
 import {
   type Activation,
-  cross_entropy,
   get_params,
   type InputMode,
-  RNNModelScratch,
+  type ParamValues,
   type RnnSpec,
-} from "../model/rnn.ts";
-import { resolveConfig } from "../train/config.ts";
-import { evaluate, train_ch8, train_epoch } from "../train/train.ts";
-import { FusedRnn } from "./fused.ts";
-import { BlasRnn } from "./blas.ts";
-import { openCblas } from "./cblas.ts";
-import { openDevice } from "./gpu.ts";
-import type { BpttEngine, BpttSpec } from "./engine.ts";
-import type { ParamValues } from "../model/rnn.ts";
+} from "../model/params.ts";
+import { resolveConfig } from "../config/config.ts";
+import { train_ch8 } from "../train/train.ts";
+import type { EngineGroup, GroupSpec } from "./group.ts";
+import { FusedCells } from "./fused/fused.ts";
+import { BlasCells } from "./blas/cells.ts";
+import { openCblas } from "./blas/cblas.ts";
+import { openDevice } from "./fused/gpu.ts";
+import { ReferenceCells } from "./reference.ts";
+import { type Capability, requires } from "../testing.ts";
 
 /** Largest difference relative to the reference's largest magnitude. */
 const relErr = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  assert.equal(a.length, b.length, "as many values");
   let diff = 0, scale = 0;
   for (let i = 0; i < b.length; i++) {
     diff = Math.max(diff, Math.abs(a[i] - b[i]));
@@ -35,37 +35,57 @@ const relErr = (a: ArrayLike<number>, b: ArrayLike<number>) => {
 
 // One device for every test, as in training: its pipelines are shared.
 const { device } = await openDevice();
-const blas = openCblas();
 
-/** Each engine under test, built for a spec from initial values. */
+/** Each engine under test: a group of one model of a spec, from initial values. */
 const ENGINES: {
   name: string;
-  make: (spec: BpttSpec, values: ParamValues) => BpttEngine;
-  ignore?: boolean;
+  needs: Capability[];
+  make: (spec: GroupSpec, values: ParamValues) => EngineGroup;
 }[] = [
   {
     name: "fused, cpu tiles",
+    needs: ["webgpu"],
     make: (spec, values) =>
-      new FusedRnn(device, { ...spec, tiles: "cpu" }, values),
+      new FusedCells(device, { ...spec, tiles: "cpu" }, [{
+        params: values,
+        activation: spec.activation,
+      }]),
   },
   {
     name: "fused, gpu tiles",
+    needs: ["webgpu"],
     make: (spec, values) =>
-      new FusedRnn(device, { ...spec, tiles: "gpu" }, values),
+      new FusedCells(device, { ...spec, tiles: "gpu" }, [{
+        params: values,
+        activation: spec.activation,
+      }]),
   },
   {
     name: "blas",
-    make: (spec, values) => new BlasRnn(blas!, spec, values),
-    ignore: !blas,
+    needs: ["blas"],
+    make: (spec, values) =>
+      new BlasCells(openCblas()!, spec, [{
+        params: values,
+        activation: spec.activation,
+      }]),
   },
 ];
+
+/** The reference: tfjs autograd on its cpu backend. */
+async function reference(spec: GroupSpec, values: ParamValues) {
+  await setBackend("cpu");
+  return new ReferenceCells(spec, [{
+    params: values,
+    activation: spec.activation,
+  }]);
+}
 
 const TEXT =
   "the time traveller for so it will be convenient to speak of him was expounding a recondite matter to us "
     .repeat(6);
 
 // Odd sizes, none a multiple of the kernels' tiles; each activation and input mode.
-const configs: {
+const cases: {
   B: number;
   T: number;
   H: number;
@@ -81,21 +101,8 @@ const configs: {
   { B: 2, T: 6, H: 19, V: 28, activation: "relu", input: "embedding", E: 33 },
   // A state slot over 64 KiB: the kernels read it from storage, not uniform.
   { B: 40, T: 3, H: 420, V: 9, activation: "tanh", input: "one_hot", E: 1 },
-];
-
-// Every config on every engine, and a padded width of 256 for the GPU
-// tiles' 64-lane workgroups.
-const cases = [
-  ...configs,
-  {
-    B: 3,
-    T: 4,
-    H: 250,
-    V: 7,
-    activation: "relu" as const,
-    input: "one_hot" as const,
-    E: 1,
-  },
+  // A padded width of 256 for the GPU tiles' 64-lane workgroups.
+  { B: 3, T: 4, H: 250, V: 7, activation: "relu", input: "one_hot", E: 1 },
 ];
 
 for (const engine of ENGINES) {
@@ -105,15 +112,16 @@ for (const engine of ENGINES) {
         `${engine.name}: loss and every gradient match tfjs autograd within 1e-4 (B=${B} T=${T} H=${H} V=${V} ${activation} ${input}${
           input === "embedding" ? ` E=${E}` : ""
         })`,
-      ignore: engine.ignore,
-      fn: async () => {
-        await setBackend("cpu");
-        const spec: RnnSpec = {
+      ...requires(engine.needs, async () => {
+        const spec: GroupSpec = {
           vocab_size: V,
           num_hiddens: H,
           activation,
           input,
           embed_size: E,
+          batch_size: B,
+          num_steps: T,
+          max_steps: T,
         };
         const rng = makeRng(B * 100 + H);
         const values = get_params(spec, rng);
@@ -121,53 +129,38 @@ for (const engine of ENGINES) {
         for (const p of Object.values(values)) {
           p.values = p.values.map(() => rng.normal() * 0.3);
         }
-        const X = Int32Array.from(
-          { length: B * T },
-          () => rng.randint(0, V - 1),
-        );
-        const Y = Int32Array.from(
-          { length: B * T },
-          () => rng.randint(0, V - 1),
-        );
+        const tokens = () =>
+          Int32Array.from({ length: B * T }, () => rng.randint(0, V - 1));
+        const X = tokens(), Y = tokens();
         const H0 = Float32Array.from(
           { length: B * H },
           () => rng.normal() * 0.5,
         );
+        const ref = await reference(spec, values);
+        const want = await ref.gradients(X, Y, H0);
+        ref.destroy();
 
-        const net = new RNNModelScratch(spec, values);
-        const yTimeMajor = new Int32Array(B * T);
-        for (let b = 0; b < B; b++) {
-          for (let t = 0; t < T; t++) yTimeMajor[t * B + b] = Y[b * T + t];
-        }
-        const { value, grads } = tf.variableGrads(() => {
-          const [logits] = net.forward(
-            tf.tensor2d(X, [B, T], "int32"),
-            tf.tensor2d(H0, [B, H]),
-          );
-          return cross_entropy(logits, tf.tensor1d(yTimeMajor, "int32"));
-        }, Object.values(net.params));
-        const refLoss = (await value.data())[0];
-
-        const fused = engine.make(
-          { batch_size: B, num_steps: T, ...spec },
-          values,
-        );
-        const out = await fused.gradients(X, Y, H0);
+        const group = engine.make(spec, values);
+        const out = await group.gradients(X, Y, H0);
         assert.ok(
-          Math.abs(out.loss - refLoss) / refLoss < 1e-5,
-          `loss ${out.loss} vs ${refLoss}`,
+          Math.abs(out.loss - want.loss) / want.loss < 1e-5,
+          `loss ${out.loss} vs ${want.loss}`,
+        );
+        assert.deepEqual(
+          Object.keys(out.grads).sort(),
+          Object.keys(values).sort(),
+          "a gradient for every parameter",
         );
         for (const name of Object.keys(values)) {
-          const ref = await grads[net.params[name].name].data();
           assert.deepEqual(out.grads[name].shape, values[name].shape, name);
-          const err = relErr(out.grads[name].values, ref);
+          const err = relErr(out.grads[name].values, want.grads[name].values);
           assert.ok(err < 1e-4, `${name}: relative error ${err}`);
         }
-        const again = await fused.gradients(X, Y, H0);
+        assert.ok(relErr(out.H, want.H) < 1e-4, "the last state");
+        const again = await group.gradients(X, Y, H0);
         assert.deepEqual(again.grads, out.grads, "bit-identical twice");
-        fused.destroy();
-        net.dispose();
-      },
+        group.destroy();
+      }),
     });
   }
 }
@@ -176,9 +169,7 @@ for (const engine of ENGINES) {
   Deno.test({
     name:
       `${engine.name}: training epochs follow the reference engine's (losses, norms, parameters, validation), every feature`,
-    ignore: engine.ignore,
-    fn: async () => {
-      await setBackend("cpu");
+    ...requires(engine.needs, async () => {
       const { vocab, train } = loadCorpus(TEXT, 600);
       const options = [
         { activation: "tanh", clip: 1, sampling: "sequential", lr: 1 },
@@ -190,12 +181,16 @@ for (const engine of ENGINES) {
       ] as const;
       for (const o of options) {
         const B = 4, T = 7;
-        const spec: RnnSpec = {
+        const perEpoch = Math.floor((train.length - 1) / B / T);
+        const spec: GroupSpec = {
           vocab_size: vocab.length,
           num_hiddens: 24,
           activation: "activation" in o ? o.activation : "tanh",
           input: "input" in o ? o.input : "one_hot",
           embed_size: 5,
+          batch_size: B,
+          num_steps: T,
+          max_steps: perEpoch * T,
         };
         const epoch = {
           lr: o.lr,
@@ -203,66 +198,61 @@ for (const engine of ENGINES) {
           sampling: "sampling" in o ? o.sampling : "sequential" as const,
           detach: "detach" in o ? o.detach : true,
         };
-        const values = get_params(spec, makeRng(1));
-        const ref = new RNNModelScratch(spec, values);
-        const perEpoch = Math.floor((train.length - 1) / B / T);
-        const fused = engine.make({
-          batch_size: B,
-          num_steps: T,
-          ...spec,
-          max_steps: perEpoch * T,
-        }, values);
-        const refRng = makeRng(2), fusedRng = makeRng(2);
+        const values = get_params(spec as RnnSpec, makeRng(1));
+        const ref = await reference(spec, values);
+        const group = engine.make(spec, values);
+        const refRng = makeRng(2), rng = makeRng(2);
+        const what = JSON.stringify(o);
         for (let e = 0; e < 4; e++) {
-          const r = await train_epoch(
-            ref,
-            dataIter(epoch.sampling, train, B, T, refRng),
-            epoch,
-          );
-          const f = await fused.trainEpoch(
-            dataIter(epoch.sampling, train, B, T, fusedRng),
-            epoch,
-          );
-          const ppl = Math.exp(
-            f.losses.reduce((a, b) => a + b, 0) / f.losses.length,
-          );
+          const [r] = await ref.trainEpochs([{
+            batches: [...dataIter(epoch.sampling, train, B, T, refRng)],
+            options: epoch,
+          }]);
+          const [f] = await group.trainEpochs([{
+            batches: [...dataIter(epoch.sampling, train, B, T, rng)],
+            options: epoch,
+          }]);
+          assert.ok(r && f, "both trained");
+          assert.equal(f.losses.length, perEpoch, `${what}: every minibatch`);
+          assert.equal(r.losses.length, perEpoch);
           assert.ok(
-            Math.abs(ppl - r.ppl) / r.ppl < 1e-4,
-            `${JSON.stringify(o)} epoch ${e}: ${ppl} vs ${r.ppl}`,
+            relErr(f.losses, r.losses) < 1e-4,
+            `${what} epoch ${e}: losses ${f.losses} vs ${r.losses}`,
           );
           assert.ok(
             relErr(f.grad_norms, r.grad_norms) < 1e-3,
-            `${JSON.stringify(o)} norms ${f.grad_norms} vs ${r.grad_norms}`,
+            `${what} norms ${f.grad_norms} vs ${r.grad_norms}`,
           );
         }
-        // Validation, forward only, as tfjs's `evaluate` computes it.
+        // Validation, forward only, as the reference computes it; and with
+        // fewer rows than a minibatch (a short held-out text).
         const held = train.slice(0, 150);
-        const refVal = (await evaluate(ref, held, {
-          batch_size: B,
-          num_steps: T,
-          sampling: epoch.sampling,
-        }))!;
-        const fusedVal = Math.exp(
-          await fused.evaluate(
-            seqDataIterSequential(held, B, T, makeRng(0), 0),
-            epoch.sampling === "sequential",
-          ),
-        );
-        assert.ok(
-          Math.abs(fusedVal - refVal) / refVal < 1e-4,
-          `${JSON.stringify(o)} validation ${fusedVal} vs ${refVal}`,
-        );
-        const a = await fused.values(), b = await ref.values();
+        for (const rows of [B, 2]) {
+          const check = {
+            batches: [...seqDataIterSequential(held, rows, T, makeRng(0), 0)],
+            carry: epoch.sampling === "sequential",
+          };
+          assert.equal(check.batches[0].batch_size, rows);
+          const [want] = await ref.evaluate([check]);
+          const [got] = await group.evaluate([check]);
+          assert.ok(Number.isFinite(want) && want > 0, `${want}`);
+          assert.ok(
+            Math.abs(got - want) / want < 1e-5,
+            `${what} validation on ${rows} rows: ${got} vs ${want}`,
+          );
+        }
+        const a = await group.values(0), b = await ref.values(0);
+        assert.deepEqual(Object.keys(a).sort(), Object.keys(b).sort());
         for (const name of Object.keys(b)) {
           assert.ok(
             relErr(a[name].values, b[name].values) < 1e-4,
-            `${JSON.stringify(o)} ${name}`,
+            `${what} ${name}`,
           );
         }
-        fused.destroy();
-        ref.dispose();
+        group.destroy();
+        ref.destroy();
       }
-    },
+    }),
   });
 }
 
@@ -270,34 +260,37 @@ for (const engine of ["fused", "blas"] as const) {
   Deno.test({
     name:
       `20 epochs of The Time Machine: the ${engine} engine's perplexity curve is the reference's within 1 %`,
-    ignore: !HAVE_TIME_MACHINE || (engine === "blas" && !blas),
-    async fn() {
-      const { text } = await readCorpus("timemachine", {
-        dataDir: TEST_DATA_DIR,
-        offline: true,
-      });
-      // The chapter's setup with fewer hidden units, so the reference is quick.
-      const base = { num_hiddens: 96, num_epochs: 20, eval_every: 10 };
-      const corpus = loadCorpus(text);
-      await setBackend("wasm");
-      const ref = await train_ch8(
-        resolveConfig({ ...base, backend: "wasm", engine: "reference" }),
-        corpus,
-      );
-      const config = resolveConfig({ ...base, engine });
-      await setBackend(config.backend);
-      const fused = await train_ch8(config, corpus);
-      assert.equal(fused.status, "done", fused.error ?? "");
-      assert.equal(fused.train_ppl.length, 20);
-      fused.train_ppl.forEach((p, i) => {
-        const rel = Math.abs(p - ref.train_ppl[i]) / ref.train_ppl[i];
-        assert.ok(rel < 0.01, `epoch ${i + 1}: ${p} vs ${ref.train_ppl[i]}`);
-      });
-      fused.val_ppl.forEach((v, i) => {
-        const rel = Math.abs(v.ppl - ref.val_ppl[i].ppl) / ref.val_ppl[i].ppl;
-        assert.ok(rel < 0.01, `validation at epoch ${v.epoch}`);
-      });
-      assert.ok(fused.train_ppl[19] < fused.train_ppl[0] * 0.7, "it learns");
-    },
+    ...requires(
+      ["book", engine === "blas" ? "blas" : "webgpu"],
+      async () => {
+        const { text } = await readCorpus("timemachine", {
+          dataDir: TEST_DATA_DIR,
+          offline: true,
+        });
+        // The chapter's setup with fewer hidden units, so the reference is quick.
+        const base = { num_hiddens: 96, num_epochs: 20, eval_every: 10 };
+        const corpus = loadCorpus(text);
+        const ref = await train_ch8(
+          resolveConfig({ ...base, backend: "wasm", engine: "reference" }),
+          corpus,
+        );
+        const run = await train_ch8(resolveConfig({ ...base, engine }), corpus);
+        for (const r of [ref, run]) {
+          assert.equal(r.status, "done", r.error ?? "");
+          assert.equal(r.train_ppl.length, 20);
+          assert.deepEqual(r.val_ppl.map((v) => v.epoch), [10, 20]);
+        }
+        run.train_ppl.forEach((p, i) => {
+          const rel = Math.abs(p - ref.train_ppl[i]) / ref.train_ppl[i];
+          assert.ok(rel < 0.01, `epoch ${i + 1}: ${p} vs ${ref.train_ppl[i]}`);
+        });
+        run.val_ppl.forEach((v, i) => {
+          const rel = Math.abs(v.ppl - ref.val_ppl[i].ppl) /
+            ref.val_ppl[i].ppl;
+          assert.ok(rel < 0.01, `validation at epoch ${v.epoch}`);
+        });
+        assert.ok(run.train_ppl[19] < run.train_ppl[0] * 0.7, "it learns");
+      },
+    ),
   });
 }

@@ -1,38 +1,45 @@
 /**
- * The explicit-BPTT engines: the fused engine (WGSL kernels on WebGPU) and
- * the BLAS engine (the system's CBLAS on the CPU), both checked against
- * the tfjs autograd reference, and the choice between them.
+ * The engines: one family, each a group of N ≥ 1 models of one shape
+ * ({@linkcode EngineGroup}) opened by {@linkcode openGroup} from the cells'
+ * configs. The fused engine (WGSL kernels on WebGPU, `fused/`) trains a
+ * group's cells in the same dispatches; the blas engine (the system's
+ * CBLAS on the CPU, `blas/`) and the reference engine (tfjs autograd,
+ * `reference.ts`, the one the others are checked against) train them one
+ * after another. {@linkcode pickEngine} says which this machine trains
+ * fastest with.
  *
  * @example
  * ```ts
- * import { BlasRnn, openCblas } from "./mod.ts";
+ * import { openGroup } from "./mod.ts";
  *
- * const net = new BlasRnn(openCblas()!, spec, params);
- * await net.trainEpoch(batches, { lr: 1, clip: 1, sampling: "sequential", detach: true });
+ * const group = await openGroup([{ config, params }], spec);
+ * const [stats] = await group.trainEpochs([{ batches, options: config }]);
  * ```
  *
  * @module
  */
-export type {
-  BpttEngine,
-  BpttSpec,
-  EpochOptions,
-  EpochStats,
-  Gradients,
-} from "./engine.ts";
 export {
   type CellEpoch,
-  type CellInit,
-  FUSED_VERSION,
-  FusedCells,
-  FusedRnn,
-  type FusedSpec,
-} from "./fused.ts";
-export { BLAS_VERSION, BlasRnn } from "./blas.ts";
-export { type Cblas, openCblas, whyNoCblas } from "./cblas.ts";
-export { Gpu, openDevice } from "./gpu.ts";
-export type { KernelTimes } from "./recorder.ts";
-export { isSoftware, tilesFor } from "./tiles.ts";
+  type CellEval,
+  type EngineGroup,
+  type EpochOptions,
+  type EpochStats,
+  type Gradients,
+  type GroupCell,
+  groupKey,
+  type GroupSpec,
+  groupSpec,
+  MAX_GROUP,
+} from "./group.ts";
+export { openGroup } from "./open.ts";
+export { FusedCells, type FusedSpec } from "./fused/fused.ts";
+export { BlasCells } from "./blas/cells.ts";
+export { BlasRnn } from "./blas/blas.ts";
+export { type Cblas, openCblas, whyNoCblas } from "./blas/cblas.ts";
+export { openDevice } from "./fused/gpu.ts";
+export type { KernelTimes } from "./fused/recorder.ts";
+export { isSoftware, tilesFor } from "./fused/tiles.ts";
+export { BLAS_VERSION, FUSED_VERSION } from "./version.ts";
 export {
   defaultBatch,
   describeDevice,

@@ -13,33 +13,17 @@
  *
  * @module
  */
-import { type BackendName, describeAdapter } from "../model/adapter.ts";
-import { openCblas } from "./cblas.ts";
-import { isSoftware } from "./tiles.ts";
+import { type BackendInfo, describeAdapter } from "./adapter.ts";
+import { openCblas } from "./blas/cblas.ts";
+import { isSoftware } from "./fused/tiles.ts";
+import {
+  AUTO_ENGINES,
+  type Engine,
+  type EngineChoice,
+  ENGINES,
+} from "../config/config.ts";
 
-/** The training engines. */
-export const ENGINES = ["fused", "blas", "reference"] as const;
-/** A training engine. */
-export type Engine = typeof ENGINES[number];
-
-/** An engine and the tfjs backend beside it. */
-export interface EngineChoice {
-  /** The training engine. */
-  engine: Engine;
-  /** The tfjs backend beside it. */
-  backend: BackendName;
-}
-
-/**
- * The engines a machine may pick when a config names neither engine nor
- * backend, in the order {@linkcode pickEngine} prefers them (the book's setup first:
- * the fused engine on WebGPU).
- */
-export const AUTO_ENGINES: readonly EngineChoice[] = [
-  { engine: "fused", backend: "webgpu" },
-  { engine: "blas", backend: "cpu" },
-  { engine: "reference", backend: "wasm" },
-];
+export { AUTO_ENGINES, type Engine, type EngineChoice, ENGINES };
 
 /** The machine's engine and why it was picked. */
 export interface PickedEngine extends EngineChoice {
@@ -47,25 +31,32 @@ export interface PickedEngine extends EngineChoice {
   why: string;
 }
 
-/** Picks the engine (cached per process unless `gpu` is given). */
+/**
+ * Picks the engine (cached per process unless `gpu` or `cblas` is given:
+ * tests pass stand-ins for the adapter and the CBLAS).
+ */
 export function pickEngine(
   gpu: Pick<GPU, "requestAdapter"> | null = navigator.gpu ?? null,
+  cblas: () => { description: string } | null = openCblas,
 ): Promise<PickedEngine> {
-  if (gpu !== (navigator.gpu ?? null)) return pick(gpu);
-  return cached ??= pick(gpu);
+  if (gpu !== (navigator.gpu ?? null) || cblas !== openCblas) {
+    return pick(gpu, cblas);
+  }
+  return cached ??= pick(gpu, cblas);
 }
 
 let cached: Promise<PickedEngine> | undefined;
 
 async function pick(
   gpu: Pick<GPU, "requestAdapter"> | null,
+  cblas: () => { description: string } | null,
 ): Promise<PickedEngine> {
   const adapter = await gpu?.requestAdapter() ?? null;
   const name = adapter?.info.description || adapter?.info.vendor || "";
   if (adapter && !isSoftware(adapter)) {
     return { engine: "fused", backend: "webgpu", why: `WebGPU on ${name}` };
   }
-  const blas = openCblas();
+  const blas = cblas();
   if (blas) {
     return {
       engine: "blas",
@@ -102,6 +93,25 @@ export async function describeDevice(
     return blas ? { vendor: "cblas", description: blas.description } : null;
   }
   return choice.backend === "webgpu" ? await describeAdapter(gpu) : null;
+}
+
+/**
+ * What a run of `choice` computes on, as its record says: the backend,
+ * tfjs's version where tfjs computes (the reference engine), and the
+ * device ({@linkcode describeDevice}).
+ */
+export async function describeBackend(
+  choice: EngineChoice,
+  gpu: Pick<GPU, "requestAdapter"> | null = navigator.gpu ?? null,
+): Promise<BackendInfo> {
+  const tfjs = choice.engine === "reference"
+    ? (await import("./backend.ts")).tfjsVersion()
+    : null;
+  return {
+    backend: choice.backend,
+    tfjs,
+    adapter: await describeDevice(choice, gpu),
+  };
 }
 
 /**

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { pickEngine } from "./pick.ts";
-import { openCblas } from "./cblas.ts";
 
 /** A stand-in for navigator.gpu whose adapter says what it is. */
 const gpuWith = (info: Partial<GPUAdapterInfo> | null) => ({
@@ -12,22 +11,32 @@ const gpuWith = (info: Partial<GPUAdapterInfo> | null) => ({
     ),
 });
 
-Deno.test("pickEngine: fused on a hardware adapter; on a software one or none, blas where a CBLAS loads", async () => {
-  const gpu = await pickEngine(gpuWith({ description: "NVIDIA H200" }));
-  assert.deepEqual([gpu.engine, gpu.backend], ["fused", "webgpu"]);
-  assert.match(gpu.why, /NVIDIA H200/);
-  const soft = await pickEngine(
-    gpuWith({ description: "llvmpipe (LLVM 15.0.6, 256 bits)" }),
-  );
-  const none = await pickEngine(gpuWith(null));
-  if (openCblas()) {
-    assert.deepEqual([soft.engine, soft.backend], ["blas", "cpu"]);
-    assert.match(soft.why, /software one \(llvmpipe/);
-    assert.deepEqual([none.engine, none.backend], ["blas", "cpu"]);
-  } else {
-    assert.deepEqual([soft.engine, soft.backend], ["fused", "webgpu"]);
-    assert.deepEqual([none.engine, none.backend], ["reference", "wasm"]);
+const cblas = () => ({ description: "OpenBLAS 0.3.21" });
+const none = () => null;
+
+Deno.test("pickEngine: fused on a hardware adapter; on a software one or none, blas where a CBLAS loads, else fused on the software adapter, else the reference on wasm", async () => {
+  const H200 = gpuWith({ description: "NVIDIA H200" });
+  const llvmpipe = gpuWith({ description: "llvmpipe (LLVM 15.0.6, 256 bits)" });
+  const fallback = gpuWith({ isFallbackAdapter: true });
+  const noGpu = gpuWith(null);
+  const cases = [
+    [H200, cblas, "fused", "webgpu", /WebGPU on NVIDIA H200/],
+    [H200, none, "fused", "webgpu", /WebGPU on NVIDIA H200/],
+    [llvmpipe, cblas, "blas", "cpu", /OpenBLAS.*software one \(llvmpipe/],
+    [
+      llvmpipe,
+      none,
+      "fused",
+      "webgpu",
+      /software adapter \(llvmpipe.*no CBLAS/,
+    ],
+    [fallback, cblas, "blas", "cpu", /OpenBLAS/],
+    [noGpu, cblas, "blas", "cpu", /^OpenBLAS 0\.3\.21$/],
+    [noGpu, none, "reference", "wasm", /no WebGPU adapter and no CBLAS/],
+  ] as const;
+  for (const [gpu, blas, engine, backend, why] of cases) {
+    const picked = await pickEngine(gpu, blas);
+    assert.deepEqual([picked.engine, picked.backend], [engine, backend]);
+    assert.match(picked.why, why);
   }
-  const fallback = await pickEngine(gpuWith({ isFallbackAdapter: true }));
-  assert.notEqual(fallback.engine === "fused" && openCblas(), true);
 });

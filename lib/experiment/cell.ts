@@ -7,8 +7,8 @@
  */
 import type { SourceOptions } from "../data/source.ts";
 import type { CorpusRecord } from "../data/describe.ts";
-import type { BackendInfo } from "../model/adapter.ts";
-import type { TrainConfig } from "../train/config.ts";
+import type { BackendInfo } from "../engine/adapter.ts";
+import type { TrainConfig } from "../config/config.ts";
 import {
   emptyResult,
   engineVersion,

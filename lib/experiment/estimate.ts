@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { TrainConfig } from "../train/config.ts";
+import type { TrainConfig } from "../config/config.ts";
 
 /** FLOP/s per engine and backend on the 2-core development machine. */
 export const FLOPS: Record<string, number> = {

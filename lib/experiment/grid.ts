@@ -14,7 +14,7 @@ import {
   leavesEngine,
   resolveConfig,
   type TrainConfig,
-} from "../train/config.ts";
+} from "../config/config.ts";
 import { engineVersion } from "../train/result.ts";
 import {
   type ConfigValue,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { UserError } from "../errors.ts";
-import { resolveConfig } from "../train/config.ts";
+import { resolveConfig } from "../config/config.ts";
 import type { ExperimentSpec } from "./spec.ts";
 import {
   canonicalJson,

@@ -1,17 +1,17 @@
 /**
- * Running cells: read their corpora, train them (one alone, or a group in
- * the same dispatches), and hand over each record as it is finished.
+ * Training a job's cells: read their corpora, train them (those of one
+ * shape on the fused engine together, in the same dispatches; the others
+ * one after another), and hand over each record the moment its cell
+ * finished. Loaded only by the worker process (`worker.ts`).
  *
  * @module
  */
 import { type CorpusText, readCorpus } from "../data/source.ts";
 import { type Corpus, corpusFor } from "../data/vocab.ts";
 import { describeCorpus } from "../data/describe.ts";
-import { setBackend } from "../model/backend.ts";
-import { type EpochLog, train_ch8, type TrainResult } from "../train/train.ts";
-import { train_cells } from "../train/cells.ts";
-import { collectEnv } from "../env.ts";
-import { describeDevice } from "../engine/pick.ts";
+import { type EpochLog, train_cells } from "../train/train.ts";
+import { collectEnv, type RunEnv } from "../env.ts";
+import { describeBackend } from "../engine/pick.ts";
 import { type CellJob, type CellRecord, recordHeader } from "./cell.ts";
 import type { Cell } from "./grid.ts";
 
@@ -23,12 +23,13 @@ export interface CellEvents {
   onRecord?: (record: CellRecord) => void | Promise<void>;
 }
 
+/** The process's environment, read once: a worker trains many jobs. */
+let environment: Promise<RunEnv> | undefined;
+
 /**
- * Trains a job's cells, one alone or a group together (`train_cells`:
- * every dispatch covers all of them, each computes what it would alone),
- * and hands each record over the moment its cell finished. Training
- * failures are recorded in `status`, never thrown; a record `onRecord`
- * cannot store is (its error is thrown).
+ * Trains a job's cells and hands each record over the moment its cell
+ * finished. Training failures are recorded in `status`, never thrown; a
+ * record `onRecord` cannot store is (its error is thrown).
  *
  * @example
  * ```ts
@@ -48,13 +49,14 @@ export async function trainJob(
     texts.set(config.corpus, source);
     members.push({ cell, source, corpus: corpusFor(source.text, config) });
   }
-  const backend = await setBackend(job.cells[0].config.backend);
   const env = {
-    ...(await collectEnv()),
-    ...backend,
-    adapter: await describeDevice(job.cells[0].config),
+    ...await (environment ??= collectEnv()),
+    ...await describeBackend(job.cells[0].config),
   };
-  const record = (i: number, result: TrainResult): CellRecord => {
+  const record = (
+    i: number,
+    result: Awaited<ReturnType<typeof train_cells>>[number],
+  ): CellRecord => {
     const { cell, source, corpus } = members[i];
     return {
       ...recordHeader(job, cell),
@@ -63,23 +65,16 @@ export async function trainJob(
       env,
     };
   };
-  const hooks = (i: number) => ({
-    onEpoch: (log: EpochLog) => events.onEpoch?.(members[i].cell, log),
-    sample_alphas: job.alphas,
-  });
-  if (members.length === 1) {
-    const { cell, corpus } = members[0];
-    await events.onRecord?.(
-      record(0, await train_ch8(cell.config, corpus, hooks(0))),
-    );
-    return;
-  }
-  await train_cells(members.map(({ cell, corpus }, i) => ({
-    config: cell.config,
-    corpus,
-    hooks: {
-      ...hooks(i),
-      onResult: (result: TrainResult) => events.onRecord?.(record(i, result)),
-    },
-  })));
+  await train_cells(
+    members.map(({ cell, corpus }, i) => ({
+      config: cell.config,
+      corpus,
+      hooks: {
+        onEpoch: (log: EpochLog) => events.onEpoch?.(cell, log),
+        sample_alphas: job.alphas,
+        onResult: (result) => events.onRecord?.(record(i, result)),
+      },
+    })),
+    job.cells.length,
+  );
 }

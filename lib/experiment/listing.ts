@@ -6,7 +6,7 @@
  * @module
  */
 import { UserError } from "../errors.ts";
-import type { EngineChoice } from "../train/config.ts";
+import type { EngineChoice } from "../config/config.ts";
 import { expandConfigs } from "./grid.ts";
 import { listExperiments, loadExperiment } from "./load.ts";
 import type { ExperimentSpec } from "./spec.ts";

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { TrainConfig } from "../train/config.ts";
+import type { TrainConfig } from "../config/config.ts";
 import { computedOn } from "../env.ts";
 import { describeDevice } from "../engine/pick.ts";
 import type { CellRecord } from "./cell.ts";

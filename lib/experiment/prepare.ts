@@ -22,7 +22,7 @@ import {
   parseFlagValue,
   resolveConfig,
   type TrainConfig,
-} from "../train/config.ts";
+} from "../config/config.ts";
 import { minTrainTokens } from "../train/result.ts";
 import {
   type Cell,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { resolveConfig } from "../train/config.ts";
+import { resolveConfig } from "../config/config.ts";
 import { type Cell, cellId, expandGrid, makeCells } from "./grid.ts";
 import {
   findStored,

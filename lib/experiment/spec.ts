@@ -11,7 +11,7 @@ import {
   formatIssues,
   resolveConfig,
   type TrainConfig,
-} from "../train/config.ts";
+} from "../config/config.ts";
 
 /** A config value a grid axis can take. */
 export type ConfigValue = TrainConfig[keyof TrainConfig];

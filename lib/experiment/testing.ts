@@ -6,7 +6,7 @@
  */
 import { CELL_SCHEMA, type CellRecord } from "./cell.ts";
 import type { ExperimentSpec } from "./spec.ts";
-import { resolveConfig, type TrainConfig } from "../train/config.ts";
+import { resolveConfig, type TrainConfig } from "../config/config.ts";
 import { engineVersion } from "../train/result.ts";
 import { cellId } from "./grid.ts";
 

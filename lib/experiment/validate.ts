@@ -15,7 +15,7 @@
  */
 import { z } from "zod";
 import { canonicalJson, cellId } from "./grid.ts";
-import { resolveConfig } from "../train/config.ts";
+import { resolveConfig } from "../config/config.ts";
 import { CELL_SCHEMA, type CellRecord } from "./cell.ts";
 import {
   CELL_SCHEMA_V1,

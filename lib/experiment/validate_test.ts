@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { resolveConfig } from "../train/config.ts";
+import { resolveConfig } from "../config/config.ts";
 import { checkCellFile } from "./validate.ts";
 import { decodeCell, encodeCell } from "./format.ts";
 import { storedRun } from "./testing.ts";

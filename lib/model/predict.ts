@@ -7,7 +7,18 @@
  */
 import type { Rng } from "../data/prng.ts";
 import type { Vocab } from "../data/vocab.ts";
-import type { ParamValues, RNNModelScratch, RnnSpec } from "./rnn.ts";
+import type { ParamValues, RnnSpec } from "./params.ts";
+
+/** A trained model as prediction takes it: its shape and parameter values (any engine's `values()`). */
+export interface Model {
+  /** Its sizes and kinds. */
+  spec: RnnSpec;
+  /** Its parameters by d2l name. */
+  params: ParamValues;
+}
+
+/** What prediction needs of a vocabulary: tokens to indices and back. */
+export type TokenMap = Pick<Vocab, "toIndex" | "toToken">;
 
 /** How each next token is chosen. */
 export type Decoding =
@@ -66,17 +77,17 @@ export interface Generation {
  *
  * @example
  * ```ts
- * await predict("time traveller", 50, model, vocab); // "time traveller ..." (14 + 50 characters)
+ * predict("time traveller", 50, { spec, params: await group.values(0) }, vocab); // "time traveller ..." (14 + 50 characters)
  * ```
  */
-export async function predict(
+export function predict(
   prefix: string,
   num_preds: number,
-  net: RNNModelScratch,
-  vocab: Vocab,
+  model: Model,
+  vocab: TokenMap,
   decoding: Decoding = { kind: "greedy" },
-): Promise<string> {
-  return (await generate(prefix, num_preds, net, vocab, decoding)).text;
+): string {
+  return generate(prefix, num_preds, model, vocab, decoding).text;
 }
 
 /**
@@ -85,17 +96,17 @@ export async function predict(
  *
  * @example
  * ```ts
- * const { text, mean_log_prob } = await generate("time traveller", 50, model, vocab);
+ * const { text, mean_log_prob } = generate("time traveller", 50, model, vocab);
  * ```
  */
-export async function generate(
+export function generate(
   prefix: string,
   num_preds: number,
-  net: RNNModelScratch,
-  vocab: Vocab,
+  model: Model,
+  vocab: TokenMap,
   decoding: Decoding = { kind: "greedy" },
-): Promise<Generation> {
-  const step = stepper(net.spec, await net.values());
+): Generation {
+  const step = stepper(model.spec, model.params);
   const outputs = [vocab.toIndex(prefix[0])];
   // Warm-up period: only the state matters, the outputs are the prefix itself.
   for (const ch of [...prefix].slice(1)) {
@@ -129,7 +140,7 @@ export async function generate(
  *
  * @example
  * ```ts
- * const step = stepper(net.spec, await net.values());
+ * const step = stepper(spec, await group.values(0));
  * const logits = step(vocab.toIndex("t"));
  * ```
  */
@@ -169,4 +180,33 @@ export function stepper(
     }
     return logits;
   };
+}
+
+/**
+ * Exercise 1, numerically: the one-hot model against an embedding model
+ * with the same weights whose embedding is the identity (W_embed = I,
+ * embed_size = vocab_size), run over `tokens` as one sequence. One-hot
+ * inputs times W_xh pick rows of W_xh, which is what an embedding does, so
+ * the logits should agree; returns their largest absolute difference.
+ *
+ * @example
+ * ```ts
+ * oneHotAsEmbedding(model, Int32Array.from([3, 1, 4])); // 0
+ * ```
+ */
+export function oneHotAsEmbedding(model: Model, tokens: Int32Array): number {
+  const V = model.spec.vocab_size;
+  const identity = new Float32Array(V * V);
+  for (let v = 0; v < V; v++) identity[v * V + v] = 1;
+  const oneHot = stepper(model.spec, model.params);
+  const embedded = stepper(
+    { ...model.spec, input: "embedding", embed_size: V },
+    { ...model.params, W_embed: { shape: [V, V], values: identity } },
+  );
+  let diff = 0;
+  for (const x of tokens) {
+    const a = oneHot(x), b = embedded(x);
+    for (let q = 0; q < V; q++) diff = Math.max(diff, Math.abs(a[q] - b[q]));
+  }
+  return diff;
 }

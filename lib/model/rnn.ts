@@ -167,41 +167,6 @@ export class RNNModelScratch {
 }
 
 /**
- * Exercise 1, numerically: the one-hot model `net` against an embedding
- * model with the same weights whose embedding is the identity (W_embed = I,
- * embed_size = vocab_size), run over `tokens` as one sequence. One-hot
- * inputs times W_xh pick rows of W_xh, which is what an embedding does, so
- * the logits should agree; returns their largest absolute difference.
- *
- * @example
- * ```ts
- * await oneHotAsEmbedding(net, Int32Array.from([3, 1, 4])); // 0 (or a float32 rounding)
- * ```
- */
-export async function oneHotAsEmbedding(
-  net: RNNModelScratch,
-  tokens: Int32Array,
-): Promise<number> {
-  const V = net.spec.vocab_size;
-  const identity = new Float32Array(V * V);
-  for (let v = 0; v < V; v++) identity[v * V + v] = 1;
-  const embedded = new RNNModelScratch(
-    { ...net.spec, input: "embedding", embed_size: V },
-    { ...await net.values(), W_embed: { shape: [V, V], values: identity } },
-  );
-  const diff = tf.tidy(() => {
-    const X = tf.tensor2d(tokens, [1, tokens.length], "int32");
-    const [a] = net.forward(X, net.begin_state(1));
-    const [b] = embedded.forward(X, embedded.begin_state(1));
-    return tf.max(tf.abs(tf.sub(a, b)));
-  });
-  const value = (await diff.data())[0];
-  diff.dispose();
-  embedded.dispose();
-  return value;
-}
-
-/**
  * Mean cross-entropy of logits (N, vocab) against token indices (N), the
  * chapter's `nn.CrossEntropyLoss` followed by `.mean()`.
  */

@@ -1,13 +1,12 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { makeRng } from "../data/prng.ts";
-import { setBackend } from "./backend.ts";
+import { setBackend } from "../engine/backend.ts";
 import { UserError } from "../errors.ts";
 import {
   cross_entropy,
   get_params,
   one_hot,
-  oneHotAsEmbedding,
   type ParamValues,
   RNNModelScratch,
   type RnnSpec,
@@ -149,30 +148,5 @@ Deno.test("no WebGPU adapter: one clear error naming the fallback flags", async 
         e.message.startsWith("backend webgpu: no WebGPU adapter found") &&
         e.message.includes("--backend wasm or --backend cpu"),
     );
-  }
-});
-
-Deno.test("oneHotAsEmbedding: one-hot inputs are an identity embedding (exercise 1)", async () => {
-  await setBackend("cpu");
-  for (const activation of ["tanh", "relu"] as const) {
-    const spec = {
-      vocab_size: 9,
-      num_hiddens: 16,
-      activation,
-      input: "one_hot" as const,
-      embed_size: 4,
-    };
-    const values = get_params(spec, makeRng(5));
-    // Large weights, so the recurrence is far from linear.
-    for (const p of Object.values(values)) {
-      p.values = p.values.map((v) => v * 50);
-    }
-    const net = new RNNModelScratch(spec, values);
-    const diff = await oneHotAsEmbedding(
-      net,
-      Int32Array.from([1, 8, 0, 3, 3, 7, 2]),
-    );
-    assert.ok(diff <= 1e-5, `${activation}: ${diff}`);
-    net.dispose();
   }
 });

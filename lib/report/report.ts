@@ -13,7 +13,7 @@ import { type Overrides, varyingKeys } from "../experiment/grid.ts";
 import { writeFilesAtomic } from "../fsutil.ts";
 import { io } from "../errors.ts";
 import { computedOn } from "../env.ts";
-import { configValue } from "../train/config.ts";
+import { configValue } from "../config/config.ts";
 import { type Stat, summarize, type SummaryRow } from "./aggregate.ts";
 import { perplexitySvg, pointLabel, pointValue } from "./plot.ts";
 import { decodingRows } from "./decoding.ts";
@@ -165,7 +165,9 @@ function environment(cells: CellRecord[]): string[] {
     [...new Set(envs.map(f))].join("; ");
   if (envs.length === 0) return ["- no finished cell"];
   return [
-    `- Deno ${distinct((e) => e.deno)}, tfjs ${distinct((e) => e.tfjs)}`,
+    `- Deno ${distinct((e) => e.deno)}${
+      envs.some((e) => e.tfjs) ? `, tfjs ${distinct((e) => e.tfjs ?? "–")}` : ""
+    }`,
     `- backend: ${distinct(computedOn)}`,
     `- OS: ${distinct((e) => `${e.os} ${e.arch}`)}; CPU: ${
       distinct((e) => `${e.cpu} × ${e.cpu_count}`)

@@ -163,7 +163,7 @@ Deno.test("compare detects a changed number or text and passes identical sets", 
   const c = compareCells(cells, changed, 1e-6);
   assert.ok(!c.ok);
   assert.deepEqual(c.deltas.filter((d) => !d.ok).map((d) => [d.id, d.metric]), [
-    [cells[1].id, "train curve (epochs, max rel)"],
+    [cells[1].id, "train_ppl"],
   ]);
   assert.ok(compareCells(cells, changed, 1e-4).ok, "within a looser tolerance");
   const missing = compareCells(cells, cells.slice(1), 0);
@@ -176,7 +176,7 @@ Deno.test("compare detects a changed number or text and passes identical sets", 
     compareCells(cells, retold, 0).deltas.filter((d) => !d.ok).map((d) =>
       d.metric
     ),
-    ['text greedy "time traveller"'],
+    ['samples[greedy "time traveller"].text'],
   );
   assert.ok(compareCells(cells, retold, 1e-6).ok, "texts may differ off 0");
 });
@@ -230,14 +230,31 @@ Deno.test("a table of cells from two adapters says per row what each ran on", ()
   );
 });
 
-Deno.test("formatComparison shows a curve's max relative difference even when it is 0", () => {
-  const text = formatComparison(
+Deno.test("formatComparison: a line per cell with its largest relative difference, even when it is 0, and a line per difference", () => {
+  const same = formatComparison(
     compareCells(cells, structuredClone(cells), 0),
     ["a", "b"],
     0,
   );
   assert.match(
-    text,
-    /train curve \(epochs, max rel\): 3 vs 3 {2}\(rel 0\.00e\+0\)/,
+    same,
+    new RegExp(
+      `^  ${cells[0].id} .* seed=0: \\d+ quantities, largest rel 0\\.00e\\+0$`,
+      "m",
+    ),
   );
+  assert.match(same, /^same: (\d+) of \1 values within tolerance$/m);
+  const changed = structuredClone(cells);
+  changed[1].train_ppl[0] *= 1 + 1e-9;
+  const text = formatComparison(compareCells(cells, changed, 0), ["a", "b"], 0);
+  assert.match(
+    text,
+    new RegExp(
+      `^✗ ${
+        cells[1].id
+      } .*  train_ppl: \\d+ vs \\d+ values  \\(rel 1\\.00e-9\\)$`,
+      "m",
+    ),
+  );
+  assert.match(text, /^DIFFERENT: /m);
 });

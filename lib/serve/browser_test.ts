@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { serveResults } from "./server.ts";
+import { ensureBundle } from "./bundle.ts";
 import { BOOK, runTask, runTaskProcess, TINY } from "../cli/cli_testing.ts";
 import { HAVE_TIME_MACHINE, TEST_DATA_DIR } from "../data/testdata.ts";
 
@@ -20,6 +21,7 @@ const EXPERIMENTS = fileURLToPath(
   new URL("../../experiments", import.meta.url),
 );
 const SHOTS = Deno.env.get("RNNLAB_SCREENSHOTS");
+const { dir: BUNDLE } = await ensureBundle();
 
 async function copyTree(from: string, to: string) {
   await Deno.mkdir(to, { recursive: true });
@@ -73,6 +75,7 @@ Deno.test({
         serveResults({
           root,
           experiments: EXPERIMENTS,
+          bundle: BUNDLE,
           port: 0,
           poll: 200,
           signal: ac.signal,
@@ -241,6 +244,7 @@ Deno.test({
         serveResults({
           root: `${root}/results`,
           experiments,
+          bundle: BUNDLE,
           port: 0,
           signal: ac.signal,
           onListen: (addr) => {

@@ -15,6 +15,7 @@
  */
 import { join, resolve, sep } from "node:path";
 import { sha1Hex } from "../data/source.ts";
+import { KEYS } from "../config/keys.ts";
 import type { CellRecord } from "../experiment/cell.ts";
 import { expandConfigs } from "../experiment/grid.ts";
 import type { Live, LiveCell } from "../experiment/live.ts";
@@ -23,7 +24,7 @@ import type { ExperimentSpec } from "../experiment/spec.ts";
 import { scanCells } from "../experiment/store.ts";
 import type { SummaryRow } from "../report/aggregate.ts";
 import { buildResults } from "../report/report.ts";
-import { cellSummary } from "../report/show.ts";
+import { cellSummary, COLUMNS } from "../report/show.ts";
 
 /** A results directory's name in the tree: `name`, or `_local/name--key=value,…`. */
 const DIR = /^(_local\/)?[A-Za-z0-9][A-Za-z0-9._,=+-]*$/;
@@ -195,6 +196,10 @@ export interface ExperimentView {
   spec: ExperimentSpec;
   command: string;
   varying_keys: string[];
+  /** The columns of its table: the grid's keys, then `deno task show`'s (but the id). */
+  columns: string[];
+  /** What each config key means (the keys' help), for the table's titles. */
+  keys: Record<string, string>;
   rows: SummaryRow[];
   /** The largest vocabulary of its cells (0 when none finished). */
   vocab_size: number;
@@ -221,6 +226,16 @@ export async function experimentView(
     spec,
     command: results.command,
     varying_keys: results.varying_keys,
+    columns: [
+      ...results.varying_keys,
+      ...COLUMNS.filter((c) => c !== "id" && c !== "diverged_epoch"),
+    ],
+    keys: Object.fromEntries(
+      Object.entries(KEYS).map(([name, k]) => [
+        name,
+        `${k.help}${k.unit ? ` (${k.unit})` : ""}`,
+      ]),
+    ),
     rows: results.rows,
     vocab_size: Math.max(0, ...scan.cells.map((c) => c.corpus.vocab.length)),
     cells: results.cells.map((c) => ({

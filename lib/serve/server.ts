@@ -36,15 +36,15 @@ import {
 /** Where the page's own files are. */
 const APP = fileURLToPath(new URL("./app/", import.meta.url));
 
-/** The files a request may name under `/assets/`: each one's path, resolved once. */
-function assetPaths(): Record<string, string> {
+/** The files a request may name under `/assets/`: each one's path, resolved once; the page's scripts from `bundle` (`bundle.ts` builds them). */
+function assetPaths(bundle: string): Record<string, string> {
   const require = createRequire(import.meta.url);
   const build = (pkg: string) => dirname(require.resolve(pkg));
   return {
-    "app.js": join(APP, "app.js"),
+    "app.js": join(bundle, "app.js"),
     "app.css": join(APP, "app.css"),
-    // The engine for the page's "train here" (deno task app bundles it).
-    "trainer.js": join(APP, "trainer.js"),
+    // The engine for the page's "train here".
+    "trainer.js": join(bundle, "trainer.js"),
     "vega.min.js": join(build("vega"), "vega.min.js"),
     "vega-lite.min.js": join(build("vega-lite"), "vega-lite.min.js"),
     "vega-embed.min.js": join(build("vega-embed"), "vega-embed.min.js"),
@@ -109,7 +109,7 @@ async function trainingTokens(root: string, rel: string, id: string) {
   }).catch(() => null);
   if (!text || text.sha1 !== cell.corpus.sha1) return null;
   const corpus = corpusFor(text.text, cell.config);
-  return { vocab_size: corpus.vocab.length, train: [...corpus.train] };
+  return { vocab: corpus.vocab.idx_to_token, train: [...corpus.train] };
 }
 
 /** Options of {@linkcode serveResults}. */
@@ -118,6 +118,8 @@ export interface ServeOptions {
   root: string;
   /** The experiment files (their text heads each page). */
   experiments: string;
+  /** Where the page's built scripts are (`ensureBundle`'s directory). */
+  bundle: string;
   port: number;
   /** 127.0.0.1 unless given. */
   hostname?: string;
@@ -190,9 +192,9 @@ function events(
 
 /** The request handler over a results tree (see the module's description). */
 export function handler(
-  options: Pick<ServeOptions, "root" | "experiments" | "poll">,
+  options: Pick<ServeOptions, "root" | "experiments" | "bundle" | "poll">,
 ): (req: Request) => Promise<Response> {
-  const assets = assetPaths();
+  const assets = assetPaths(options.bundle);
   const { root, experiments } = options;
   return async (req) => {
     if (req.method !== "GET" && req.method !== "HEAD") {

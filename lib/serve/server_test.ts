@@ -1,14 +1,15 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { handler } from "./server.ts";
-import { denoProgram } from "../env.ts";
+import { ensureBundle } from "./bundle.ts";
 import { writeCell } from "../experiment/store.ts";
 import { storedRun } from "../experiment/testing.ts";
-import { resolveConfig } from "../train/config.ts";
+import { resolveConfig } from "../config/config.ts";
 
 const EXPERIMENTS = fileURLToPath(
   new URL("../../experiments", import.meta.url),
 );
+const { dir: BUNDLE } = await ensureBundle();
 
 /** A results tree with one directory, a symlink out of it, and a file symlink out. */
 async function tree(
@@ -29,7 +30,12 @@ async function tree(
     await writeCell(outside, { ...run });
     await Deno.symlink(outside, `${root}/evil`);
     await Deno.symlink(`${outside}/secret.txt`, `${root}/tiny/README.md`);
-    const handle = handler({ root, experiments: EXPERIMENTS, poll: 50 });
+    const handle = handler({
+      root,
+      experiments: EXPERIMENTS,
+      bundle: BUNDLE,
+      poll: 50,
+    });
     await fn(
       root,
       (path, init) => handle(new Request(`http://127.0.0.1${path}`, init)),
@@ -175,33 +181,4 @@ Deno.test("serve: a change between loading a view and listening is announced (th
     assert.match(index.headers.get("rnnlab-state") ?? "", /^[0-9a-f]{16}$/);
     await index.body?.cancel();
   });
-});
-
-Deno.test("serve: the page's trainer.js is the bundle of trainer.ts as committed (deno task app)", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "rnnlab-app-" });
-  try {
-    const app = fileURLToPath(new URL("./app/", import.meta.url));
-    const out = await new Deno.Command(denoProgram(), {
-      args: [
-        "bundle",
-        "--quiet",
-        "--platform",
-        "browser",
-        "--format",
-        "esm",
-        "-o",
-        `${dir}/trainer.js`,
-        `${app}/trainer.ts`,
-      ],
-      stderr: "piped",
-    }).output();
-    assert.ok(out.success, new TextDecoder().decode(out.stderr));
-    assert.equal(
-      await Deno.readTextFile(`${dir}/trainer.js`),
-      await Deno.readTextFile(`${app}/trainer.js`),
-      "lib/serve/app/trainer.js is stale: run deno task app",
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 });

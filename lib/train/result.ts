@@ -7,7 +7,7 @@
  * @module
  */
 import { BLAS_VERSION, FUSED_VERSION } from "../engine/version.ts";
-import type { TrainConfig } from "./config.ts";
+import type { TrainConfig } from "../config/config.ts";
 
 /**
  * Version of the code that computes a run's numbers. Experiment cell ids

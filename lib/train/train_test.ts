@@ -1,21 +1,25 @@
 import assert from "node:assert/strict";
-import * as tf from "@tensorflow/tfjs";
-import { makeRng } from "../data/prng.ts";
-import { dataIter } from "../data/iterators.ts";
 import { loadCorpus } from "../data/vocab.ts";
 import { readCorpus } from "../data/source.ts";
-import { HAVE_TIME_MACHINE, TEST_DATA_DIR } from "../data/testdata.ts";
-import { type BackendName, setBackend } from "../model/backend.ts";
-import { get_params, RNNModelScratch } from "../model/rnn.ts";
-import { resolveConfig, type TrainConfig } from "./config.ts";
-import { evaluate, minTrainTokens, train_ch8, train_epoch } from "./train.ts";
+import { PASSAGE, TEST_DATA_DIR } from "../data/testdata.ts";
+import {
+  type BackendName,
+  type Engine,
+  resolveConfig,
+  type TrainConfig,
+} from "../config/config.ts";
+import { groupKey } from "../engine/group.ts";
+import { requires } from "../testing.ts";
+import {
+  Ch8Run,
+  epochResult,
+  minTrainTokens,
+  train_cells,
+  train_ch8,
+  type TrainResult,
+} from "./train.ts";
 
-const TEXT = `The Time Traveller (for so it will be convenient to speak of him)
-was expounding a recondite matter to us. His grey eyes shone and
-twinkled, and his usually pale face was flushed and animated. The
-fire burned brightly, and the soft radiance of the incandescent
-lights in the lilies of silver caught the bubbles that flashed and
-passed in our glasses.`;
+const TEXT = PASSAGE;
 
 const small = (over: Partial<TrainConfig> = {}) =>
   resolveConfig({
@@ -30,193 +34,153 @@ const small = (over: Partial<TrainConfig> = {}) =>
     ...over,
   });
 
-/** A tanh, one-hot model with seed-0 parameters. */
-function smallNet(vocab_size: number, num_hiddens: number) {
-  const spec = {
-    vocab_size,
-    num_hiddens,
-    activation: "tanh" as const,
-    input: "one_hot" as const,
-    embed_size: 4,
-  };
-  return new RNNModelScratch(spec, get_params(spec, makeRng(0)));
-}
-
-async function losses(backend: BackendName, over: Partial<TrainConfig> = {}) {
-  await setBackend(backend);
-  const config = small({ backend, ...over });
-  return await train_ch8(
+function run(over: Partial<TrainConfig> = {}) {
+  const config = small(over);
+  return train_ch8(
     config,
     loadCorpus(TEXT, config.max_tokens, config.val_tokens),
   );
 }
 
-Deno.test("train_ch8 records one perplexity per epoch, validation at eval epochs, samples, and stats", async () => {
-  const r = await losses("webgpu", { num_epochs: 3, eval_every: 2 });
-  assert.equal(r.status, "done");
-  assert.equal(r.train_ppl.length, 3);
-  assert.deepEqual(r.val_ppl.map((v) => v.epoch), [2, 3]);
-  assert.equal(r.final.train_ppl, r.train_ppl[2]);
-  assert.equal(r.final.best_val_ppl, Math.min(...r.val_ppl.map((v) => v.ppl)));
-  assert.deepEqual(r.samples.map((s) => s.prefix), [
-    "time traveller",
-    "traveller",
-  ]);
-  assert.ok(r.tokens_per_sec > 0);
-  assert.ok(r.grad_norm.max >= r.grad_norm.mean && r.grad_norm.mean > 0);
-  assert.equal(r.epochs.length, 3);
-});
-
-Deno.test("same seed → identical losses twice on WebGPU (fused engine); another seed differs", async () => {
-  const a = await losses("webgpu", { seed: 3 });
-  const b = await losses("webgpu", { seed: 3 });
-  const c = await losses("webgpu", { seed: 4 });
-  assert.deepEqual(a.train_ppl, b.train_ppl);
-  assert.deepEqual(a.val_ppl, b.val_ppl);
-  assert.deepEqual(a.samples, b.samples);
-  assert.notDeepEqual(a.train_ppl, c.train_ppl);
-});
-
-Deno.test("fused (webgpu) and reference (webgpu, wasm) engines agree with the cpu reference within float32 tolerance", async () => {
-  for (
-    const over of [{}, { activation: "relu" as const, clip: "off" as const }, {
-      sampling: "random" as const,
-    }]
-  ) {
-    const ref = await losses("cpu", over);
-    const runs = [
-      ["webgpu", "fused"],
-      ["webgpu", "reference"],
-      ["wasm", "reference"],
-    ] as const;
-    for (const [backend, engine] of runs) {
-      const r = await losses(backend, { ...over, engine });
-      r.train_ppl.forEach((p, i) => {
-        const rel = Math.abs(p - ref.train_ppl[i]) / ref.train_ppl[i];
-        assert.ok(
-          rel < 1e-4,
-          `${engine} on ${backend} ${JSON.stringify(over)} epoch ${
-            i + 1
-          }: ${p} vs cpu ${ref.train_ppl[i]}`,
-        );
-      });
-    }
-  }
-});
-
-Deno.test("train_epoch leaves no tensors behind, with and without detaching", async () => {
-  await setBackend("webgpu");
-  const { vocab, train } = loadCorpus(TEXT, 250);
-  const net = smallNet(vocab.length, 8);
-  for (const detach of [true, false]) {
-    const before = tf.memory().numTensors;
-    await train_epoch(net, dataIter("sequential", train, 4, 7, makeRng(1)), {
-      lr: 1,
-      clip: 1,
-      sampling: "sequential",
-      detach,
-    });
-    assert.equal(tf.memory().numTensors, before, `detach ${detach}`);
-  }
-  net.dispose();
-});
-
-Deno.test("detach: false backpropagates to the epoch's start: first minibatch as with detach, later ones differ", async () => {
-  await setBackend("cpu");
-  const { vocab, train } = loadCorpus(TEXT, 250);
-  const spec = {
-    vocab_size: vocab.length,
-    num_hiddens: 8,
-    activation: "tanh" as const,
-    input: "one_hot" as const,
-    embed_size: 4,
+/** A record without what measures time, which differs from run to run. */
+function numbers(r: TrainResult) {
+  const { wall_seconds: _w, tokens_per_sec: _t, epochs, ...rest } = r;
+  return {
+    ...rest,
+    epochs: epochs.map(({ tokens_per_sec: _a, seconds: _b, ...e }) => e),
   };
-  const run = async (detach: boolean, batches: number) => {
-    const net = new RNNModelScratch(spec, get_params(spec, makeRng(0)));
-    const iter = [...dataIter("sequential", train, 4, 7, makeRng(1))].slice(
-      0,
-      batches,
-    );
-    const r = await train_epoch(net, iter, {
-      lr: 1,
-      clip: "off",
-      sampling: "sequential",
-      detach,
-    });
-    const values = await net.values();
-    net.dispose();
-    return { r, values };
-  };
-  const [a1, b1] = [await run(true, 1), await run(false, 1)];
-  assert.deepEqual(a1.values, b1.values);
-  const [a3, b3] = [await run(true, 3), await run(false, 3)];
-  // Minibatch 2's gradient now also reaches W_hh through minibatch 1: the norms differ.
-  assert.equal(a3.r.grad_norms[0], b3.r.grad_norms[0]);
-  assert.notEqual(a3.r.grad_norms[1], b3.r.grad_norms[1]);
-  assert.notDeepEqual(a3.values.W_hh.values, b3.values.W_hh.values);
-});
+}
 
-Deno.test("a run that must diverge is marked diverged with its epoch, not a fake number (both engines)", async () => {
-  for (const engine of ["fused", "reference"] as const) {
-    const r = await losses("webgpu", {
-      lr: 1e6,
-      clip: "off",
-      activation: "relu",
-      num_epochs: 5,
-      engine,
-    });
-    assert.equal(r.status, "diverged", engine);
-    assert.equal(r.diverged_epoch, r.train_ppl.length + 1);
-    assert.ok(r.train_ppl.every(Number.isFinite));
-    assert.deepEqual(r.samples, []);
-    assert.ok(Number.isFinite(JSON.parse(JSON.stringify(r)).tokens_per_sec));
-  }
-});
+const ENGINES: [Engine, BackendName][] = [
+  ["fused", "webgpu"],
+  ["blas", "cpu"],
+  ["reference", "webgpu"],
+  ["reference", "wasm"],
+  ["reference", "cpu"],
+];
 
-Deno.test("an epoch without a minibatch is an error, never a perplexity of 1", async () => {
-  await setBackend("cpu");
-  const { vocab } = loadCorpus(TEXT);
-  const net = smallNet(vocab.length, 4);
-  await assert.rejects(
-    train_epoch(net, [], {
-      lr: 1,
-      clip: 1,
-      sampling: "sequential",
-      detach: true,
+for (const [engine, backend] of ENGINES) {
+  Deno.test({
+    name:
+      `train_ch8 on ${engine} (${backend}): one perplexity per epoch, validation at eval epochs, samples, stats; the same seed twice is the same record, another seed another`,
+    ...requires([engine === "blas" ? "blas" : "webgpu"], async () => {
+      const r = await run({ engine, backend, seed: 3 });
+      assert.equal(r.status, "done", r.error ?? "");
+      assert.equal(r.train_ppl.length, 3);
+      assert.deepEqual(r.val_ppl.map((v) => v.epoch), [2, 3]);
+      assert.equal(r.final.train_ppl, r.train_ppl[2]);
+      assert.equal(
+        r.final.best_val_ppl,
+        Math.min(...r.val_ppl.map((v) => v.ppl)),
+      );
+      assert.deepEqual(r.samples.map((s) => s.prefix), [
+        "time traveller",
+        "traveller",
+      ]);
+      assert.ok(r.samples[0].text.startsWith("time traveller"));
+      assert.equal(r.onehot_as_embedding, 0);
+      assert.ok(r.tokens_per_sec > 0);
+      assert.ok(r.grad_norm.max >= r.grad_norm.mean && r.grad_norm.mean > 0);
+      assert.deepEqual(r.epochs.map((e) => e.epoch), [1, 2, 3]);
+      assert.deepEqual(
+        numbers(await run({ engine, backend, seed: 3 })),
+        numbers(r),
+      );
+      const other = await run({ engine, backend, seed: 4 });
+      assert.equal(other.train_ppl.length, 3);
+      assert.notDeepEqual(other.train_ppl, r.train_ppl);
     }),
-    /no minibatch/,
-  );
-  net.dispose();
-  assert.equal(minTrainTokens({ batch_size: 32, num_steps: 35 }), 32 * 35 + 36);
-});
-
-Deno.test("evaluate returns null when the held-out text is shorter than one chunk", async () => {
-  await setBackend("cpu");
-  const { vocab } = loadCorpus(TEXT);
-  const net = smallNet(vocab.length, 4);
-  assert.equal(
-    await evaluate(net, new Int32Array(5), {
-      batch_size: 4,
-      num_steps: 7,
-      sampling: "sequential",
-    }),
-    null,
-  );
-  const ppl = await evaluate(net, new Int32Array(100).fill(3), {
-    batch_size: 4,
-    num_steps: 7,
-    sampling: "sequential",
   });
-  // An untrained model is close to uniform over the vocabulary.
-  assert.ok(ppl !== null && Math.abs(ppl - vocab.length) < 1, `${ppl}`);
-  net.dispose();
+}
+
+Deno.test({
+  name:
+    "every engine agrees with the reference on tfjs's cpu backend within float32 tolerance, for each activation, clipping and sampling",
+  ...requires(["webgpu", "blas"], async () => {
+    for (
+      const over of [
+        {},
+        { activation: "relu" as const, clip: "off" as const },
+        { sampling: "random" as const },
+      ]
+    ) {
+      const ref = await run({ ...over, engine: "reference", backend: "cpu" });
+      assert.equal(ref.status, "done");
+      assert.equal(ref.train_ppl.length, 3);
+      for (const [engine, backend] of ENGINES.slice(0, 4)) {
+        const r = await run({ ...over, engine, backend });
+        const what = `${engine} on ${backend} ${JSON.stringify(over)}`;
+        assert.equal(r.status, "done", `${what}: ${r.error}`);
+        assert.equal(r.train_ppl.length, ref.train_ppl.length, what);
+        r.train_ppl.forEach((p, i) => {
+          const rel = Math.abs(p - ref.train_ppl[i]) / ref.train_ppl[i];
+          assert.ok(
+            rel < 1e-4,
+            `${what} epoch ${i + 1}: ${p} vs ${ref.train_ppl[i]}`,
+          );
+        });
+      }
+    }
+  }),
 });
 
 Deno.test({
-  name: "a short run on The Time Machine lowers perplexity clearly (WebGPU)",
-  ignore: !HAVE_TIME_MACHINE,
-  async fn() {
-    await setBackend("webgpu");
+  name:
+    "a run that must diverge is marked diverged with its epoch, not a fake number (every engine)",
+  ...requires(["webgpu", "blas"], async () => {
+    for (const engine of ["fused", "blas", "reference"] as const) {
+      const r = await run({
+        lr: 1e6,
+        clip: "off",
+        activation: "relu",
+        num_epochs: 5,
+        engine,
+      });
+      assert.equal(r.status, "diverged", engine);
+      assert.equal(r.diverged_epoch, r.train_ppl.length + 1);
+      assert.ok(r.diverged_epoch! <= 5);
+      assert.ok(r.train_ppl.every(Number.isFinite));
+      assert.deepEqual(r.samples, []);
+      assert.ok(Number.isFinite(JSON.parse(JSON.stringify(r)).tokens_per_sec));
+    }
+  }),
+});
+
+Deno.test("an epoch without a minibatch is an error, never a perplexity of 1; a held-out text too short for one minibatch has no validation", () => {
+  assert.throws(
+    () => epochResult({ losses: [], grad_norms: [], tokens: 0, seconds: 0 }),
+    /no minibatch/,
+  );
+  assert.equal(minTrainTokens({ batch_size: 32, num_steps: 35 }), 32 * 35 + 36);
+  const r = new Ch8Run(small(), loadCorpus(TEXT, 250, 5));
+  assert.equal(r.validation(), null, "5 tokens: no chunk of 7 steps");
+  const long = new Ch8Run(small(), loadCorpus(TEXT, 250, 17));
+  // 16 targets: two rows of seven steps, fewer than the batch's four.
+  assert.deepEqual(long.validation()?.batches.map((b) => b.batch_size), [2]);
+});
+
+Deno.test({
+  name:
+    "a held-out text shorter than a minibatch's rows is evaluated on fewer rows by every engine, as the reference does",
+  ...requires(["webgpu", "blas"], async () => {
+    const results: number[][] = [];
+    for (const [engine, backend] of ENGINES.slice(0, 3)) {
+      const r = await run({ engine, backend, val_tokens: 17 });
+      assert.equal(r.status, "done", r.error ?? "");
+      assert.equal(r.val_ppl.length, 2);
+      results.push(r.val_ppl.map((v) => v.ppl));
+    }
+    for (const vals of results.slice(1)) {
+      vals.forEach((v, i) =>
+        assert.ok(Math.abs(v - results[0][i]) / results[0][i] < 1e-4, `${v}`)
+      );
+    }
+  }),
+});
+
+Deno.test({
+  name: "a short run on The Time Machine lowers perplexity clearly (fused)",
+  ...requires(["book", "webgpu"], async () => {
     const { text } = await readCorpus("timemachine", {
       dataDir: TEST_DATA_DIR,
       offline: true,
@@ -226,12 +190,14 @@ Deno.test({
       num_epochs: 8,
       eval_every: 8,
       num_preds: 20,
+      engine: "fused",
     });
     const r = await train_ch8(
       config,
       loadCorpus(text, config.max_tokens, config.val_tokens),
     );
     assert.equal(r.status, "done");
+    assert.equal(r.train_ppl.length, 8);
     // Starts near uniform over 28 tokens (measured: 25.0 → 17.2 in eight epochs).
     const curve = r.train_ppl.map((p) => p.toFixed(2)).join(", ");
     assert.ok(r.train_ppl[0] > 20, curve);
@@ -240,5 +206,99 @@ Deno.test({
       assert.ok(r.train_ppl[i] < r.train_ppl[i - 1], curve);
     }
     assert.ok(r.final.val_ppl! < 0.75 * 28, `val ${r.final.val_ppl}`);
-  },
+  }),
+});
+
+const cell = (over: Partial<TrainConfig>) =>
+  resolveConfig({
+    num_hiddens: 20,
+    num_steps: 7,
+    batch_size: 4,
+    num_epochs: 5,
+    max_tokens: 500,
+    val_tokens: 120,
+    eval_every: 2,
+    num_preds: 12,
+    engine: "fused",
+    ...over,
+  });
+
+for (const engine of ["fused", "blas"] as const) {
+  Deno.test({
+    name:
+      `train_cells on ${engine}: each cell's record is train_ch8's alone (curves, validation, texts, norms); one diverges, cells end at their own epoch, each handed over as it ends`,
+    ...requires([engine === "blas" ? "blas" : "webgpu"], async () => {
+      const configs = [
+        cell({ engine, seed: 0 }),
+        cell({ engine, seed: 1, activation: "relu", clip: "off", lr: 0.5 }),
+        cell({
+          engine,
+          seed: 2,
+          sampling: "random",
+          clip: 0.05,
+          lr: 2,
+          num_epochs: 3,
+        }),
+        cell({ engine, seed: 3, activation: "relu", clip: "off", lr: 300 }),
+        cell({ engine, seed: 4, eval_every: 3, num_epochs: 4 }),
+      ];
+      const corpus = loadCorpus(TEXT.repeat(3), 500, 120);
+      const done: number[] = [];
+      const group = await train_cells(configs.map((config, i) => ({
+        config,
+        corpus,
+        hooks: {
+          sample_alphas: [1, 4],
+          onResult: () => {
+            done.push(i);
+          },
+        },
+      })));
+      assert.equal(group.length, configs.length);
+      const alone: TrainResult[] = [];
+      for (const config of configs) {
+        alone.push(await train_ch8(config, corpus, { sample_alphas: [1, 4] }));
+      }
+      assert.deepEqual(group.map((r) => r.status), [
+        "done",
+        "done",
+        "done",
+        "diverged",
+        "done",
+      ]);
+      group.forEach((r, i) =>
+        assert.deepEqual(numbers(r), numbers(alone[i]), `cell ${i}`)
+      );
+      assert.deepEqual(
+        group.map((r) => r.train_ppl.length),
+        [5, 5, 3, group[3].diverged_epoch! - 1, 4],
+      );
+      assert.ok(group[3].diverged_epoch! <= 5);
+      // Each was handed over as it finished: on the fused engine, where
+      // they train together, the short and the diverged first; on the
+      // blas engine, one after another.
+      assert.deepEqual(done.toSorted(), [0, 1, 2, 3, 4]);
+      if (engine === "fused") {
+        assert.ok(done.indexOf(2) < done.indexOf(0), `order ${done}`);
+        assert.ok(done.indexOf(3) < done.indexOf(0), `order ${done}`);
+      } else {
+        assert.deepEqual(done, [0, 1, 2, 3, 4]);
+      }
+    }),
+  });
+}
+
+Deno.test("groupKey: cells of one shape on the fused engine share a key; other engines, sizes or detach: false do not", () => {
+  const a = cell({});
+  assert.equal(
+    groupKey(a, 28),
+    groupKey(
+      cell({ lr: 2, seed: 5, activation: "relu", sampling: "random" }),
+      28,
+    ),
+  );
+  assert.notEqual(groupKey(a, 28), groupKey(a, 27));
+  assert.notEqual(groupKey(a, 28), groupKey(cell({ num_hiddens: 21 }), 28));
+  assert.equal(groupKey(cell({ detach: false }), 28), null);
+  assert.equal(groupKey(cell({ engine: "blas" }), 28), null);
 });

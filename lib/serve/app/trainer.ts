@@ -1,39 +1,19 @@
 /**
- * Training in the browser (the page's “train here”): one cell trained again
- * with the fused engine's own kernels on the browser's WebGPU, from the
- * cell's seed, the same initial values and data order as `train_ch8`,
- * epoch by epoch. Bundled for the page as `trainer.js` (`deno task app`).
+ * Training in the browser (the page's “train here”): one cell trained
+ * again on the browser's WebGPU by the fused engine's own kernels, with
+ * the bookkeeping and the loop of `train_ch8` itself (`Ch8Run`,
+ * `trainGroup`): the same initial values, data order and records.
+ * Bundled for the page by `deno task app`.
  *
  * @module
  */
-import { makeRng } from "../../data/prng.ts";
-import { dataIter, type Sampling } from "../../data/iterators.ts";
-import { get_params } from "../../model/params.ts";
-import { FusedCells, isSoftware } from "../../engine/fused.ts";
-
-/** What a cell trains with: its config's keys that matter here. */
-export interface TrainHere {
-  num_hiddens: number;
-  num_steps: number;
-  batch_size: number;
-  lr: number;
-  num_epochs: number;
-  clip: number | "off";
-  activation: "tanh" | "relu";
-  sampling: Sampling;
-  detach: boolean;
-  input: "one_hot" | "embedding";
-  embed_size: number;
-  seed: number;
-}
-
-/** One epoch trained here. */
-export interface EpochHere {
-  epoch: number;
-  /** exp of the mean loss over the epoch's minibatches, as `train_ch8` reports it. */
-  train_ppl: number;
-  tokens_per_sec: number;
-}
+import type { TrainConfig } from "../../config/config.ts";
+import { groupSpec } from "../../engine/group.ts";
+import { FusedCells } from "../../engine/fused/fused.ts";
+import { isSoftware } from "../../engine/fused/tiles.ts";
+import { Ch8Run } from "../../train/run.ts";
+import { trainGroup } from "../../train/loop.ts";
+import type { EpochLog } from "../../train/result.ts";
 
 /** The adapter the page trains on, in words, or null where the browser has no WebGPU. */
 export async function adapterHere(): Promise<string | null> {
@@ -44,58 +24,55 @@ export async function adapterHere(): Promise<string | null> {
   return isSoftware(adapter) ? `${name} (software)` : name;
 }
 
+/** What the page gets to train a cell on: its training tokens and vocabulary. */
+export interface CorpusHere {
+  /** Training tokens. */
+  train: number[];
+  /** Tokens in index order. */
+  vocab: string[];
+}
+
 /**
- * Trains `config` on the training tokens `train` (a vocabulary of
- * `vocab_size`) for up to `epochs` epochs, calling `onEpoch` after each;
- * stops early when `signal` aborts or the loss is not finite.
+ * Trains `config` for its first `epochs` epochs on `corpus`, calling
+ * `onEpoch` after each; stops early when `signal` aborts or the run
+ * diverges. Returns the record's status.
  */
 export async function trainHere(
-  config: TrainHere,
-  train: Int32Array,
-  vocab_size: number,
+  config: TrainConfig,
+  corpus: CorpusHere,
   epochs: number,
-  onEpoch: (e: EpochHere) => void,
+  onEpoch: (log: EpochLog) => void,
   signal?: AbortSignal,
-): Promise<void> {
+): Promise<string> {
   const adapter = await navigator.gpu?.requestAdapter();
   if (!adapter) throw new Error("this browser has no WebGPU adapter");
   const device = await adapter.requestDevice();
-  // train_ch8's seeds: initialisation and data order from the config's seed.
-  const seeded = (salt: number) => makeRng((config.seed ^ salt) >>> 0);
-  const data = seeded(0x5bd1e995);
-  const spec = {
-    vocab_size,
-    num_hiddens: config.num_hiddens,
-    activation: config.activation,
-    input: config.input,
-    embed_size: config.embed_size,
-  };
-  const { batch_size: B, num_steps: T } = config;
-  const perEpoch = Math.max(1, Math.floor((train.length - 1) / B / T));
-  const group = new FusedCells(device, {
-    ...spec,
-    batch_size: B,
-    num_steps: T,
-    max_steps: config.detach ? T : perEpoch * T,
-    tiles: isSoftware(adapter) ? "cpu" : "gpu",
-  }, [{ params: get_params(spec, seeded(0)), activation: config.activation }]);
+  const index = new Map(corpus.vocab.map((t, i) => [t, i]));
+  const run = new Ch8Run({ ...config, num_epochs: epochs }, {
+    train: Int32Array.from(corpus.train),
+    val: new Int32Array(0),
+    vocab: {
+      length: corpus.vocab.length,
+      toIndex: (t: string) => index.get(t) ?? 0,
+      toToken: (i: number) => corpus.vocab[i] ?? "<unk>",
+    },
+  }, {
+    onEpoch: (log) => {
+      onEpoch(log);
+      if (signal?.aborted) throw new Error("stopped");
+    },
+  });
+  const group = new FusedCells(
+    device,
+    {
+      ...groupSpec(run.config, corpus.vocab.length, run.max_steps),
+      tiles: isSoftware(adapter) ? "cpu" : "gpu",
+    },
+    [{ params: run.init, activation: config.activation }],
+  );
   try {
-    for (let epoch = 1; epoch <= epochs && !signal?.aborted; epoch++) {
-      const batches = [
-        ...dataIter(config.sampling, train, B, T, data),
-      ];
-      const [stats] = await group.trainEpochs([{ batches, options: config }]);
-      if (!stats || stats.losses.length === 0) break;
-      const mean = stats.losses.reduce((a, b) => a + b, 0) /
-        stats.losses.length;
-      const train_ppl = Math.exp(mean);
-      onEpoch({
-        epoch,
-        train_ppl,
-        tokens_per_sec: stats.tokens / stats.seconds,
-      });
-      if (!Number.isFinite(train_ppl)) break;
-    }
+    const [result] = await trainGroup([run], group);
+    return result.status;
   } finally {
     group.destroy();
     device.destroy();

@@ -1,0 +1,107 @@
+/**
+ * The training loop of `train_ch8`, for a group of runs: every epoch of
+ * every run by one engine group, validation for the runs that evaluate,
+ * each run closed into its record the moment it stops (finished, diverged
+ * or failed) while the others go on. It opens no engine and loads no
+ * tfjs: the group is given, so a browser drives the same loop.
+ *
+ * @module
+ */
+import type { EngineGroup } from "../engine/group.ts";
+import type { Ch8Run } from "./run.ts";
+import type { EpochLog, TrainResult } from "./result.ts";
+
+/**
+ * Trains `runs` with `group` (cell i is run i) until each has stopped,
+ * and returns their records in order. `onResult` sees each record the
+ * moment its run stops (it stores it); once it has thrown, no other
+ * record is handed to it, the loop ends, and its error is thrown.
+ *
+ * @example
+ * ```ts
+ * const runs = configs.map((c) => new Ch8Run(c, corpus));
+ * const records = await trainGroup(runs, group);
+ * ```
+ */
+export async function trainGroup(
+  runs: Ch8Run[],
+  group: EngineGroup,
+  onResult?: (i: number, result: TrainResult) => void | Promise<void>,
+): Promise<TrainResult[]> {
+  const results: (TrainResult | undefined)[] = runs.map(() => undefined);
+  let hookError: unknown;
+  const report = async (i: number) => {
+    if (hookError) return;
+    try {
+      await onResult?.(i, results[i]!);
+    } catch (e) {
+      hookError = e;
+    }
+  };
+  /** A run that stopped: its texts, its record, handed over. */
+  const close = async (i: number) => {
+    try {
+      if (runs[i].finished) runs[i].finish(await group.values(i));
+    } catch (e) {
+      runs[i].fail(e);
+    }
+    results[i] = runs[i].close();
+    await report(i);
+  };
+  try {
+    while (runs.some((r) => r.training) && !hookError) {
+      const active = runs.map((r) => r.training);
+      const stats = await group.trainEpochs(
+        runs.map((r, i) =>
+          active[i] ? { batches: r.batches(), options: r.config } : null
+        ),
+      );
+      const logs = runs.map((r, i): EpochLog | null => {
+        if (!active[i]) return null;
+        try {
+          return r.trained(
+            stats[i] ?? { losses: [], grad_norms: [], tokens: 0, seconds: 0 },
+          );
+        } catch (e) {
+          r.fail(e);
+          return null;
+        }
+      });
+      // Validation for the runs that evaluate this epoch, in one pass.
+      const evals = runs.map((r, i) =>
+        logs[i] !== null && r.evaluates ? r.validation() : null
+      );
+      const losses = evals.some(Boolean) ? await group.evaluate(evals) : [];
+      for (const [i, r] of runs.entries()) {
+        const log = logs[i];
+        if (!log) continue;
+        try {
+          if (r.evaluates) {
+            r.evaluated(
+              log,
+              evals[i] ? losses[i] : null,
+              await group.values(i),
+            );
+          }
+          r.logged(log);
+        } catch (e) {
+          r.fail(e);
+        }
+      }
+      for (const [i, r] of runs.entries()) {
+        if (active[i] && !r.training) await close(i);
+      }
+    }
+  } catch (e) {
+    for (const r of runs) if (r.training) r.fail(e);
+  } finally {
+    for (const [i, r] of runs.entries()) {
+      if (results[i]) continue;
+      if (r.training) r.fail(new Error("the group stopped"));
+      results[i] = r.close();
+      await report(i);
+    }
+  }
+  if (hookError) throw hookError;
+  return results as TrainResult[];
+}
