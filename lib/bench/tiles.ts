@@ -9,12 +9,15 @@
  *
  * @module
  */
-import { Gpu, type Resource } from "../engine/fused/gpu.ts";
-import { MAX_GROUP, outer, stepForward } from "../engine/fused/kernels.ts";
+import { Gpu, type Resources } from "../engine/fused/gpu.ts";
+import {
+  forwardKernel,
+  MAX_GROUP,
+  outerKernel,
+} from "../engine/fused/kernels.ts";
 import { Recorder } from "../engine/fused/recorder.ts";
-import { productGroups, type Tile } from "../engine/fused/tile.ts";
-import { UNIFORM_BYTES } from "../engine/fused/wgsl.ts";
-import type { Kernel } from "../engine/fused/wgsl.ts";
+import { productGroups, type Tile } from "../engine/fused/tiles.ts";
+import { type Kernel, UNIFORM_BYTES } from "../engine/fused/wgsl.ts";
 
 /** One timed tile. */
 export interface TileTiming {
@@ -91,9 +94,9 @@ export async function timeTiles(
     8 * slot,
     H * H,
   ].map((n) => buffer(n));
-  const time = async <N extends string>(
-    k: Kernel<N>,
-    resources: Record<N, Resource>,
+  const time = async (
+    k: Kernel,
+    resources: Resources,
     groups: [number, number],
   ) => {
     const run = async (n: number) => {
@@ -118,14 +121,18 @@ export async function timeTiles(
     if (HV % (8 * cv) !== 0) continue;
     const t: Tile = { rb, cv, lanes: 8 };
     const { ms, first_s } = await time(
-      stepForward(t, "one_hot", uniformA ? "uniform" : "storage"),
+      forwardKernel(t, { uniformA, oneHot: true }),
       {
-        step: gpu.step({ t: 0, M: B, K: HV, N: HV }),
+        sizes: { t: 0, rows: B, width: HV },
         hyper,
-        A: uniformA ? { buffer: hcur, offset: 0, size: UNIFORM_BYTES } : hcur,
+        A_slot: uniformA
+          ? { buffer: hcur, offset: 0, size: UNIFORM_BYTES }
+          : null,
+        A: uniformA ? null : hcur,
         W,
         x,
         W_xh,
+        P: null,
         b_h,
         hs,
         next,
@@ -145,8 +152,8 @@ export async function timeTiles(
     if (HV % (8 * cv) !== 0 || H % rb !== 0) continue;
     const t: Tile = { rb, cv, lanes: 8 };
     const { ms, first_s } = await time(
-      outer(t, "+="),
-      { step: gpu.step({ n: 8 * B, K: HV, N: HV }), A: hs, D: da, G },
+      outerKernel(t, true),
+      { sizes: { rows: 8 * B, K: HV, N: HV, a: 0, o: 0 }, A: hs, D: da, G },
       [HV / (8 * cv), H / rb],
     );
     out.push({

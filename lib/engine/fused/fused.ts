@@ -33,23 +33,22 @@ import {
   type GroupSpec,
   replays,
 } from "../group.ts";
-import { MAX_GROUP, pad } from "./kernels.ts";
+import { kernelsFor, type KernelShape, MAX_GROUP, pad } from "./kernels.ts";
 import {
   type Buffers,
   encodeForward,
   encodeGradients,
   encodeMinibatch,
   encodeState,
-  kernelsFor,
   type Model,
   STATE,
   type Tokens,
 } from "./passes.ts";
 import { Gpu, type Resource } from "./gpu.ts";
-import { ParamLayout } from "./layout.ts";
+import { ParamLayout, Sections, StepRows } from "./layout.ts";
 import { type KernelTimes, Recorder } from "./recorder.ts";
 import { TILES } from "./tiles.ts";
-import { UNIFORM_BYTES } from "./wgsl.ts";
+import { COMMON, packStruct, structBytes, UNIFORM_BYTES } from "./wgsl.ts";
 
 export { isSoftware, tilesFor } from "./tiles.ts";
 
@@ -70,6 +69,90 @@ export interface CellInit {
   params: ParamValues;
   /** Its hidden layer's nonlinearity. */
   activation: Activation;
+}
+
+/** The minibatches one minibatch's backward pass reaches (`xs`, one unless `detach: false`) and the last one's targets. */
+type Sequence = { xs: Int32Array[]; Y: Int32Array };
+
+/**
+ * The token arrays of one cell's minibatch, as its dispatches bind them:
+ * the inputs of the L steps it reaches (time-major), the targets of the
+ * last T, the L·B rows grouped by token (`order`) and where each of the V
+ * tokens' rows start (`start`).
+ */
+export const tokenSections = (
+  B: number,
+  L: number,
+  T: number,
+  V: number,
+): Sections<"x" | "y" | "order" | "start"> =>
+  new Sections({ x: L * B, y: T * B, order: L * B, start: V + 1 });
+
+/** Writes a sequence's tokens into its block (laid out as `s`). */
+function writeTokens(
+  block: Uint32Array,
+  s: Sections<"x" | "y" | "order" | "start">,
+  seq: Sequence,
+  B: number,
+  T: number,
+) {
+  const part = (name: "x" | "y" | "order" | "start") =>
+    block.subarray(s.at[name], s.at[name] + s.length[name]);
+  const x = part("x"), y = part("y"), order = part("order");
+  const start = part("start");
+  seq.xs.forEach((X, k) => {
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < T; t++) x[(k * T + t) * B + b] = X[b * T + t];
+    }
+  });
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) y[t * B + b] = seq.Y[b * T + t];
+  }
+  // Counting sort of rows by token: dW_xh[v] sums token v's rows only.
+  const V = start.length - 1;
+  for (const v of x) start[v + 1]++;
+  for (let v = 0; v < V; v++) start[v + 1] += start[v];
+  const next = start.slice(0, V);
+  x.forEach((v, r) => order[next[v]++] = r);
+}
+
+/**
+ * What a group of `cells` models of `spec` decides of its kernels, on a
+ * device of these limits: padded widths; whether a state fits a uniform
+ * slot (then the weight gradients are summed a few steps at a time: the
+ * engine's arithmetic for such shapes) and, for a group of one, is read
+ * as one (`uniformA`, as is a step's dlogits where it fits too).
+ */
+export function groupShape(
+  spec: GroupSpec,
+  cells: number,
+  limits: Pick<
+    GPUSupportedLimits,
+    "maxUniformBufferBindingSize" | "minUniformBufferOffsetAlignment"
+  >,
+): KernelShape & { chunked: boolean } {
+  const B = spec.batch_size;
+  const Hp = pad(spec.num_hiddens), Vp = pad(spec.vocab_size);
+  const oneHot = spec.input === "one_hot";
+  const fits = (floats: number) =>
+    floats * 4 <= Math.min(UNIFORM_BYTES, limits.maxUniformBufferBindingSize) &&
+    (floats * 4) % limits.minUniformBufferOffsetAlignment === 0;
+  const chunked = fits(B * Hp);
+  // One cell's state in a uniform slot; a group's cells read storage.
+  const uniformA = cells === 1 && chunked;
+  return {
+    B,
+    T: spec.num_steps,
+    Hp,
+    Vp,
+    Ep: oneHot ? 0 : pad(spec.embed_size),
+    V: spec.vocab_size,
+    n4: new ParamLayout(spec).floats / 4,
+    oneHot,
+    chunked,
+    uniformA,
+    uniformD: uniformA && fits(B * Vp),
+  };
 }
 
 const UNIFORM = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
@@ -119,22 +202,12 @@ export class FusedCells implements EngineGroup {
     if (C > 1 && this.spec.max_steps !== spec.num_steps) {
       throw new Error("detach: false trains one cell at a time");
     }
-    const { batch_size: B, num_steps: T } = spec;
-    const embedding = spec.input === "embedding";
-    const Hp = pad(spec.num_hiddens);
-    const Vp = pad(spec.vocab_size);
-    const Ep = embedding ? pad(spec.embed_size) : 0;
+    const shape = groupShape(spec, C, device.limits);
+    const { B, T, Hp, Vp, Ep, uniformA, chunked } = shape;
+    const embedding = !shape.oneHot;
     const L = this.spec.max_steps;
     const layout = new ParamLayout(spec);
     const n = layout.floats;
-    const fits = (floats: number) =>
-      floats * 4 <=
-        Math.min(UNIFORM_BYTES, device.limits.maxUniformBufferBindingSize) &&
-      (floats * 4) % device.limits.minUniformBufferOffsetAlignment === 0;
-    const chunked = fits(B * Hp);
-    // One cell's state in a uniform slot; a group's cells read storage.
-    const uniformA = C === 1 && chunked;
-    const uniformD = uniformA && fits(B * Vp);
     const gpu = Gpu.of(device);
 
     // Every cell's part in turn, `floats` each. A buffer bound as a
@@ -170,7 +243,10 @@ export class FusedCells implements EngineGroup {
       dEx: buffer(embedding ? L * B * Ep : 0),
       hcur: [buffer(B * Hp, slot, slack), buffer(B * Hp, slot, slack)],
       dcur: [buffer(B * Hp, slot, slack), buffer(B * Hp, slot, slack)],
-      hyper: device.createBuffer({ size: MAX_GROUP * 16, usage: UNIFORM }),
+      hyper: device.createBuffer({
+        size: MAX_GROUP * structBytes(COMMON.Hyper),
+        usage: UNIFORM,
+      }),
     };
     this.#buffers.push(b.zeros, b.hyper);
     this.#m = {
@@ -183,14 +259,12 @@ export class FusedCells implements EngineGroup {
       Hp,
       Vp,
       Ep,
+      states: new StepRows(B, Hp / 4),
+      outputs: new StepRows(B, Vp / 4),
       chunked,
       uniformA,
-      uniformD,
-      k: kernelsFor(this.spec, TILES[this.spec.tiles], { Hp, Vp, Ep, n }, {
-        chunked,
-        uniformA,
-        uniformD,
-      }),
+      uniformD: shape.uniformD,
+      k: kernelsFor(shape, TILES[this.spec.tiles]),
       b,
     };
     const packed = new Float32Array(C * n);
@@ -200,16 +274,21 @@ export class FusedCells implements EngineGroup {
     this.#writeHyper(cells.map(() => null));
   }
 
-  /** Each cell's lr, θ (3.4e38 with clipping off) and activation into `hyper`. */
+  /** Each cell's `Hyper` (`wgsl/common.wgsl`): lr, θ (3.4e38 with clipping off) and activation. */
   #writeHyper(options: (EpochOptions | null)[]) {
-    const data = new ArrayBuffer(this.cells * 16);
-    const f = new Float32Array(data), u = new Uint32Array(data);
+    const hyper = COMMON.Hyper;
     options.forEach((o, c) => {
-      f[4 * c] = o?.lr ?? 0;
-      f[4 * c + 1] = !o || o.clip === "off" ? 3.4e38 : o.clip;
-      u[4 * c + 2] = this.#relu[c] ? 1 : 0;
+      const entry = packStruct(hyper, {
+        lr: o?.lr ?? 0,
+        theta: !o || o.clip === "off" ? 3.4e38 : o.clip,
+        relu: this.#relu[c] ? 1 : 0,
+      });
+      this.device.queue.writeBuffer(
+        this.#m.b.hyper,
+        c * entry.byteLength,
+        entry,
+      );
     });
-    this.device.queue.writeBuffer(this.#m.b.hyper, 0, data);
   }
 
   /**
@@ -330,7 +409,7 @@ export class FusedCells implements EngineGroup {
       encodeForward(rec, this.#m, this.spec.num_steps, tokens[i]);
       // Its norm half sums stale gradients: unused.
       rec.dispatch(this.#m.k.stats, {
-        step: this.#m.gpu.step({ t: i }),
+        sizes: { i },
         losses: this.#m.b.losses,
         grads: this.#m.b.grads,
         stats: this.#stats!,
@@ -469,73 +548,51 @@ export class FusedCells implements EngineGroup {
 
   /**
    * Uploads the tokens of `minibatches` minibatches for every cell at
-   * once, into one buffer: per minibatch, per cell, the sequence of
-   * minibatches its backward pass reaches (`xs`, all L steps) in
-   * time-major order, the last one's targets `Y`, and the rows grouped by
-   * token for the scatter kernel (`order`, `start`); a cell without one
-   * (null) gets zeros. Each cell's block is as long as the others', so a
-   * minibatch's arrays for all cells are one binding each. Returns where
-   * cell 0's arrays of each minibatch lie.
+   * once, into one buffer: per minibatch, per cell, one block
+   * ({@linkcode tokenSections}) holding the sequence of minibatches its
+   * backward pass reaches, the last one's targets and its rows grouped by
+   * token; a cell without one (null) gets zeros. Each cell's block is as
+   * long as the others', so a minibatch's arrays for all cells are one
+   * binding each. Returns where cell 0's arrays of each minibatch lie.
    */
   #upload(
     minibatches: number,
-    seqOf: (
-      cell: number,
-      i: number,
-    ) => { xs: Int32Array[]; Y: Int32Array } | null,
+    seqOf: (cell: number, i: number) => Sequence | null,
   ): Tokens[] {
     const B = this.spec.batch_size, T = this.spec.num_steps;
     const V = this.spec.vocab_size, C = this.cells;
-    const align = (n: number) => Math.ceil(n / 64) * 64; // 256-byte offsets
     const seqs = Array.from(
       { length: minibatches },
       (_, i) => Array.from({ length: C }, (_, c) => seqOf(c, i)),
     );
     // A group's cells reach back one minibatch; a group of one, any number.
-    const steps = seqs.map((row) => (row[0]?.xs.length ?? 1) * T);
-    const parts = steps.map((L) => [L * B, T * B, L * B, V + 1].map(align));
-    const block = parts.map((p) => p.reduce((a, b) => a + b, 0));
-    const total = block.reduce((a, b) => a + C * b, 0);
+    const blocks = seqs.map((row) =>
+      tokenSections(B, (row[0]?.xs.length ?? 1) * T, T, V)
+    );
+    const total = blocks.reduce((a, s) => a + C * s.words, 0);
     const buffer = this.#tokens = this.#grow(this.#tokens, total * 4);
-    this.#m.gpu.perCell(buffer, C > 1 ? block[0] * 4 : 0);
+    const stride = blocks[0].words;
+    this.#m.gpu.perCell(buffer, C > 1 ? stride * 4 : 0);
     const data = new Uint32Array(total);
-    const range = (at: number, n: number): Resource => ({
-      buffer,
-      offset: at * 4,
-      size: ((C - 1) * block[0] + n) * 4,
-    });
-    let at = 0;
+    let first = 0;
     const out = seqs.map((row, i) => {
-      const [xN, yN, orderN] = parts[i];
-      const first = at;
+      const s = blocks[i];
       row.forEach((seq, c) => {
-        const xAt = first + c * block[i], yAt = xAt + xN;
-        const orderAt = yAt + yN, startAt = orderAt + orderN;
-        if (!seq) return;
-        const L = seq.xs.length * T;
-        const x = data.subarray(xAt, xAt + L * B);
-        seq.xs.forEach((X, s) => {
-          for (let b = 0; b < B; b++) {
-            for (let t = 0; t < T; t++) x[(s * T + t) * B + b] = X[b * T + t];
-          }
-        });
-        for (let b = 0; b < B; b++) {
-          for (let t = 0; t < T; t++) data[yAt + t * B + b] = seq.Y[b * T + t];
-        }
-        // Counting sort of rows by token: dW_xh[v] sums token v's rows only.
-        const start = data.subarray(startAt, startAt + V + 1);
-        for (const v of x) start[v + 1]++;
-        for (let v = 0; v < V; v++) start[v + 1] += start[v];
-        const next = start.slice(0, V);
-        x.forEach((v, r) => data[orderAt + next[v]++] = r);
+        const at = first + c * s.words;
+        if (seq) writeTokens(data.subarray(at, at + s.words), s, seq, B, T);
       });
-      at += C * block[i];
-      const L = steps[i];
+      const base = first;
+      const range = (name: keyof typeof s.at): Resource => ({
+        buffer,
+        offset: (base + s.at[name]) * 4,
+        size: ((C - 1) * stride + s.length[name]) * 4,
+      });
+      first += C * s.words;
       return {
-        x: range(first, L * B),
-        y: range(first + xN, T * B),
-        order: range(first + xN + yN, L * B),
-        start: range(first + xN + yN + orderN, V + 1),
+        x: range("x"),
+        y: range("y"),
+        order: range("order"),
+        start: range("start"),
       };
     });
     this.device.queue.writeBuffer(buffer, 0, data);

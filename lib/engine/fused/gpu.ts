@@ -1,26 +1,28 @@
 /**
  * One WebGPU device as the fused engine uses it: each kernel compiled once
  * (pipelines are shared by every model on the device, whatever its size),
- * bind groups made on first use from named resources, per-dispatch `Step`
- * uniforms made once per distinct value, each buffer's per-cell stride
- * (from which a bind group's `cells` uniform is made), and the device's
- * first error kept for the next read-back to throw.
+ * bind groups made on first use from resources named as the kernel names
+ * its bindings, uniform structs (a dispatch's `sizes`) made once per
+ * distinct value, each buffer's per-cell stride (from which a bind
+ * group's `cells` uniform is made), and the device's first error kept for
+ * the next read-back to throw.
  *
  * @example
  * ```ts
  * const gpu = Gpu.of(device);
- * pass.setPipeline(gpu.pipeline(colsum));
- * pass.setBindGroup(0, gpu.bind(colsum, { step: gpu.step({ n: 8, N: 4 }), D: d, G: g }));
+ * pass.setPipeline(gpu.pipeline(k.colsum));
+ * pass.setBindGroup(0, gpu.bind(k.colsum, { sizes: { rows: 8, N: 4 }, D: d, G: g }));
  * ```
  *
  * @module
  */
 import {
-  cellBindings,
+  type Binding,
   elementBytes,
   type Kernel,
-  type StepValues,
-  stepWords,
+  packStruct,
+  type StructValues,
+  UNIFORM_BYTES,
 } from "./wgsl.ts";
 
 /** A whole buffer, or `size` bytes of it from `offset`. */
@@ -29,6 +31,17 @@ export type Resource = GPUBuffer | {
   offset: number;
   size: number;
 };
+
+/**
+ * What a dispatch binds to each of a kernel's bindings, by name: a buffer
+ * (or a range of one), a uniform struct's values, or null for one this
+ * variant of the kernel does not read (an unused one is bound to a
+ * placeholder). The `cells` uniform is made here.
+ */
+export type Resources = Record<string, Resource | StructValues | null>;
+
+const isResource = (r: Resource | StructValues): r is Resource =>
+  r instanceof GPUBuffer || "buffer" in r;
 
 /** Buffer binding types of a layout, by a binding's access. */
 const BUFFER_TYPE = {
@@ -49,6 +62,8 @@ export class Gpu {
   readonly #steps = new Map<string, GPUBuffer>();
   readonly #strides = new WeakMap<GPUBuffer, number>();
   readonly #ids = new WeakMap<object, number>();
+  /** Placeholders for unused bindings: a uniform slot, a storage buffer. */
+  readonly #spare: (GPUBuffer | undefined)[] = [];
   #nextId = 1;
 
   private constructor(device: GPUDevice) {
@@ -79,12 +94,11 @@ export class Gpu {
     if (p) return p;
     const layout = this.device.createBindGroupLayout({
       label: k.label,
-      entries: [...k.bindings.map(([, b]) => b.access), "uniform" as const]
-        .map((access, binding) => ({
-          binding,
-          visibility: GPUShaderStage.COMPUTE,
-          buffer: { type: BUFFER_TYPE[access] },
-        })),
+      entries: k.bindings.map((b, binding) => ({
+        binding,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: { type: BUFFER_TYPE[b.access] },
+      })),
     });
     p = this.device.createComputePipeline({
       label: k.label,
@@ -102,50 +116,76 @@ export class Gpu {
   }
 
   /** The bind group of `k` over `resources` (by binding name), made on first use. */
-  bind<N extends string>(k: Kernel<N>, resources: Record<N, Resource>) {
+  bind(k: Kernel, resources: Resources): GPUBindGroup {
     const pipeline = this.pipeline(k);
-    // Each storage binding's elements per cell, from its buffer's stride.
-    const cells = new Uint32Array(
-      Math.max(4, Math.ceil(cellBindings(k).length / 4) * 4),
-    );
-    cellBindings(k).forEach(([name, b], i) => {
-      const r = resources[name as N];
-      const buffer = r instanceof GPUBuffer ? r : r.buffer;
-      cells[i] = (this.#strides.get(buffer) ?? 0) / elementBytes(b.type);
+    const given = new Set(Object.keys(resources));
+    const bound = k.bindings.map((b): Resource => {
+      if (b.name === "cells") return this.#cells(k, resources);
+      if (!given.delete(b.name)) {
+        throw new Error(`${k.label}: no resource for binding ${b.name}`);
+      }
+      const r = resources[b.name];
+      if (r === null) return this.#placeholder(b);
+      if (b.struct && !isResource(r)) {
+        return this.#uniform(b.name, packStruct(b.struct, r));
+      }
+      if (!isResource(r)) {
+        throw new Error(`${k.label}: binding ${b.name} takes a buffer`);
+      }
+      return r;
     });
-    const parts = k.bindings.map(([name]) => {
-      const r = resources[name];
-      return r instanceof GPUBuffer
-        ? `${this.#id(r)}`
-        : `${this.#id(r.buffer)}:${r.offset}:${r.size}`;
-    });
-    const key = `${this.#id(pipeline)}|${parts.join("|")}|${cells.join(",")}`;
+    if (given.size) {
+      throw new Error(`${k.label}: no binding named ${[...given].join(", ")}`);
+    }
+    const key = `${this.#id(pipeline)}|${
+      bound.map((r) =>
+        r instanceof GPUBuffer
+          ? `${this.#id(r)}`
+          : `${this.#id(r.buffer)}:${r.offset}:${r.size}`
+      ).join("|")
+    }`;
     let group = this.#groups.get(key);
     if (group) return group;
     group = this.device.createBindGroup({
       label: k.label,
       layout: pipeline.getBindGroupLayout(0),
-      entries: [
-        ...k.bindings.map(([name], binding) => {
-          const r = resources[name];
-          return {
-            binding,
-            resource: r instanceof GPUBuffer ? { buffer: r } : r,
-          };
-        }),
-        {
-          binding: k.bindings.length,
-          resource: { buffer: this.#uniform("cells", cells) },
-        },
-      ],
+      entries: bound.map((r, binding) => ({
+        binding,
+        resource: r instanceof GPUBuffer ? { buffer: r } : r,
+      })),
     });
     this.#groups.set(key, group);
     return group;
   }
 
-  /** A uniform buffer holding `values` as a `Step`, made once per distinct value. */
-  step(values: StepValues): GPUBuffer {
-    return this.#uniform("step", stepWords(values));
+  /** The `cells` uniform of a dispatch: each storage binding's elements per cell, from its buffer's stride. */
+  #cells(k: Kernel, resources: Resources): GPUBuffer {
+    const words = new Uint32Array(
+      Math.max(4, Math.ceil(k.bindings.length / 4) * 4),
+    );
+    k.bindings.filter((b) => b.access !== "uniform").forEach((b, i) => {
+      const r = resources[b.name];
+      const buffer = !r
+        ? null
+        : r instanceof GPUBuffer
+        ? r
+        : "buffer" in r
+        ? r.buffer as GPUBuffer
+        : null;
+      words[i] = buffer
+        ? (this.#strides.get(buffer) ?? 0) / elementBytes(b.type)
+        : 0;
+    });
+    return this.#uniform("cells", new Uint8Array(words.buffer));
+  }
+
+  /** A buffer for a binding a kernel's variant does not read. */
+  #placeholder(b: Binding): GPUBuffer {
+    const uniform = b.access === "uniform";
+    return this.#spare[uniform ? 0 : 1] ??= this.device.createBuffer({
+      size: uniform ? UNIFORM_BYTES : 16,
+      usage: uniform ? GPUBufferUsage.UNIFORM : GPUBufferUsage.STORAGE,
+    });
   }
 
   /**
@@ -156,16 +196,16 @@ export class Gpu {
     this.#strides.set(buffer, bytes);
   }
 
-  /** A uniform buffer holding `words`, made once per distinct value. */
-  #uniform(kind: string, words: Uint32Array<ArrayBuffer>): GPUBuffer {
-    const key = `${kind}:${words.join(",")}`;
+  /** A uniform buffer holding `bytes`, made once per distinct value. */
+  #uniform(kind: string, bytes: Uint8Array<ArrayBuffer>): GPUBuffer {
+    const key = `${kind}:${bytes.join(",")}`;
     let b = this.#steps.get(key);
     if (!b) {
       b = this.device.createBuffer({
-        size: words.byteLength,
+        size: bytes.byteLength,
         usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
       });
-      this.device.queue.writeBuffer(b, 0, words);
+      this.device.queue.writeBuffer(b, 0, bytes);
       this.#steps.set(key, b);
     }
     return b;

@@ -106,3 +106,76 @@ export class ParamLayout {
     return out;
   }
 }
+
+/**
+ * A buffer of steps, each B rows of `width` vec4s (states, their
+ * gradients, logits): where step t's rows start.
+ *
+ * @example
+ * ```ts
+ * const hs = new StepRows(32, 128); // states of 32 rows of 512 floats
+ * hs.vec4(3); // 12288: slot 3 starts there
+ * ```
+ */
+export class StepRows {
+  /** Rows of a step, B. */
+  readonly B: number;
+  /** vec4s of a row. */
+  readonly width: number;
+
+  /** Steps of `B` rows of `width` vec4s. */
+  constructor(B: number, width: number) {
+    this.B = B;
+    this.width = width;
+  }
+
+  /** The first row of step `t`. */
+  row(t: number): number {
+    return t * this.B;
+  }
+
+  /** Where step `t` starts, in vec4s. */
+  vec4(t: number): number {
+    return t * this.B * this.width;
+  }
+
+  /** Where step `t` starts, in floats. */
+  floats(t: number): number {
+    return 4 * this.vec4(t);
+  }
+}
+
+/**
+ * Arrays laid out one after another in one buffer, each starting on a
+ * 256-byte boundary (a binding's offset must): a typed description of
+ * where each lies, in 4-byte words.
+ *
+ * @example
+ * ```ts
+ * const s = new Sections({ x: 1120, y: 1120, order: 1120, start: 29 });
+ * s.at.y; // 1152 (x's 1120 words rounded up to 64)
+ * s.words; // 3456
+ * ```
+ */
+export class Sections<N extends string> {
+  /** Where each array starts, in words. */
+  readonly at: Record<N, number>;
+  /** Each array's length, in words. */
+  readonly length: Record<N, number>;
+  /** Words of the whole. */
+  readonly words: number;
+
+  /** Arrays of these lengths (words), in this order. */
+  constructor(lengths: Record<N, number>) {
+    const align = (n: number) => Math.ceil(n / 64) * 64;
+    const at = {} as Record<N, number>;
+    let words = 0;
+    for (const [name, n] of Object.entries(lengths) as [N, number][]) {
+      at[name] = words;
+      words += align(n);
+    }
+    this.at = at;
+    this.length = lengths;
+    this.words = words;
+  }
+}

@@ -2,45 +2,31 @@
  * What one minibatch of the fused engine dispatches, recorded into a
  * command buffer: the forward steps and the loss, the backward steps and
  * the weight gradients, the loss and norm sums and the clipped SGD update.
- * Each pass is a function of the models' sizes, kernels and buffers
- * ({@linkcode Model}), and each dispatch covers every cell of the group;
- * `fused.ts` holds them and decides which passes an epoch runs.
+ * Each pass is a function of a group's sizes, kernels and buffers
+ * ({@linkcode Model}); each dispatch covers every cell of the group and
+ * names what it binds; `fused.ts` holds them and decides which passes an
+ * epoch runs.
  *
  * @module
  */
-import {
-  colsum,
-  copy,
-  gather,
-  initialState,
-  logitsSliced,
-  minibatchStats,
-  outer,
-  outerSliced,
-  productStore,
-  scatter,
-  sgdUpdate,
-  SLICE_NAMES,
-  SLICES,
-  softmaxCE,
-  stepBackward,
-  stepForward,
-  transpose,
-  WIDE,
-} from "./kernels.ts";
+import { SLICES, WIDE } from "./kernels.ts";
+import type { Kernels } from "./kernels.ts";
 import type { Gpu, Resource } from "./gpu.ts";
-import type { ParamLayout } from "./layout.ts";
+import type { ParamLayout, StepRows } from "./layout.ts";
 import type { Recorder } from "./recorder.ts";
-import { productGroups, type Tile } from "./tile.ts";
-import type { Tiles } from "./tiles.ts";
+import { gradientGroups, productGroups } from "./tiles.ts";
 import { UNIFORM_BYTES } from "./wgsl.ts";
 import type { GroupSpec } from "../group.ts";
 
 /** Where one minibatch's token arrays lie in the `tokens` buffer (cell 0's, the others' following at the buffer's stride). */
 export interface Tokens {
+  /** The inputs of every step the backward pass reaches, time-major. */
   x: Resource;
+  /** The targets of the loss window, time-major. */
   y: Resource;
+  /** Rows grouped by token, for the lookups' gradient. */
   order: Resource;
+  /** Where each token's rows start in `order`. */
   start: Resource;
 }
 
@@ -52,19 +38,22 @@ export interface Buffers {
   hs: GPUBuffer;
   W_hh_T: GPUBuffer;
   W_hq_T: GPUBuffer;
+  /** dL/dA_t of every step. */
   da: GPUBuffer;
   /** Logits of the loss window, then dlogits. */
   logits: GPUBuffer;
   /** dlogits of the steps before the loss window (`detach: false`). */
   zeros: GPUBuffer;
   losses: GPUBuffer;
+  /** The embedded inputs' projection, E_x W_xh of every step. */
   P: GPUBuffer;
+  /** The embedded inputs, E_x. */
   Ex: GPUBuffer;
   dEx: GPUBuffer;
-  /** The step products' A operands: states, and dA in the backward steps. */
+  /** The step products' A operands: states, and dA in the backward steps (two take turns). */
   hcur: [GPUBuffer, GPUBuffer];
   dcur: [GPUBuffer, GPUBuffer];
-  /** Each cell's lr, θ and activation (`HYPER`). */
+  /** Each cell's lr, θ and activation (`Hyper`). */
   hyper: GPUBuffer;
 }
 
@@ -81,10 +70,14 @@ export interface Model {
   Hp: number;
   Vp: number;
   Ep: number;
+  /** States (`hs`, and the steps' operands): steps of B rows of H/4 vec4s. */
+  states: StepRows;
+  /** Logits and dlogits: steps of B rows of V/4 vec4s. */
+  outputs: StepRows;
   /**
-   * A state fits a uniform slot: the weight gradients are summed eight
-   * steps at a time (the engine's arithmetic for such shapes, whatever the
-   * group's size).
+   * A state fits a uniform slot: the weight gradients are summed
+   * {@linkcode SLICES} steps at a time (the engine's arithmetic for such
+   * shapes, whatever the group's size).
    */
   chunked: boolean;
   /** A group of one whose state fits a uniform slot (faster on llvmpipe): the step products read it so. */
@@ -95,73 +88,6 @@ export interface Model {
   b: Buffers;
 }
 
-/** The kernels of one model. */
-export type Kernels = ReturnType<typeof kernelsFor>;
-
-/** The kernels a group uses, chosen by its spec and the adapter's tiles. */
-export function kernelsFor(
-  spec: GroupSpec,
-  tiles: Tiles,
-  sizes: { Hp: number; Vp: number; Ep: number; n: number },
-  shape: { chunked: boolean; uniformA: boolean; uniformD: boolean },
-) {
-  const { batch_size: B, num_steps: T } = spec;
-  const { Hp, Vp, Ep, n } = sizes;
-  const a = shape.uniformA ? "uniform" : "storage";
-  // With states that fit uniform slots each weight-gradient sum covers up
-  // to SLICES steps (the engine's arithmetic); the adapter's tiles say
-  // whether a group of one reads those steps as uniform slices or from
-  // storage.
-  const sliced = shape.uniformA ? tiles.sliced : null;
-  const tile = {
-    step: tiles.step(B, Hp),
-    logits: sliced ? sliced.logits(B, Vp) : tiles.wide(Vp),
-    P: tiles.wide(Hp),
-    dEx: tiles.wide(Ep),
-    dW_hh: sliced ? sliced.outer(Hp, Hp) : tiles.outer(Hp, Hp),
-    dW_hq: sliced ? sliced.outer(Hp, Vp) : tiles.outer(Hp, Vp),
-    dW_xh: tiles.outer(Ep, Hp),
-  };
-  const op = shape.chunked ? "+=" : "=";
-  return {
-    tile,
-    sliced: sliced !== null,
-    forwardOneHot: stepForward(tile.step, "one_hot", a),
-    forwardEmbedded: stepForward(tile.step, "embedding", a),
-    backward: stepBackward(
-      tile.step,
-      a,
-      shape.uniformD ? "uniform" : "storage",
-    ),
-    logitsSliced: logitsSliced(tile.logits),
-    logits: productStore(tile.logits, "nn", true),
-    P: productStore(tile.P, "nn", false),
-    dEx: productStore(tile.dEx, "nt", false),
-    /** The weight gradients' kernels, from storage and from slices. */
-    dW: {
-      hh: {
-        tile: tile.dW_hh,
-        kernel: outer(tile.dW_hh, op),
-        sliced: outerSliced(tile.dW_hh),
-      },
-      hq: {
-        tile: tile.dW_hq,
-        kernel: outer(tile.dW_hq, op),
-        sliced: outerSliced(tile.dW_hq),
-      },
-    },
-    dW_xh: outer(tile.dW_xh),
-    softmax: softmaxCE(T * B, spec.vocab_size, Vp),
-    stats: minibatchStats(T * B, n / 4),
-  };
-}
-
-/** Workgroups of a weight gradient G (K × N floats): rb rows of G and lanes·cv vec4 columns each. */
-const gradientGroups = (t: Tile, K: number, N: number): [number, number] => [
-  N / 4 / (t.lanes * t.cv),
-  K / t.rb,
-];
-
 /** Parameter (or gradient) `name`'s region of the packed buffer `of`, from cell 0's to the last cell's. */
 export function region(m: Model, of: GPUBuffer, name: string): Resource {
   const { offset, size } = m.layout.bytes(name);
@@ -169,27 +95,17 @@ export function region(m: Model, of: GPUBuffer, name: string): Resource {
 }
 
 /** A uniform slot of `buffer` from float `at`. */
-export function slot(buffer: GPUBuffer, at: number): Resource {
-  return { buffer, offset: at * 4, size: UNIFORM_BYTES };
-}
+export const slot = (buffer: GPUBuffer, at: number): Resource => ({
+  buffer,
+  offset: at * 4,
+  size: UNIFORM_BYTES,
+});
 
-/**
- * The uniform slices A0…A7 for `n` consecutive states of `hs` from slot
- * `first` (unused slices repeat the first).
- */
-function slices(
-  m: Model,
-  first: number,
-  n: number,
-): Record<typeof SLICE_NAMES[number], Resource> {
-  const floats = m.B * m.Hp;
-  return Object.fromEntries(
-    SLICE_NAMES.map((name, s) => [
-      name,
-      slot(m.b.hs, (first + (s < n ? s : 0)) * floats),
-    ]),
-  ) as Record<typeof SLICE_NAMES[number], Resource>;
-}
+/** A step's A operand: the uniform slot, or the storage binding, the other one unused. */
+const operand = (m: Model, buffer: GPUBuffer) =>
+  m.uniformA
+    ? { A_slot: slot(buffer, 0), A: null }
+    : { A_slot: null, A: buffer };
 
 /**
  * Forward over L steps from state slot 0, and the loss (per row, in
@@ -201,15 +117,15 @@ export function encodeForward(
   L: number,
   tok: Tokens,
 ) {
-  const B = m.B, T = m.T, Hp = m.Hp, Vp = m.Vp;
-  const HV = Hp / 4, VV = Vp / 4, EV = m.Ep / 4;
+  const { B, T, Hp, Vp, b, k } = m;
+  const HV = Hp / 4, EV = m.Ep / 4;
   const w = L - T; // first step of the loss window
   const rows = L * B;
-  const b = m.b, k = m.k, gpu = m.gpu;
-  if (m.spec.input === "embedding") {
+  const oneHot = m.spec.input === "one_hot";
+  if (!oneHot) {
     // Embedded inputs: their projection P for all steps at once.
-    rec.dispatch(gather, {
-      step: gpu.step({ n: rows, N: EV }),
+    rec.dispatch(k.gather, {
+      sizes: { rows, N: EV },
       x: tok.x,
       table: region(m, b.params, "W_embed"),
       out: b.Ex,
@@ -217,81 +133,55 @@ export function encodeForward(
     rec.dispatch(
       k.P,
       {
-        step: gpu.step({ M: rows, K: EV, N: HV }),
+        sizes: { rows, K: EV, N: HV, a: 0, o: 0 },
         A: b.Ex,
         W: region(m, b.params, "W_xh"),
         C: b.P,
+        bias: null,
       },
       productGroups(k.tile.P, rows, Hp),
       "P",
     );
   }
-  // Each step reads its input state from a buffer of its own (a writable
-  // buffer cannot also be read through another binding, and on llvmpipe a
-  // uniform buffer's loads are one address for all lanes) and writes the
-  // next step's into the other of two.
-  const state = B * Hp / 4;
-  rec.dispatch(copy, {
-    step: gpu.step({ n: state }),
-    src: b.hs,
-    out: b.hcur[0],
-  }, [Math.ceil(state / WIDE), 1]);
+  const state = B * HV;
+  rec.dispatch(k.copy, { sizes: { n: state }, src: b.hs, out: b.hcur[0] }, [
+    Math.ceil(state / WIDE),
+    1,
+  ]);
   const groups = productGroups(k.tile.step, B, Hp);
   for (let t = 0; t < L; t++) {
-    const A = b.hcur[t % 2];
-    const step = {
-      step: gpu.step({ t, M: B, K: HV, N: HV }),
+    rec.dispatch(k.forward, {
+      sizes: { t, rows: B, width: HV },
       hyper: b.hyper,
-      A: m.uniformA ? slot(A, 0) : A,
+      ...operand(m, b.hcur[t % 2]),
       W: region(m, b.params, "W_hh"),
+      x: oneHot ? tok.x : null,
+      W_xh: oneHot ? region(m, b.params, "W_xh") : null,
+      P: oneHot ? null : b.P,
       b_h: region(m, b.params, "b_h"),
       hs: b.hs,
       next: b.hcur[(t + 1) % 2],
-    };
-    if (m.spec.input === "embedding") {
-      rec.dispatch(k.forwardEmbedded, { ...step, P: b.P }, groups);
-    } else {
-      rec.dispatch(k.forwardOneHot, {
-        ...step,
-        x: tok.x,
-        W_xh: region(m, b.params, "W_xh"),
-      }, groups);
-    }
+    }, groups);
   }
   // logits_t = H_t W_hq + b_q over the loss window, H_t in slot t + 1.
-  const W_hq = region(m, b.params, "W_hq");
-  const b_q = region(m, b.params, "b_q");
-  if (k.sliced) {
-    const [x, y] = productGroups(k.tile.logits, B, Vp);
-    for (let t = w; t < L; t += SLICES) {
-      const s = Math.min(SLICES, L - t);
-      rec.dispatch(
-        k.logitsSliced,
-        {
-          step: gpu.step({ o: (t - w) * B, M: B, K: HV, N: VV, s }),
-          ...slices(m, t + 1, s),
-          W: W_hq,
-          C: b.logits,
-          bias: b_q,
-        },
-        [x, s * y],
-        "logits",
-      );
-    }
-  } else {
-    rec.dispatch(
-      k.logits,
-      {
-        step: gpu.step({ a: (w + 1) * B * HV, M: T * B, K: HV, N: VV }),
-        A: b.hs,
-        W: W_hq,
-        C: b.logits,
-        bias: b_q,
+  rec.dispatch(
+    k.logits,
+    {
+      sizes: {
+        rows: T * B,
+        K: HV,
+        N: Vp / 4,
+        a: m.states.vec4(w + 1),
+        o: 0,
       },
-      productGroups(k.tile.logits, T * B, Vp),
-      "logits",
-    );
-  }
+      A: b.hs,
+      W: region(m, b.params, "W_hq"),
+      C: b.logits,
+      bias: region(m, b.params, "b_q"),
+    },
+    productGroups(k.tile.logits, T * B, Vp),
+    "logits",
+  );
   rec.dispatch(k.softmax, {
     y: tok.y,
     logits: b.logits,
@@ -311,75 +201,86 @@ export function encodeGradients(
   tok: Tokens,
 ) {
   encodeForward(rec, m, L, tok);
-  const B = m.B, T = m.T, Hp = m.Hp, Vp = m.Vp;
+  const { B, T, Hp, Vp, b, k, states, outputs } = m;
   const HV = Hp / 4, VV = Vp / 4, EV = m.Ep / 4;
   const w = L - T; // first step of the loss window
-  const V = m.spec.vocab_size;
   const rows = L * B;
-  const b = m.b, k = m.k, gpu = m.gpu;
   rec.clear(b.dcur[(L - 1) % 2], 0, m.C * B * Hp * 4); // dA after the last step
-  // Summed eight steps at a time, dW_hh and dW_hq are added to zeros.
+  // Summed a few steps at a time, dW_hh and dW_hq are added to zeros.
   if (m.chunked) rec.clear(b.grads, 0, m.C * m.layout.floats * 4);
   // W_hhᵀ and W_hqᵀ: the backward steps read their rows.
   for (
-    const [name, out, NV] of [
+    const [name, out, cols] of [
       ["W_hh", b.W_hh_T, HV],
       ["W_hq", b.W_hq_T, VV],
     ] as const
   ) {
     rec.dispatch(
-      transpose,
-      {
-        step: gpu.step({ M: HV, N: NV }),
-        m: region(m, b.params, name),
-        out,
-      },
-      [Math.ceil(HV * NV / WIDE), 1],
+      k.transpose,
+      { sizes: { rows: HV, cols }, m: region(m, b.params, name), out },
+      [Math.ceil(HV * cols / WIDE), 1],
       `transpose ${name}`,
     );
   }
   const groups = productGroups(k.tile.step, B, Hp);
   for (let t = L - 1; t >= 0; t--) {
-    // The output layer's share: dlogits_t, zeros before the window.
-    const D: Resource = t < w
-      ? (m.uniformD ? slot(b.zeros, 0) : b.zeros)
-      : (m.uniformD ? slot(b.logits, (t - w) * B * Vp) : b.logits);
-    const o = m.uniformD || t < w ? 0 : (t - w) * B * VV;
-    const A = b.dcur[t % 2];
+    // The output layer's share: dlogits_t, zeros before the loss window.
+    const D = t < w ? b.zeros : b.logits;
+    const at = t < w ? 0 : outputs.vec4(t - w);
     rec.dispatch(k.backward, {
-      step: gpu.step({ t, o, M: B, K: HV, N: HV, K2: VV }),
+      sizes: { t, rows: B, width: HV, vwidth: VV, o: m.uniformD ? 0 : at },
       hyper: b.hyper,
-      A: m.uniformA ? slot(A, 0) : A,
+      ...operand(m, b.dcur[t % 2]),
       W: b.W_hh_T,
       W_q: b.W_hq_T,
-      D,
+      D_slot: m.uniformD ? slot(D, 4 * at) : null,
+      D: m.uniformD ? null : D,
       hs: b.hs,
       da: b.da,
       next: b.dcur[(t + 1) % 2],
     }, groups);
   }
-  // Weight gradients G = Σ_t Aᵀ D_t over steps first…L − 1: dW_hh with A =
-  // H_{t−1} (state slot t) and D = dA_t, dW_hq with A = H_t (slot t + 1)
-  // and D = dlogits_t over the loss window.
+  // Weight gradients G = Σ_t Aᵀ D_t over steps first…L − 1: dW_hh with
+  // A = H_{t−1} (state slot t) and D = dA_t, dW_hq with A = H_t (slot
+  // t + 1) and D = dlogits_t over the loss window.
   const weights = [
-    { name: "W_hh", first: 0, slot: 0, D: b.da, N: Hp, ...k.dW.hh },
-    { name: "W_hq", first: w, slot: 1, D: b.logits, N: Vp, ...k.dW.hq },
+    {
+      name: "W_hh",
+      first: 0,
+      slot: 0,
+      D: b.da,
+      N: Hp,
+      tile: k.tile.dW_hh,
+      ...k.dW.hh,
+    },
+    {
+      name: "W_hq",
+      first: w,
+      slot: 1,
+      D: b.logits,
+      N: Vp,
+      tile: k.tile.dW_hq,
+      ...k.dW.hq,
+    },
   ];
   for (const g of weights) {
     const G = region(m, b.grads, g.name);
     const groups = gradientGroups(g.tile, Hp, g.N);
-    const NV = g.N / 4, label = `d${g.name}`;
-    if (!m.chunked) {
-      // One sum over all its rows.
+    const label = `d${g.name}`;
+    // One sum over all its rows, or each SLICES steps' sum added to G.
+    const span = m.chunked ? SLICES : L - g.first;
+    for (let t = g.first; t < L; t += span) {
+      const s = Math.min(span, L - t);
       rec.dispatch(
-        g.kernel,
+        m.chunked ? g.add : g.store,
         {
-          step: gpu.step({
-            a: (g.first + g.slot) * B * HV,
-            n: (L - g.first) * B,
+          sizes: {
+            rows: s * B,
             K: HV,
-            N: NV,
-          }),
+            N: g.N / 4,
+            a: states.vec4(t + g.slot),
+            o: states.row(t - g.first),
+          },
           A: b.hs,
           D: g.D,
           G,
@@ -387,69 +288,27 @@ export function encodeGradients(
         groups,
         label,
       );
-      continue;
-    }
-    // Each SLICES steps' sum is added to G (cleared above).
-    for (let t = g.first; t < L; t += SLICES) {
-      const s = Math.min(SLICES, L - t), o = (t - g.first) * B;
-      if (k.sliced) {
-        rec.dispatch(
-          g.sliced,
-          {
-            step: gpu.step({ o, M: B, K: HV, N: NV, s }),
-            ...slices(m, t + g.slot, s),
-            D: g.D,
-            G,
-          },
-          groups,
-          label,
-        );
-      } else {
-        rec.dispatch(
-          g.kernel,
-          {
-            step: gpu.step({
-              a: (t + g.slot) * B * HV,
-              o,
-              n: s * B,
-              K: HV,
-              N: NV,
-            }),
-            A: b.hs,
-            D: g.D,
-            G,
-          },
-          groups,
-          label,
-        );
-      }
     }
   }
-  rec.dispatch(
-    colsum,
-    {
-      step: gpu.step({ n: rows, N: HV }),
-      D: b.da,
-      G: region(m, b.grads, "b_h"),
-    },
-    [HV / 8, 1],
-    "db_h",
-  );
-  rec.dispatch(
-    colsum,
-    {
-      step: gpu.step({ n: T * B, N: VV }),
-      D: b.logits,
-      G: region(m, b.grads, "b_q"),
-    },
-    [VV / 8, 1],
-    "db_q",
-  );
+  for (
+    const [label, D, n, name, N] of [
+      ["db_h", b.da, rows, "b_h", HV],
+      ["db_q", b.logits, T * B, "b_q", VV],
+    ] as const
+  ) {
+    rec.dispatch(
+      k.colsum,
+      { sizes: { rows: n, N }, D, G: region(m, b.grads, name) },
+      [N / 8, 1],
+      label,
+    );
+  }
+  const V = m.spec.vocab_size;
   if (m.spec.input === "embedding") {
     rec.dispatch(
       k.dW_xh,
       {
-        step: gpu.step({ n: rows, K: EV, N: HV }),
+        sizes: { rows, K: EV, N: HV, a: 0, o: 0 },
         A: b.Ex,
         D: b.da,
         G: region(m, b.grads, "W_xh"),
@@ -460,7 +319,7 @@ export function encodeGradients(
     rec.dispatch(
       k.dEx,
       {
-        step: gpu.step({ M: rows, K: HV, N: EV }),
+        sizes: { rows, K: HV, N: EV, a: 0, o: 0 },
         A: b.da,
         W: region(m, b.params, "W_xh"),
         C: b.dEx,
@@ -468,22 +327,17 @@ export function encodeGradients(
       productGroups(k.tile.dEx, rows, m.Ep),
       "dEx",
     );
-    rec.dispatch(scatter, {
-      step: gpu.step({ N: EV }),
-      order: tok.order,
-      start: tok.start,
-      D: b.dEx,
-      G: region(m, b.grads, "W_embed"),
-    }, [EV / 8, V]);
-  } else {
-    rec.dispatch(scatter, {
-      step: gpu.step({ N: HV }),
-      order: tok.order,
-      start: tok.start,
-      D: b.da,
-      G: region(m, b.grads, "W_xh"),
-    }, [HV / 8, V]);
   }
+  // dW_xh (one-hot) or dW_embed: each token's rows summed.
+  const embedded = m.spec.input === "embedding";
+  const NV = embedded ? EV : HV;
+  rec.dispatch(k.scatter, {
+    sizes: { N: NV },
+    order: tok.order,
+    start: tok.start,
+    D: embedded ? b.dEx : b.da,
+    G: region(m, b.grads, embedded ? "W_embed" : "W_xh"),
+  }, [NV / 8, V]);
 }
 
 /** What each cell does in each minibatch of an epoch, as the `modes` buffer holds it: per cell, per minibatch, [state, update]. */
@@ -506,19 +360,18 @@ export function encodeMinibatch(
 ) {
   encodeState(rec, m, i, modes);
   encodeGradients(rec, m, L, tok);
-  const b = m.b, gpu = m.gpu;
-  const n = m.layout.floats / 4;
+  const b = m.b, n = m.layout.floats / 4;
   rec.dispatch(m.k.stats, {
-    step: gpu.step({ t: i }),
+    sizes: { i },
     losses: b.losses,
     grads: b.grads,
-    stats: stats,
+    stats,
   }, [1, 1]);
-  rec.dispatch(sgdUpdate, {
-    step: gpu.step({ t: i, n }),
+  rec.dispatch(m.k.update, {
+    sizes: { i, n },
     hyper: b.hyper,
     modes,
-    stats: stats,
+    stats,
     grads: b.grads,
     params: b.params,
   }, [Math.ceil(n / WIDE), 1]);
@@ -537,8 +390,8 @@ export function encodeState(
   modes: GPUBuffer,
 ) {
   const n = m.B * m.Hp / 4;
-  rec.dispatch(initialState, {
-    step: m.gpu.step({ t: i, n, K: m.T }),
+  rec.dispatch(m.k.state, {
+    sizes: { i, n, last: m.T },
     modes,
     hs: m.b.hs,
   }, [Math.ceil(n / WIDE), 1]);

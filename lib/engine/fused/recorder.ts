@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Gpu, Resource } from "./gpu.ts";
+import type { Gpu, Resources } from "./gpu.ts";
 import type { Kernel } from "./wgsl.ts";
 
 /** GPU time per kernel label: milliseconds summed over its dispatches, and their count. */
@@ -41,9 +41,9 @@ export class Recorder {
    * Records kernel `k` over `resources` as `groups` workgroups; `name` is
    * what a profile sums it under.
    */
-  dispatch<N extends string>(
-    k: Kernel<N>,
-    resources: Record<N, Resource>,
+  dispatch(
+    k: Kernel,
+    resources: Resources,
     groups: readonly [number, number],
     name: string = k.label.split(":")[0],
   ): void {

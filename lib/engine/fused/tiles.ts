@@ -8,7 +8,36 @@
  *
  * @module
  */
-import { LANES, type Tile } from "./tile.ts";
+/** Invocations per workgroup of the matrix kernels on llvmpipe: one SIMD register of 8 floats. */
+export const LANES = 8;
+
+/**
+ * The shape of a register tile: a workgroup computes `rb` rows ×
+ * `lanes`·`cv` vec4 columns of the result, each invocation `rb` × `cv`
+ * vec4 accumulators.
+ */
+export interface Tile {
+  /** Rows per workgroup. */
+  rb: number;
+  /** vec4 columns per invocation. */
+  cv: number;
+  /** Invocations per workgroup. */
+  lanes: number;
+}
+
+/** Workgroups of a product of M rows and N floats of columns. */
+export const productGroups = (
+  t: Tile,
+  M: number,
+  N: number,
+): [number, number] => [N / 4 / (t.lanes * t.cv), Math.ceil(M / t.rb)];
+
+/** Workgroups of a weight gradient G (K × N floats): rb rows of G and lanes·cv vec4 columns each. */
+export const gradientGroups = (
+  t: Tile,
+  K: number,
+  N: number,
+): [number, number] => [N / 4 / (t.lanes * t.cv), K / t.rb];
 
 /** vec4 columns per lane, up to `max`, that tile a width of N floats exactly. */
 const widestCv = (N: number, max: number) => {
@@ -30,24 +59,9 @@ export interface Tiles {
   step(B: number, N: number): Tile;
   /** Products over many rows (all steps at once). */
   wide(N: number): Tile;
-  /** Weight gradients from storage (K rows of G). */
+  /** Weight gradients (K rows of G). */
   outer(K: number, N: number): Tile;
-  /**
-   * When the logits and the weight gradients read each step's state as a
-   * uniform slice (up to eight per dispatch) rather than from storage:
-   * their tiles. Either way each sum keeps its order.
-   */
-  sliced: null | {
-    logits(B: number, N: number): Tile;
-    outer(K: number, N: number): Tile;
-  };
 }
-
-const gpuOuter = (_K: number, N: number): Tile => ({
-  rb: 4,
-  cv: 1,
-  lanes: widestLanes(N),
-});
 
 /**
  * Tiles per kind of adapter. The CPU tiles are the largest whose kernels
@@ -59,17 +73,11 @@ export const TILES: Record<"cpu" | "gpu", Tiles> = {
     step: (B, N) => ({ rb: Math.min(B, 16), cv: widestCv(N, 4), lanes: LANES }),
     wide: (N) => ({ rb: 8, cv: widestCv(N, 2), lanes: LANES }),
     outer: (_K, N) => ({ rb: 16, cv: widestCv(N, 4), lanes: LANES }),
-    // As fast from storage, and a sliced kernel is eight copies of a tile.
-    sliced: null,
   },
   gpu: {
     step: (_B, N) => ({ rb: 2, cv: 1, lanes: widestLanes(N) }),
     wide: (N) => ({ rb: 4, cv: 1, lanes: widestLanes(N) }),
-    outer: gpuOuter,
-    sliced: {
-      logits: (_B, N) => ({ rb: 2, cv: 1, lanes: widestLanes(N) }),
-      outer: gpuOuter,
-    },
+    outer: (_K, N) => ({ rb: 4, cv: 1, lanes: widestLanes(N) }),
   },
 };
 

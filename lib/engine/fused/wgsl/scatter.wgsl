@@ -1,0 +1,32 @@
+// The gradient of a row lookup, G[v] = Σ_{x_r = v} D[r] (rows of N vec4s):
+// dW_xh for one-hot inputs, dW_embed for embedded ones. Rows arrive
+// grouped by token (`order`, token v's rows at start[v]…start[v+1]), so
+// each workgroup sums only its token's rows, in the order they came.
+// Workgroups: (N/8, rows of G).
+
+struct Sizes {
+  N: u32, // vec4s of a row
+}
+struct Cells { order: u32, start: u32, D: u32, G: u32 }
+
+var<uniform> sizes: Sizes;
+var<storage, read> order: array<u32>;
+var<storage, read> start: array<u32>;
+var<storage, read> D: array<vec4f>;
+var<storage, read_write> G: array<vec4f>;
+var<uniform> cells: Cells;
+
+@compute @workgroup_size(8)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u) {
+  let cell = wg.z;
+  let order_ = cell * cells.order; let start_ = cell * cells.start;
+  let D_ = cell * cells.D; let G_ = cell * cells.G;
+  let NV = sizes.N;
+  let col = wg.x * 8u + l.x;
+  let v = wg.y;
+  var acc = vec4f();
+  for (var i = start[start_ + v]; i < start[start_ + v + 1u]; i++) {
+    acc += D[D_ + order[order_ + i] * NV + col];
+  }
+  G[G_ + v * NV + col] = acc;
+}
