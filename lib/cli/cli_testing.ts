@@ -86,7 +86,7 @@ export const TINY = {
     val_tokens: 60,
     eval_every: 2,
     num_preds: 10,
-    backend: "cpu",
+    engine: "blas",
   },
   grid: { clip: [1, "off"], lr: [1, 2] },
   seeds: [0],
@@ -159,3 +159,103 @@ export const tinyTrain = (corpus: string, epochs: number): string[] => [
   "--batch_size",
   "4",
 ];
+
+/**
+ * A book behind named pipes, for tests that must hold a runner at a
+ * known point: every read of the book (the runner's, when it plans the
+ * grid; a worker's, when a job starts) waits until the test lets one
+ * through with {@linkcode GatedBook.feed}, so a cell is "in flight" for
+ * exactly as long as the test says, however fast the machine. `path` is a
+ * link to the pipe the next reader opens; each reader gets a pipe of its
+ * own (a writer that opened the same pipe again before its last reader
+ * saw the end would hand that reader the book twice).
+ */
+export class GatedBook {
+  /** The corpus path a config names: a link to the next pipe. */
+  readonly path: string;
+  #pipe = "";
+  #count = 0;
+  /** A write waits for a reader. */
+  #waiting = false;
+
+  private constructor(path: string) {
+    this.path = path;
+  }
+
+  /** A gated book at `path` (its pipes beside it). */
+  static async make(path: string): Promise<GatedBook> {
+    const book = new GatedBook(path);
+    await book.#next();
+    return book;
+  }
+
+  /** A new pipe for the next reader, `path` pointing at it. */
+  async #next() {
+    const pipe = `${this.path}.${this.#count++}`;
+    const made = await new Deno.Command("sh", {
+      args: ["-c", 'mkfifo "$1"', "sh", pipe],
+    }).output();
+    if (!made.success) throw new Error(`mkfifo ${pipe} failed`);
+    const link = `${this.path}.link`;
+    await Deno.symlink(pipe, link);
+    await Deno.rename(link, this.path);
+    this.#pipe = pipe;
+  }
+
+  /** Lets `n` reads through, one after another: each waits for its reader. */
+  async feed(n = 1): Promise<void> {
+    for (let i = 0; i < n; i++) {
+      this.#waiting = true;
+      const pipe = await Deno.open(this.#pipe, { write: true });
+      this.#waiting = false;
+      await this.#next();
+      try {
+        await pipe.write(new TextEncoder().encode(BOOK));
+      } catch {
+        // The reader went away (its process ended): it read nothing.
+      } finally {
+        pipe.close();
+      }
+    }
+  }
+
+  /** Lets every read through until `done` settles (a process's end), and returns it. */
+  async serveUntil<T>(done: Promise<T>): Promise<T> {
+    let finished = false;
+    const loop = (async () => {
+      while (!finished) await this.feed(1);
+    })();
+    try {
+      return await done;
+    } finally {
+      finished = true;
+      // Nobody reads any more: answer the write that waits for a reader.
+      if (this.#waiting) await Deno.readFile(this.#pipe);
+      await loop;
+    }
+  }
+}
+
+/** The pids of the worker processes writing into results directory `dir` (from `ps`). */
+export async function workersOf(dir: string): Promise<number[]> {
+  const out = await new Deno.Command("sh", {
+    args: ["-c", "ps -eo pid=,args="],
+    stdout: "piped",
+  }).output();
+  return new TextDecoder().decode(out.stdout).split("\n").map((line) =>
+    /^\s*(\d+) (.*)$/.exec(line)
+  ).filter((m) => m && m[2].endsWith(`/worker.ts ${dir}`)).map((m) =>
+    Number(m![1])
+  );
+}
+
+/** Waits until no worker writes into `dir` any more: it ends when its runner is gone. */
+export async function workersGone(dir: string, timeout = 60_000) {
+  const deadline = Date.now() + timeout;
+  while ((await workersOf(dir)).length > 0) {
+    if (Date.now() > deadline) {
+      throw new Error(`a worker for ${dir} outlived its runner`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { runTask } from "./cli_testing.ts";
-import { HAVE_TIME_MACHINE, TEST_DATA_DIR } from "../data/testdata.ts";
+import { TEST_DATA_DIR } from "../data/testdata.ts";
+import { requires } from "../testing.ts";
 
 Deno.test({
   name:
     "deno task data --json: the Time Machine's vocab, length and SHA-1 from the data directory",
-  ignore: !HAVE_TIME_MACHINE,
-  async fn() {
+  ...requires(["book"], async () => {
     const r = await runTask("data", ["--json", "--data-dir", TEST_DATA_DIR], {
       RNNLAB_OFFLINE: "1",
     });
@@ -17,14 +17,13 @@ Deno.test({
     assert.equal(info.corpus_length, 170_580);
     assert.equal(info.sha1, "090b5e7e70c295757f55df93cb0a180b9691891a");
     assert.equal(info.train_tokens, 10_000);
-  },
+  }),
 });
 
 Deno.test({
   name:
     "deno task data --data-dir: a directory whose path holds a space and non-ASCII letters",
-  ignore: !HAVE_TIME_MACHINE,
-  async fn() {
+  ...requires(["book"], async () => {
     const dir = await Deno.makeTempDir({ prefix: "rnnlab böcher dir " });
     try {
       await Deno.copyFile(
@@ -43,7 +42,7 @@ Deno.test({
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
-  },
+  }),
 });
 
 Deno.test("deno task data: offline without the file names what to download and where", async () => {
@@ -66,8 +65,7 @@ Deno.test("deno task data: offline without the file names what to download and w
 Deno.test({
   name:
     "deno task data: The War of the Worlds without its Gutenberg header and licence",
-  ignore: !HAVE_TIME_MACHINE,
-  async fn() {
+  ...requires(["book"], async () => {
     const r = await runTask("data", [
       "--json",
       "--corpus",
@@ -92,5 +90,5 @@ Deno.test({
     assert.equal(info.corpus_length - spaces, letters(body));
     assert.ok(letters(raw) - letters(body) > 10_000, "the licence is long");
     assert.equal(info.vocab.length, 28);
-  },
+  }),
 });

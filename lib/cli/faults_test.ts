@@ -2,14 +2,14 @@
  * File-system faults, caused for real: a full disk (a small tmpfs), a
  * read-only mount, a file where a directory belongs, a path under /proc.
  * Each must end in one `error:` line naming the path, the right exit
- * status, and nothing half-written. Mounting needs root; without it the
- * tmpfs tests are skipped (the runner's handling of a cell that cannot be
- * stored is also tested without a mount, in lib/experiment/runner_test.ts).
+ * status, and nothing half-written. Mounting needs root: without it the
+ * tmpfs tests are ignored, or fail where RNNLAB_REQUIRE names root (the
+ * runner's handling of a cell that cannot be stored is also tested
+ * without a mount, in lib/experiment/runner_test.ts).
  */
 import assert from "node:assert/strict";
 import { type Ran, TINY, tinyTrain, world } from "./cli_testing.ts";
-
-const ROOT_USER = Deno.uid() === 0;
+import { requires } from "../testing.ts";
 
 async function sh(...args: string[]) {
   const out = await new Deno.Command(args[0], { args: args.slice(1) })
@@ -65,8 +65,7 @@ const names = (dir: string) =>
 Deno.test({
   name:
     "disk full mid-grid: the runner stops with one line saying what it kept, leaves no partial file, and the same command finishes once there is room; report on a full disk writes nothing",
-  ignore: !ROOT_USER,
-  fn: () =>
+  ...requires(["root", "blas"], () =>
     tiny(({ run }) =>
       // Room for the lock and a few small files: the disk fills mid-grid.
       withTmpfs("16k", async (out) => {
@@ -108,43 +107,73 @@ Deno.test({
           rest.stdout,
           new RegExp(`ran ${4 - stored} cells .* ${stored} already stored`),
         );
+
+        // A full disk leaves the report already there whole.
+        const report_files = ["README.md", "results.json", "train_ppl.svg"];
+        const before = await Promise.all(
+          report_files.map((f) => Deno.readTextFile(`${out}/${f}`)),
+        );
+        const filler = await Deno.open(`${out}/filler`, {
+          write: true,
+          create: true,
+        });
+        const block = new Uint8Array(4096);
+        try {
+          for (;;) await filler.write(block);
+        } catch { /* full */ }
+        filler.close();
+        const again = await run(["report", "tiny", "--out", out]);
+        assert.equal(again.code, 1, again.stderr);
+        oneErrorLine(again, /: no space left on the device; free some space/);
+        assert.deepEqual(
+          await Promise.all(
+            report_files.map((f) => Deno.readTextFile(`${out}/${f}`)),
+          ),
+          before,
+          "the previous report, whole",
+        );
+        assert.ok(
+          names(out).every((n) => !n.includes(".tmp")),
+          "no temporary file left",
+        );
       })
-    ),
+    )),
 });
 
 Deno.test({
   name:
     "a read-only --out: one line naming it, exit 1, nothing written; train --json onto it is refused before training",
-  ignore: !ROOT_USER,
-  fn: () =>
-    tiny(({ root, run }) =>
-      withTmpfs("1m", async (out) => {
-        const r = await run(["exp", "tiny", "--out", `${out}/x`]);
-        assert.equal(r.code, 1, r.stderr);
-        oneErrorLine(
-          r,
-          new RegExp(
-            `^error: ${out}/x: read-only file system; choose a writable location`,
-          ),
-        );
-        const t = await run([
-          ...tinyTrain(`${root}/book.txt`, 1),
-          "--json",
-          `${out}/run.json`,
-        ]);
-        assert.equal(t.code, 2, t.stderr);
-        oneErrorLine(t, /--json: .*run\.json: read-only file system/);
-        assert.doesNotMatch(t.stdout, /epoch/, "refused before training");
-        assert.deepEqual(names(out), []);
-      }, ",ro")
-    ),
+  ...requires(
+    ["root"],
+    () =>
+      tiny(({ root, run }) =>
+        withTmpfs("1m", async (out) => {
+          const r = await run(["exp", "tiny", "--out", `${out}/x`]);
+          assert.equal(r.code, 1, r.stderr);
+          oneErrorLine(
+            r,
+            new RegExp(
+              `^error: ${out}/x: read-only file system; choose a writable location`,
+            ),
+          );
+          const t = await run([
+            ...tinyTrain(`${root}/book.txt`, 1),
+            "--json",
+            `${out}/run.json`,
+          ]);
+          assert.equal(t.code, 2, t.stderr);
+          oneErrorLine(t, /--json: .*run\.json: read-only file system/);
+          assert.doesNotMatch(t.stdout, /epoch/, "refused before training");
+          assert.deepEqual(names(out), []);
+        }, ",ro")
+      ),
+  ),
 });
 
 Deno.test({
   name:
     "train --json whose disk fills while it trains keeps the run's record: written elsewhere, and the error says where",
-  ignore: !ROOT_USER,
-  fn: () =>
+  ...requires(["root", "blas"], () =>
     tiny(({ root, run }) =>
       // An empty probe fits, the record does not.
       withTmpfs("4k", async (out) => {
@@ -170,7 +199,7 @@ Deno.test({
         }
         assert.deepEqual(names(out), ["filler"], "no partial file");
       })
-    ),
+    )),
 });
 
 Deno.test("a file where a directory belongs, or a path under /proc: one line, exit 2 or 1, no stack trace", async () => {

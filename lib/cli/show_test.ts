@@ -11,8 +11,28 @@ Deno.test("deno task show: the committed d2l-baseline as a table, CSV and JSON; 
   const lines = table.stdout.trim().split("\n");
   assert.equal(lines.length, 7, "a header and six cells");
   assert.match(lines[0], /^sampling +seed +status +train_ppl/);
-  const best = lines.slice(1).map((l) => Number(l.split(/\s+/)[5]));
-  assert.deepEqual(best, [...best].sort((a, b) => a - b), "sorted");
+  // Sorted by the full numbers (the table rounds them): the JSON's order,
+  // every value a number, ascending.
+  const ordered = await runTask("show", [
+    "d2l-baseline",
+    "--json",
+    "--sort",
+    "best_val_ppl",
+  ]);
+  assert.equal(ordered.code, 0, ordered.stderr);
+  const sorted = JSON.parse(ordered.stdout) as {
+    id: string;
+    best_val_ppl: number;
+  }[];
+  const best = sorted.map((c) => c.best_val_ppl);
+  assert.equal(best.length, 6);
+  assert.ok(best.every((b) => typeof b === "number" && b > 0), `${best}`);
+  assert.ok(best.every((b, i) => i === 0 || best[i - 1] <= b), `${best}`);
+  assert.deepEqual(
+    lines.slice(1).map((l) => l.trim().split(/\s+/).at(-1)),
+    sorted.map((c) => c.id),
+    "the table in the same order",
+  );
 
   const csv = await runTask("show", [
     "d2l-baseline",

@@ -62,6 +62,7 @@ Deno.test("sequential: row b of each minibatch continues row b of the previous o
 
 Deno.test("random: subsequences are disjoint, aligned to one offset, and cover all but the remainder", () => {
   const num_steps = 5, batch_size = 3, n = 100;
+  const offsets = new Set<number>();
   for (let seed = 0; seed < 10; seed++) {
     const starts = [
       ...seqDataIterRandom(range(n), batch_size, num_steps, makeRng(seed)),
@@ -69,8 +70,10 @@ Deno.test("random: subsequences are disjoint, aligned to one offset, and cover a
       .flatMap((m) =>
         Array.from({ length: batch_size }, (_, b) => row(m, "X", b)[0])
       );
-    const offset = Math.min(...starts) % num_steps;
-    assert.ok(offset <= num_steps - 1);
+    // d2l's offset: the seed's first draw of random.randint(0, num_steps − 1).
+    const offset = makeRng(seed).randint(0, num_steps - 1);
+    offsets.add(offset);
+    assert.equal(Math.min(...starts) % num_steps, offset);
     const sorted = [...starts].sort((a, b) => a - b);
     for (let i = 1; i < sorted.length; i++) {
       assert.ok(sorted[i] - sorted[i - 1] >= num_steps, "subsequences overlap");
@@ -84,6 +87,7 @@ Deno.test("random: subsequences are disjoint, aligned to one offset, and cover a
     // Shuffled: the starts do not come in text order.
     assert.notDeepEqual(starts, sorted);
   }
+  assert.ok(offsets.size > 1, "the offset varies with the seed");
 });
 
 Deno.test("the same seed gives the same minibatches", () => {

@@ -9,7 +9,8 @@ import {
   Vocab,
 } from "./vocab.ts";
 import { readCorpus } from "./source.ts";
-import { HAVE_TIME_MACHINE, TEST_DATA_DIR } from "./testdata.ts";
+import { TEST_DATA_DIR } from "./testdata.ts";
+import { requires } from "../testing.ts";
 
 Deno.test("preprocessLines: non-letters become one space, trimmed, lowercased; CRLF and CR split lines", () => {
   assert.deepEqual(
@@ -51,8 +52,7 @@ Deno.test("loadCorpus: lines concatenated without separators, truncated, validat
 Deno.test({
   name:
     "The Time Machine: 28-token vocab in d2l's order and 170,580 tokens, derived independently",
-  ignore: !HAVE_TIME_MACHINE,
-  async fn() {
+  ...requires(["book"], async () => {
     const { text } = await readCorpus("timemachine", {
       dataDir: TEST_DATA_DIR,
       offline: true,
@@ -98,7 +98,7 @@ Deno.test({
     );
     assert.equal(corpus.train.length, 10_000);
     assert.equal(corpus.val.length, 5_000);
-  },
+  }),
 });
 
 /** A Turkish passage (the opening of The Time Machine, translated). */

@@ -80,6 +80,12 @@ async function reference(spec: GroupSpec, values: ParamValues) {
   }]);
 }
 
+/** What the reference computes for a case, computed once for every engine under test. */
+function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () => made ??= make();
+}
+
 const TEXT =
   "the time traveller for so it will be convenient to speak of him was expounding a recondite matter to us "
     .repeat(6);
@@ -105,41 +111,49 @@ const cases: {
   { B: 3, T: 4, H: 250, V: 7, activation: "relu", input: "one_hot", E: 1 },
 ];
 
+/** A gradient case: its spec, values (weights larger than 0.01, so gradients are far from float32 noise), a minibatch and a state. */
+function gradientCase(c: typeof cases[number]) {
+  const { B, T, H, V, activation, input, E } = c;
+  const spec: GroupSpec = {
+    vocab_size: V,
+    num_hiddens: H,
+    activation,
+    input,
+    embed_size: E,
+    batch_size: B,
+    num_steps: T,
+    max_steps: T,
+  };
+  const rng = makeRng(B * 100 + H);
+  const values = get_params(spec, rng);
+  for (const p of Object.values(values)) {
+    p.values = p.values.map(() => rng.normal() * 0.3);
+  }
+  const tokens = () =>
+    Int32Array.from({ length: B * T }, () => rng.randint(0, V - 1));
+  const X = tokens(), Y = tokens();
+  const H0 = Float32Array.from({ length: B * H }, () => rng.normal() * 0.5);
+  const want = once(async () => {
+    const ref = await reference(spec, values);
+    const g = await ref.gradients(X, Y, H0);
+    ref.destroy();
+    return g;
+  });
+  return { spec, values, X, Y, H0, want };
+}
+
+const gradientCases = cases.map((c) => ({ c, ...gradientCase(c) }));
+
 for (const engine of ENGINES) {
-  for (const { B, T, H, V, activation, input, E } of cases) {
+  for (const { c, spec, values, X, Y, H0, want: reference } of gradientCases) {
+    const { B, T, H, V, activation, input, E } = c;
     Deno.test({
       name:
         `${engine.name}: loss and every gradient match tfjs autograd within 1e-4 (B=${B} T=${T} H=${H} V=${V} ${activation} ${input}${
           input === "embedding" ? ` E=${E}` : ""
         })`,
       ...requires(engine.needs, async () => {
-        const spec: GroupSpec = {
-          vocab_size: V,
-          num_hiddens: H,
-          activation,
-          input,
-          embed_size: E,
-          batch_size: B,
-          num_steps: T,
-          max_steps: T,
-        };
-        const rng = makeRng(B * 100 + H);
-        const values = get_params(spec, rng);
-        // Larger weights than 0.01, so gradients are far from float32 noise.
-        for (const p of Object.values(values)) {
-          p.values = p.values.map(() => rng.normal() * 0.3);
-        }
-        const tokens = () =>
-          Int32Array.from({ length: B * T }, () => rng.randint(0, V - 1));
-        const X = tokens(), Y = tokens();
-        const H0 = Float32Array.from(
-          { length: B * H },
-          () => rng.normal() * 0.5,
-        );
-        const ref = await reference(spec, values);
-        const want = await ref.gradients(X, Y, H0);
-        ref.destroy();
-
+        const want = await reference();
         const group = engine.make(spec, values);
         const out = await group.gradients(X, Y, H0);
         assert.ok(
@@ -165,56 +179,89 @@ for (const engine of ENGINES) {
   }
 }
 
+/** The training comparisons: every feature, each a spec, epoch options and what the reference computed, once. */
+const trainingCases = (() => {
+  const { vocab, train } = loadCorpus(TEXT, 450);
+  const B = 4, T = 7;
+  const perEpoch = Math.floor((train.length - 1) / B / T);
+  const held = train.slice(0, 150);
+  const options = [
+    { activation: "tanh", clip: 1, sampling: "sequential", lr: 1 },
+    { activation: "relu", clip: "off", sampling: "random", lr: 0.5 },
+    { activation: "tanh", clip: 0.05, sampling: "sequential", lr: 2 },
+    { input: "embedding", clip: 1, sampling: "random", lr: 1 },
+    { detach: false, clip: 1, sampling: "sequential", lr: 1 },
+    { detach: false, input: "embedding", clip: "off", lr: 0.5 },
+  ] as const;
+  return options.map((o) => {
+    const spec: GroupSpec = {
+      vocab_size: vocab.length,
+      num_hiddens: 24,
+      activation: "activation" in o ? o.activation : "tanh",
+      input: "input" in o ? o.input : "one_hot",
+      embed_size: 5,
+      batch_size: B,
+      num_steps: T,
+      max_steps: perEpoch * T,
+    };
+    const epoch = {
+      lr: o.lr,
+      clip: o.clip,
+      sampling: "sampling" in o ? o.sampling : "sequential" as const,
+      detach: "detach" in o ? o.detach : true,
+    };
+    const values = get_params(spec as RnnSpec, makeRng(1));
+    /** Four epochs' minibatches (two without detaching, which replays each epoch), in one data order. */
+    const epochs = (() => {
+      const rng = makeRng(2);
+      return Array.from(
+        { length: epoch.detach ? 4 : 2 },
+        () => [...dataIter(epoch.sampling, train, B, T, rng)],
+      );
+    })();
+    // Validation as the reference computes it; and with fewer rows than a
+    // minibatch (a short held-out text).
+    const checks = [B, 2].map((rows) => ({
+      batches: [...seqDataIterSequential(held, rows, T, makeRng(0), 0)],
+      carry: epoch.sampling === "sequential",
+    }));
+    const run = async (group: EngineGroup) => {
+      const stats = [];
+      for (const batches of epochs) {
+        stats.push((await group.trainEpochs([{ batches, options: epoch }]))[0]);
+      }
+      const vals = [];
+      for (const check of checks) vals.push((await group.evaluate([check]))[0]);
+      return { stats, vals, values: await group.values(0) };
+    };
+    const want = once(async () => {
+      const ref = await reference(spec, values);
+      const r = await run(ref);
+      ref.destroy();
+      return r;
+    });
+    const sizes = epochs.map((e) => e.length);
+    return { what: JSON.stringify(o), spec, values, sizes, run, want };
+  });
+})();
+
 for (const engine of ENGINES) {
   Deno.test({
     name:
       `${engine.name}: training epochs follow the reference engine's (losses, norms, parameters, validation), every feature`,
     ...requires(engine.needs, async () => {
-      const { vocab, train } = loadCorpus(TEXT, 600);
-      const options = [
-        { activation: "tanh", clip: 1, sampling: "sequential", lr: 1 },
-        { activation: "relu", clip: "off", sampling: "random", lr: 0.5 },
-        { activation: "tanh", clip: 0.05, sampling: "sequential", lr: 2 },
-        { input: "embedding", clip: 1, sampling: "random", lr: 1 },
-        { detach: false, clip: 1, sampling: "sequential", lr: 1 },
-        { detach: false, input: "embedding", clip: "off", lr: 0.5 },
-      ] as const;
-      for (const o of options) {
-        const B = 4, T = 7;
-        const perEpoch = Math.floor((train.length - 1) / B / T);
-        const spec: GroupSpec = {
-          vocab_size: vocab.length,
-          num_hiddens: 24,
-          activation: "activation" in o ? o.activation : "tanh",
-          input: "input" in o ? o.input : "one_hot",
-          embed_size: 5,
-          batch_size: B,
-          num_steps: T,
-          max_steps: perEpoch * T,
-        };
-        const epoch = {
-          lr: o.lr,
-          clip: o.clip,
-          sampling: "sampling" in o ? o.sampling : "sequential" as const,
-          detach: "detach" in o ? o.detach : true,
-        };
-        const values = get_params(spec as RnnSpec, makeRng(1));
-        const ref = await reference(spec, values);
+      for (const { what, spec, values, sizes, run, want } of trainingCases) {
+        const ref = await want();
         const group = engine.make(spec, values);
-        const refRng = makeRng(2), rng = makeRng(2);
-        const what = JSON.stringify(o);
-        for (let e = 0; e < 4; e++) {
-          const [r] = await ref.trainEpochs([{
-            batches: [...dataIter(epoch.sampling, train, B, T, refRng)],
-            options: epoch,
-          }]);
-          const [f] = await group.trainEpochs([{
-            batches: [...dataIter(epoch.sampling, train, B, T, rng)],
-            options: epoch,
-          }]);
+        const got = await run(group);
+        group.destroy();
+        assert.equal(got.stats.length, ref.stats.length);
+        assert.ok(got.stats.length >= 2);
+        got.stats.forEach((f, e) => {
+          const r = ref.stats[e];
           assert.ok(r && f, "both trained");
-          assert.equal(f.losses.length, perEpoch, `${what}: every minibatch`);
-          assert.equal(r.losses.length, perEpoch);
+          assert.equal(f.losses.length, sizes[e], `${what}: every minibatch`);
+          assert.equal(r.losses.length, sizes[e]);
           assert.ok(
             relErr(f.losses, r.losses) < 1e-4,
             `${what} epoch ${e}: losses ${f.losses} vs ${r.losses}`,
@@ -223,38 +270,46 @@ for (const engine of ENGINES) {
             relErr(f.grad_norms, r.grad_norms) < 1e-3,
             `${what} norms ${f.grad_norms} vs ${r.grad_norms}`,
           );
-        }
-        // Validation, forward only, as the reference computes it; and with
-        // fewer rows than a minibatch (a short held-out text).
-        const held = train.slice(0, 150);
-        for (const rows of [B, 2]) {
-          const check = {
-            batches: [...seqDataIterSequential(held, rows, T, makeRng(0), 0)],
-            carry: epoch.sampling === "sequential",
-          };
-          assert.equal(check.batches[0].batch_size, rows);
-          const [want] = await ref.evaluate([check]);
-          const [got] = await group.evaluate([check]);
-          assert.ok(Number.isFinite(want) && want > 0, `${want}`);
+        });
+        got.vals.forEach((v, i) => {
+          const w = ref.vals[i];
+          assert.ok(Number.isFinite(w) && w > 0, `${w}`);
           assert.ok(
-            Math.abs(got - want) / want < 1e-5,
-            `${what} validation on ${rows} rows: ${got} vs ${want}`,
+            Math.abs(v - w) / w < 1e-5,
+            `${what} validation ${i}: ${v} vs ${w}`,
           );
-        }
-        const a = await group.values(0), b = await ref.values(0);
-        assert.deepEqual(Object.keys(a).sort(), Object.keys(b).sort());
-        for (const name of Object.keys(b)) {
+        });
+        assert.deepEqual(
+          Object.keys(got.values).sort(),
+          Object.keys(ref.values).sort(),
+        );
+        for (const name of Object.keys(ref.values)) {
           assert.ok(
-            relErr(a[name].values, b[name].values) < 1e-4,
+            relErr(got.values[name].values, ref.values[name].values) < 1e-4,
             `${what} ${name}`,
           );
         }
-        group.destroy();
-        ref.destroy();
       }
     }),
   });
 }
+
+/** The reference's 20 epochs of The Time Machine, for every engine compared with it. */
+const timeMachine = once(async () => {
+  const { text } = await readCorpus("timemachine", {
+    dataDir: TEST_DATA_DIR,
+    offline: true,
+  });
+  const corpus = loadCorpus(text);
+  const ref = await train_ch8(
+    resolveConfig({ ...TM, backend: "wasm", engine: "reference" }),
+    corpus,
+  );
+  return { corpus, ref };
+});
+
+/** The chapter's setup with fewer hidden units, so the reference is quick. */
+const TM = { num_hiddens: 48, num_epochs: 20, eval_every: 10 };
 
 for (const engine of ["fused", "blas"] as const) {
   Deno.test({
@@ -263,18 +318,8 @@ for (const engine of ["fused", "blas"] as const) {
     ...requires(
       ["book", engine === "blas" ? "blas" : "webgpu"],
       async () => {
-        const { text } = await readCorpus("timemachine", {
-          dataDir: TEST_DATA_DIR,
-          offline: true,
-        });
-        // The chapter's setup with fewer hidden units, so the reference is quick.
-        const base = { num_hiddens: 96, num_epochs: 20, eval_every: 10 };
-        const corpus = loadCorpus(text);
-        const ref = await train_ch8(
-          resolveConfig({ ...base, backend: "wasm", engine: "reference" }),
-          corpus,
-        );
-        const run = await train_ch8(resolveConfig({ ...base, engine }), corpus);
+        const { corpus, ref } = await timeMachine();
+        const run = await train_ch8(resolveConfig({ ...TM, engine }), corpus);
         for (const r of [ref, run]) {
           assert.equal(r.status, "done", r.error ?? "");
           assert.equal(r.train_ppl.length, 20);

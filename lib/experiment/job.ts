@@ -13,7 +13,8 @@ import { type EpochLog, train_cells } from "../train/train.ts";
 import { collectEnv, type RunEnv } from "../env.ts";
 import { describeBackend } from "../engine/pick.ts";
 import { type CellJob, type CellRecord, recordHeader } from "./cell.ts";
-import type { Cell } from "./grid.ts";
+import { type Cell, cellId } from "./grid.ts";
+import { UserError } from "../errors.ts";
 
 /** What {@linkcode trainJob} tells as it goes. */
 export interface CellEvents {
@@ -47,6 +48,13 @@ export async function trainJob(
     const source = texts.get(config.corpus) ??
       await readCorpus(config.corpus, job.source);
     texts.set(config.corpus, source);
+    // The id names the corpus by its SHA-1 as the grid was planned: a
+    // book changed since would be trained on under another run's name.
+    if (await cellId(config, source.sha1) !== cell.id) {
+      throw new UserError(
+        `corpus ${source.source} changed since the grid was planned (its SHA-1 is now ${source.sha1}); rerun the same command`,
+      );
+    }
     members.push({ cell, source, corpus: corpusFor(source.text, config) });
   }
   const env = {

@@ -15,7 +15,7 @@ import type { SourceOptions } from "../data/source.ts";
 import { io, IoError } from "../errors.ts";
 import { type CellJob, type CellRecord, failedRecord } from "./cell.ts";
 import type { Cell, Overrides } from "./grid.ts";
-import { cellPath, readCell, writeCell } from "./store.ts";
+import { cellPath, readCellFile, setAside, writeCell } from "./store.ts";
 
 /** What the runner reports while it works. */
 export interface RunnerEvents {
@@ -191,10 +191,16 @@ export async function runCells(
         if (event.type === "epoch" && cell) {
           events.onEpoch?.(cell, event as unknown as EpochLog);
         } else if (event.type === "stored" && cell) {
-          const record = await readCell(dir, cell.id);
-          if (record) {
-            finished.add(cell.id);
-            ended(cell, record);
+          const file = await readCellFile(dir, cell.id);
+          finished.add(cell.id);
+          if (file && "record" in file) ended(cell, file.record);
+          else {
+            // Stored, but not as a valid cell: no result, and said so.
+            const why = file ? file.reason : "it is gone";
+            if (file) await io(file.path, () => setAside(dir, file));
+            const failed = failedRecord(job, cell, `stored, not valid: ${why}`);
+            await io(cellPath(dir, cell.id), () => writeCell(dir, failed));
+            ended(cell, failed);
           }
         } else if (event.type === "io-error") {
           ioFailure = event.message as string;

@@ -224,10 +224,12 @@ Deno.test("runCells: a cell that cannot be stored (its process says so) stops th
       (e) => e instanceof IoError && e.message === message,
     );
     assert.deepEqual(started, [cells[0].id], "the grid stopped");
+    // The process wrote nothing; the runner must not store a failed
+    // record where a cell could not be stored (the disk is full).
     assert.deepEqual(
       await Deno.stat(`${dir}/cells`).catch(() => null),
       null,
-      "nothing stored for it",
+      "the runner wrote no record for it",
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -64,33 +64,53 @@ Deno.test("atomic writes: a concurrent reader never sees partial JSON", async ()
   const dir = await Deno.makeTempDir();
   const path = `${dir}/cell.json`;
   try {
-    // A child process reads as fast as it can while this process rewrites a large file.
+    const big = { train_ppl: Array.from({ length: 50_000 }, (_, i) => i / 7) };
+    let writes = 0;
+    await writeJsonAtomic(path, { ...big, n: writes++ });
+    // A child process reads the file over and over; it says each version
+    // it sees (a handshake: the writes go on until it has seen several),
+    // and its counts once its stdin closes.
     const reader = new Deno.Command(denoProgram(), {
       args: [
         "eval",
-        `let ok = 0, bad = 0;
-         const end = Date.now() + 1500;
-         while (Date.now() < end) {
-           let text; try { text = Deno.readTextFileSync(${
+        `let ok = 0, bad = 0, done = false;
+         const seen = new Set();
+         (async () => { for await (const _ of Deno.stdin.readable) {} done = true; })();
+         while (!done) {
+           let text;
+           try { text = await Deno.readTextFile(${
           JSON.stringify(path)
         }); } catch { continue; }
-           try { JSON.parse(text); ok++; } catch { bad++; }
+           let n;
+           try { n = JSON.parse(text).n; ok++; } catch { bad++; continue; }
+           if (!seen.has(n)) { seen.add(n); console.log("seen " + seen.size); }
          }
-         console.log(JSON.stringify({ ok, bad }));`,
+         console.log(JSON.stringify({ ok, bad, seen: seen.size }));`,
       ],
+      stdin: "piped",
       stdout: "piped",
     }).spawn();
-    const big = { train_ppl: Array.from({ length: 50_000 }, (_, i) => i / 7) };
-    const until = Date.now() + 1500;
-    let writes = 0;
-    while (Date.now() < until) {
+    const lines = reader.stdout.pipeThrough(new TextDecoderStream())
+      .getReader();
+    let text = "";
+    const seen = () =>
+      Number(/seen (\d+)\n(?![\s\S]*seen)/.exec(text)?.[1] ?? 0);
+    const reading = (async () => {
+      for (let r = await lines.read(); !r.done; r = await lines.read()) {
+        text += r.value;
+      }
+    })();
+    // Rewrite it until the reader has seen five versions come and go.
+    while (seen() < 5) {
       await writeJsonAtomic(path, { ...big, n: writes++ });
+      await new Promise((r) => setTimeout(r, 0));
     }
-    const { ok, bad } = JSON.parse(
-      new TextDecoder().decode((await reader.output()).stdout),
-    );
+    await reader.stdin.close();
+    await reading;
+    await reader.status;
+    const { ok, bad } = JSON.parse(text.trim().split("\n").at(-1)!);
     assert.equal(bad, 0, `${bad} partial reads`);
-    assert.ok(ok > 10 && writes > 10, `reads ${ok}, writes ${writes}`);
+    assert.ok(ok >= 5, `reads ${ok}, writes ${writes}`);
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), [
       "cell.json",
     ], "no temporary files left");

@@ -6,8 +6,6 @@
  *
  * @module
  */
-import * as vega from "vega";
-import * as vl from "vega-lite";
 import type { CellRecord } from "../experiment/cell.ts";
 
 /**
@@ -201,6 +199,9 @@ export async function perplexitySvg(
       }]
       : []),
   ];
+  // vega is loaded when a figure is drawn: listing, planning and serving
+  // cells need none.
+  const [vega, vl] = await Promise.all([import("vega"), import("vega-lite")]);
   const spec = vl.compile({
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: { text: title, subtitle },

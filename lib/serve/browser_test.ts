@@ -11,11 +11,15 @@ import { join } from "node:path";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { serveResults } from "./server.ts";
 import { ensureBundle } from "./bundle.ts";
-import { BOOK, runTask, runTaskProcess, TINY } from "../cli/cli_testing.ts";
-import { HAVE_TIME_MACHINE, TEST_DATA_DIR } from "../data/testdata.ts";
+import {
+  GatedBook,
+  runTask,
+  runTaskProcess,
+  TINY,
+} from "../cli/cli_testing.ts";
+import { TEST_DATA_DIR } from "../data/testdata.ts";
+import { CHROMIUM, requires } from "../testing.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const HAVE_CHROMIUM = await Deno.stat(CHROMIUM).then(() => true, () => false);
 const RESULTS = fileURLToPath(new URL("../../results", import.meta.url));
 const EXPERIMENTS = fileURLToPath(
   new URL("../../experiments", import.meta.url),
@@ -33,6 +37,31 @@ async function copyTree(from: string, to: string) {
     }
   }
 }
+
+let launched: Promise<Browser> | undefined;
+let running: Browser | undefined;
+
+/** Headless Chromium, started once for the tests of this file (WebGPU on, for "train here"); it ends with them. */
+function chromium(): Promise<Browser> {
+  return launched ??= puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--enable-unsafe-webgpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
+  }).then((b) => running = b);
+}
+
+// The file's tests are over: nothing waits any more, so the browser is
+// stopped at once.
+globalThis.addEventListener("unload", () => {
+  running?.process()?.kill("SIGKILL");
+});
 
 /** A page that records every console error, page error and failed request. */
 async function openPage(browser: Browser, problems: string[]): Promise<Page> {
@@ -57,13 +86,12 @@ async function openPage(browser: Browser, problems: string[]): Promise<Page> {
 Deno.test({
   name:
     "serve in headless Chromium: the index lists every experiment, a page has a row per cell and draws its curves, a grid run beside it shows up live, no console errors",
-  ignore: !HAVE_CHROMIUM,
   sanitizeOps: false,
   sanitizeResources: false,
-  async fn() {
+  ...requires(["chromium", "blas"], async () => {
     const root = await Deno.makeTempDir({ prefix: "rnnlab-browse-" });
     const ac = new AbortController();
-    let browser: Browser | undefined;
+    let page: Page | undefined;
     const problems: string[] = [];
     try {
       await copyTree(RESULTS, root);
@@ -87,21 +115,10 @@ Deno.test({
       });
       await ready;
       const base = `http://127.0.0.1:${port}/`;
-      browser = await puppeteer.launch({
-        executablePath: CHROMIUM,
-        headless: true,
-        args: [
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
-          "--no-first-run",
-        ],
-      });
+      const browser = await chromium();
 
       // The index: every experiment directory, with its text.
-      const page = await openPage(browser, problems);
+      page = await openPage(browser, problems);
       await page.goto(base, { waitUntil: "load" });
       await page.waitForSelector(".card.experiment");
       const listed = await page.$$eval(
@@ -148,21 +165,17 @@ Deno.test({
       }
 
       // A tiny grid run into the tree shows up live on the index, then
-      // its cells on its page, running and then stored.
+      // its cells on its page, running and then stored. Its book is a
+      // pipe: a cell runs for as long as the test holds the book back.
       await page.goto(base, { waitUntil: "load" });
       const experiments = await Deno.makeTempDir({
         prefix: "rnnlab-browse-exp-",
       });
-      await Deno.writeTextFile(`${root}/book.txt`, BOOK);
+      const book = await GatedBook.make(`${root}/book.fifo`);
       const spec = {
         name: "tiny",
         ...TINY,
-        base: {
-          ...TINY.base,
-          num_epochs: 60,
-          num_hiddens: 32,
-          corpus: `${root}/book.txt`,
-        },
+        base: { ...TINY.base, corpus: book.path },
       };
       await Deno.writeTextFile(
         `${experiments}/tiny.ts`,
@@ -171,42 +184,55 @@ Deno.test({
       const runner = runTaskProcess("exp", ["tiny", "--out", `${root}/tiny`], {
         RNNLAB_EXPERIMENTS_DIR: experiments,
         RNNLAB_OFFLINE: "1",
-      });
+      }, "piped");
       try {
+        // The runner plans the grid; its first cell waits for the book.
+        await book.feed(1);
         await page.waitForSelector('.card.experiment[data-dir="tiny"]', {
           timeout: 60_000,
         });
         await page.goto(`${base}#/exp/tiny`, { waitUntil: "load" });
         await page.waitForSelector("tr.cell.running", { timeout: 60_000 });
+        const ran = await book.serveUntil(runner.output());
+        assert.equal(
+          ran.code,
+          0,
+          `the runner finished the grid: ${
+            new TextDecoder().decode(ran.stderr)
+          }`,
+        );
         await page.waitForFunction(
           `document.querySelectorAll("tr.cell:not(.running)").length === 4`,
-          { timeout: 120_000 },
+          { timeout: 60_000 },
         );
         assert.equal((await page.$$("tr.cell")).length, 4);
       } finally {
+        // A failure above leaves the runner waiting for its book.
+        try {
+          runner.kill("SIGKILL");
+        } catch { /* it ended */ }
         await runner.status;
         await Deno.remove(experiments, { recursive: true });
       }
       assert.deepEqual(problems, [], problems.join("\n"));
     } finally {
-      await browser?.close();
+      await page?.close();
       ac.abort();
       await Deno.remove(root, { recursive: true });
     }
-  },
+  }),
 });
 
 Deno.test({
   name:
     "serve in headless Chromium: a cell trained again in the page, on the browser's WebGPU with the fused engine's kernels, follows its stored curve",
-  ignore: !HAVE_CHROMIUM || !HAVE_TIME_MACHINE,
   sanitizeOps: false,
   sanitizeResources: false,
-  async fn() {
+  ...requires(["chromium", "book", "webgpu"], async () => {
     const root = await Deno.makeTempDir({ prefix: "rnnlab-train-here-" });
     const experiments = `${root}/experiments`;
     const ac = new AbortController();
-    let browser: Browser | undefined;
+    let page: Page | undefined;
     const problems: string[] = [];
     try {
       // One small fused cell on a book the page may train on (a known one).
@@ -253,19 +279,8 @@ Deno.test({
           },
         });
       });
-      browser = await puppeteer.launch({
-        executablePath: CHROMIUM,
-        headless: true,
-        args: [
-          "--no-sandbox",
-          "--enable-unsafe-webgpu",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
-          "--no-first-run",
-        ],
-      });
-      const page = await openPage(browser, problems);
+      const browser = await chromium();
+      page = await openPage(browser, problems);
       await page.goto(`http://127.0.0.1:${port}/#/exp/here`, {
         waitUntil: "load",
       });
@@ -293,8 +308,10 @@ Deno.test({
         (tds) => tds.map((td) => Number(td.textContent)),
       );
       assert.equal(rel.length, 3);
-      // Another adapter (SwiftShader against llvmpipe) rounds differently.
-      assert.ok(rel.every((r) => r < 1e-3), `relative differences ${rel}`);
+      // Another adapter (SwiftShader against llvmpipe) rounds differently,
+      // by a few units in float32's last place over three epochs.
+      console.log(`train here: relative differences ${rel.join(", ")}`);
+      assert.ok(rel.every((r) => r < 1e-6), `relative differences ${rel}`);
       assert.ok(
         (await page.$$("#here-chart svg .mark-line path")).length >= 1,
         "both curves drawn",
@@ -305,9 +322,9 @@ Deno.test({
       }
       assert.deepEqual(problems, [], problems.join("\n"));
     } finally {
-      await browser?.close();
+      await page?.close();
       ac.abort();
       await Deno.remove(root, { recursive: true });
     }
-  },
+  }),
 });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { handler } from "./server.ts";
 import { ensureBundle } from "./bundle.ts";
+import { runTaskProcess } from "../cli/cli_testing.ts";
 import { writeCell } from "../experiment/store.ts";
 import { storedRun } from "../experiment/testing.ts";
 import { resolveConfig } from "../config/config.ts";
@@ -181,4 +182,34 @@ Deno.test("serve: a change between loading a view and listening is announced (th
     assert.match(index.headers.get("rnnlab-state") ?? "", /^[0-9a-f]{16}$/);
     await index.body?.cancel();
   });
+});
+
+Deno.test("deno task serve, started as a user starts it: with the task's permissions it builds the page's scripts, binds 127.0.0.1 and serves the page and the API", async () => {
+  const server = runTaskProcess("serve", ["--port", "0"], {}, "piped");
+  const lines = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    let text = "";
+    while (!/serving .* at http:\/\/[^/]+\/ /.test(text)) {
+      const { value, done } = await lines.read();
+      if (done) break;
+      text += value;
+    }
+    const m =
+      /^serving results at http:\/\/127\.0\.0\.1:(\d+)\/ \(read-only; Ctrl-C stops\)$/m
+        .exec(text);
+    assert.ok(m, text);
+    const base = `http://127.0.0.1:${m[1]}`;
+    const page = await fetch(`${base}/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<script src="\/assets\/app\.js">/);
+    const app = await fetch(`${base}/assets/app.js`);
+    assert.equal(app.status, 200);
+    assert.match(await app.text(), /\/api\/experiments/);
+    const list = await (await fetch(`${base}/api/experiments`)).json();
+    assert.ok(list.some((d: { dir: string }) => d.dir === "d2l-baseline"));
+  } finally {
+    server.kill("SIGTERM");
+    await lines.cancel();
+    await server.status;
+  }
 });

@@ -163,11 +163,11 @@ for (
       input: "one_hot",
       E: 1,
       tiles: "cpu",
-      tokens: 600,
+      tokens: 450,
     },
-    { B: 4, T: 6, H: 40, input: "embedding", E: 9, tiles: "cpu", tokens: 500 },
+    { B: 4, T: 6, H: 40, input: "embedding", E: 9, tiles: "cpu", tokens: 400 },
     // GPU tiles, read from storage where a group of one reads slices.
-    { B: 3, T: 9, H: 64, input: "one_hot", E: 1, tiles: "gpu", tokens: 600 },
+    { B: 3, T: 9, H: 64, input: "one_hot", E: 1, tiles: "gpu", tokens: 450 },
     // A state over 64 KiB: sums over all steps at once.
     {
       B: 40,
@@ -176,7 +176,7 @@ for (
       input: "one_hot",
       E: 1,
       tiles: "cpu",
-      tokens: 700,
+      tokens: 500,
     },
   ] as const
 ) {
