@@ -16,9 +16,6 @@ import { io, IoError, UserError } from "../errors.ts";
 import type { SourceOptions } from "../data/source.ts";
 import { defaultBatch, pickEngine } from "../engine/pick.ts";
 import type { CellRecord } from "../experiment/cell.ts";
-import type { Cell } from "../experiment/grid.ts";
-import { duration } from "../experiment/estimate.ts";
-import { listing } from "../experiment/listing.ts";
 import {
   adapterNote,
   type OnThisMachine,
@@ -30,19 +27,17 @@ import { workerCommand } from "../experiment/worker.ts";
 import { type PreparedGrid, prepareGrid } from "../experiment/prepare.ts";
 import {
   type CellCommand,
-  findStored,
   type GridRun,
-  planCells,
   runGrid,
   storedGridCells,
 } from "../experiment/runner.ts";
-import { acquireLock, cellPath } from "../experiment/store.ts";
+import { acquireLock } from "../experiment/store.ts";
 import { formatComparison } from "../report/compare.ts";
 import { refreshIndex } from "../report/index.ts";
-import { pointLabel } from "../report/plot.ts";
 import { buildResults, writeReport } from "../report/report.ts";
 import { verifyCells } from "../experiment/verify.ts";
 import { type Progress, progress, runnerEvents } from "./progress.ts";
+import { dryRun, label, list, storedCount } from "./_plan.ts";
 import {
   checkOutDir,
   DATA_DIR_OPTION,
@@ -71,80 +66,6 @@ interface Flags {
   tolerance: string;
   allowLarge?: boolean;
   dataDir?: string;
-}
-
-async function list(): Promise<number> {
-  const machine = await pickEngine();
-  for (const e of await listing(machine)) {
-    if ("error" in e) {
-      console.log(`${e.name}  (broken: ${e.error})`);
-      continue;
-    }
-    console.log(
-      `${e.name}  (${e.cells} cells, ≈ ${
-        duration(e.seconds)
-      } on a 2-core CPU with ${machine.engine})`,
-    );
-    console.log(`  ${e.spec.description}`);
-    console.log(`  exercises: ${e.spec.exercises.join("; ")}`);
-  }
-  return 0;
-}
-
-/** How many of `cells` have a file in `dir` (under their id or another engine's). */
-function storedCount(dir: string, cells: Cell[]): number {
-  return cells.filter((c) =>
-    [c.id, ...c.also].some((id) => {
-      try {
-        return Deno.statSync(cellPath(dir, id)).isFile;
-      } catch {
-        return false;
-      }
-    })
-  ).length;
-}
-
-const label = (c: Pick<Cell, "point" | "config">) =>
-  `${pointLabel(c.point)} seed=${c.config.seed}`;
-
-async function dryRun(
-  g: PreparedGrid,
-  storedNow: CellRecord[],
-  here: OnThisMachine,
-  force: boolean,
-): Promise<number> {
-  const plan = await planCells(g.dir, g.cells, force);
-  const cached = new Set(plan.cached.map((c) => c.id));
-  const reusable = g.reuse
-    ? await findStored(g.dir, plan.run, g.alphas, here)
-    : new Map();
-  const note = adapterNote(
-    storedNow,
-    here,
-    plan.run.length - reusable.size,
-    g.shown,
-  );
-  if (note) console.log(note);
-  for (const r of plan.rejected) {
-    console.log(
-      `rejected  ${r.path}: ${r.reason} (set aside when the grid runs, and its cell runs again)`,
-    );
-  }
-  for (const c of g.cells) {
-    const other = reusable.get(c.id)?.record;
-    const state = cached.has(c.id)
-      ? "stored"
-      : other
-      ? `reuse (${other.reused_from ?? other.experiment})`
-      : "to run";
-    console.log(`${state}  ${c.id}  ${label(c)}`);
-  }
-  console.log(
-    `${g.cells.length} cells: ${
-      plan.run.length - reusable.size
-    } to run, ${reusable.size} to reuse, ${plan.cached.length} stored, in ${g.shown}`,
-  );
-  return 0;
 }
 
 async function verify(

@@ -1,0 +1,94 @@
+/**
+ * What `deno task exp` prints before it runs anything: `--list` (every
+ * experiment, its size and time here) and `--dry-run` (each cell of a grid:
+ * stored, reusable or to run).
+ *
+ * @module
+ */
+import { pickEngine } from "../engine/pick.ts";
+import type { CellRecord } from "../experiment/cell.ts";
+import type { Cell } from "../experiment/grid.ts";
+import { duration } from "../experiment/estimate.ts";
+import { listing } from "../experiment/listing.ts";
+import { adapterNote, type OnThisMachine } from "../experiment/notes.ts";
+import type { PreparedGrid } from "../experiment/prepare.ts";
+import { findStored, planCells } from "../experiment/runner.ts";
+import { cellPath } from "../experiment/store.ts";
+import { pointLabel } from "../report/plot.ts";
+
+/** `--list`: each experiment with its cells and the time it takes here. */
+export async function list(): Promise<number> {
+  const machine = await pickEngine();
+  for (const e of await listing(machine)) {
+    if ("error" in e) {
+      console.log(`${e.name}  (broken: ${e.error})`);
+      continue;
+    }
+    console.log(
+      `${e.name}  (${e.cells} cells, ≈ ${
+        duration(e.seconds)
+      } on a 2-core CPU with ${machine.engine})`,
+    );
+    console.log(`  ${e.spec.description}`);
+    console.log(`  exercises: ${e.spec.exercises.join("; ")}`);
+  }
+  return 0;
+}
+
+/** How many of `cells` have a file in `dir` (under their id or another engine's). */
+export function storedCount(dir: string, cells: Cell[]): number {
+  return cells.filter((c) =>
+    [c.id, ...c.also].some((id) => {
+      try {
+        return Deno.statSync(cellPath(dir, id)).isFile;
+      } catch {
+        return false;
+      }
+    })
+  ).length;
+}
+
+/** A cell as the runner prints it: its grid point and seed. */
+export const label = (c: Pick<Cell, "point" | "config">) =>
+  `${pointLabel(c.point)} seed=${c.config.seed}`;
+
+/** `--dry-run`: what a run would do with each cell, without running any. */
+export async function dryRun(
+  g: PreparedGrid,
+  storedNow: CellRecord[],
+  here: OnThisMachine,
+  force: boolean,
+): Promise<number> {
+  const plan = await planCells(g.dir, g.cells, force);
+  const cached = new Set(plan.cached.map((c) => c.id));
+  const reusable = g.reuse
+    ? await findStored(g.dir, plan.run, g.alphas, here)
+    : new Map();
+  const note = adapterNote(
+    storedNow,
+    here,
+    plan.run.length - reusable.size,
+    g.shown,
+  );
+  if (note) console.log(note);
+  for (const r of plan.rejected) {
+    console.log(
+      `rejected  ${r.path}: ${r.reason} (set aside when the grid runs, and its cell runs again)`,
+    );
+  }
+  for (const c of g.cells) {
+    const other = reusable.get(c.id)?.record;
+    const state = cached.has(c.id)
+      ? "stored"
+      : other
+      ? `reuse (${other.reused_from ?? other.experiment})`
+      : "to run";
+    console.log(`${state}  ${c.id}  ${label(c)}`);
+  }
+  console.log(
+    `${g.cells.length} cells: ${
+      plan.run.length - reusable.size
+    } to run, ${reusable.size} to reuse, ${plan.cached.length} stored, in ${g.shown}`,
+  );
+  return 0;
+}

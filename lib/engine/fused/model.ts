@@ -1,0 +1,246 @@
+/**
+ * A group's GPU side: what its shape decides of its kernels
+ * ({@linkcode groupShape}), its buffers, each holding every cell's part in
+ * turn ({@linkcode makeModel}), and the buffers grown with an epoch's
+ * length ({@linkcode Scratch}: stats, modes, tokens).
+ *
+ * @module
+ */
+import { MAX_GROUP } from "../group.ts";
+import type { GroupSpec } from "../group.ts";
+import { kernelsFor, type KernelShape, pad } from "./kernels.ts";
+import type { Buffers, Model, Tokens } from "./passes.ts";
+import { Gpu } from "./gpu.ts";
+import { ParamLayout, StepRows } from "./layout.ts";
+import { TILES } from "./tiles.ts";
+import { packTokens, type Sequence } from "./tokens.ts";
+import { COMMON, structBytes, UNIFORM_BYTES } from "./wgsl.ts";
+
+/**
+ * What a group of `cells` models of `spec` decides of its kernels, on a
+ * device of these limits: padded widths; whether a state fits a uniform
+ * slot (then the weight gradients are summed a few steps at a time: the
+ * engine's arithmetic for such shapes) and, for a group of one, is read
+ * as one (`uniformA`, as is a step's dlogits where it fits too).
+ */
+export function groupShape(
+  spec: GroupSpec,
+  cells: number,
+  limits: Pick<
+    GPUSupportedLimits,
+    "maxUniformBufferBindingSize" | "minUniformBufferOffsetAlignment"
+  >,
+): KernelShape & { chunked: boolean } {
+  const B = spec.batch_size;
+  const Hp = pad(spec.num_hiddens), Vp = pad(spec.vocab_size);
+  const oneHot = spec.input === "one_hot";
+  const fits = (floats: number) =>
+    floats * 4 <= Math.min(UNIFORM_BYTES, limits.maxUniformBufferBindingSize) &&
+    (floats * 4) % limits.minUniformBufferOffsetAlignment === 0;
+  const chunked = fits(B * Hp);
+  // One cell's state in a uniform slot; a group's cells read storage.
+  const uniformA = cells === 1 && chunked;
+  return {
+    B,
+    T: spec.num_steps,
+    Hp,
+    Vp,
+    Ep: oneHot ? 0 : pad(spec.embed_size),
+    V: spec.vocab_size,
+    n4: new ParamLayout(spec).floats / 4,
+    oneHot,
+    chunked,
+    uniformA,
+    uniformD: uniformA && fits(B * Vp),
+  };
+}
+
+const UNIFORM = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
+const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC |
+  GPUBufferUsage.COPY_DST;
+
+/**
+ * The model of `C` cells of `spec` on `device`: its shape's kernels (on
+ * `tiles`) and its buffers, each cell's part in turn, `floats` each
+ * (widths padded with zeros). A buffer bound as a uniform slot is read as
+ * UNIFORM_BYTES from any slot's start: it has room past its end.
+ */
+export function makeModel(
+  device: GPUDevice,
+  spec: GroupSpec,
+  C: number,
+  tiles: "cpu" | "gpu",
+): { model: Model; buffers: GPUBuffer[] } {
+  const shape = groupShape(spec, C, device.limits);
+  const { B, T, Hp, Vp, Ep, uniformA } = shape;
+  const embedding = !shape.oneHot;
+  const L = spec.max_steps;
+  const layout = new ParamLayout(spec);
+  const gpu = Gpu.of(device);
+  const buffers: GPUBuffer[] = [];
+  const buffer = (floats: number, usage = STORAGE, slack = 0) => {
+    const bytes = Math.ceil(floats / 4) * 16;
+    const b = device.createBuffer({
+      size: Math.max(16, C * bytes + slack),
+      usage,
+    });
+    gpu.perCell(b, bytes);
+    buffers.push(b);
+    return b;
+  };
+  const slot = STORAGE | GPUBufferUsage.UNIFORM;
+  const slack = uniformA ? UNIFORM_BYTES : 0;
+  const b: Buffers = {
+    params: buffer(layout.floats),
+    grads: buffer(layout.floats),
+    hs: buffer((L + 1) * B * Hp, slot, slack),
+    W_hh_T: buffer(Hp * Hp),
+    W_hq_T: buffer(Vp * Hp),
+    da: buffer(L * B * Hp),
+    logits: buffer(T * B * Vp, slot, slack),
+    zeros: device.createBuffer({ size: B * Vp * 4 + slack, usage: slot }),
+    losses: buffer(T * B),
+    P: buffer(embedding ? L * B * Hp : 0),
+    Ex: buffer(embedding ? L * B * Ep : 0),
+    dEx: buffer(embedding ? L * B * Ep : 0),
+    hcur: [buffer(B * Hp, slot, slack), buffer(B * Hp, slot, slack)],
+    dcur: [buffer(B * Hp, slot, slack), buffer(B * Hp, slot, slack)],
+    hyper: device.createBuffer({
+      size: MAX_GROUP * structBytes(COMMON.Hyper),
+      usage: UNIFORM,
+    }),
+  };
+  buffers.push(b.zeros, b.hyper);
+  const model: Model = {
+    gpu,
+    spec,
+    layout,
+    C,
+    B,
+    T,
+    Hp,
+    Vp,
+    Ep,
+    states: new StepRows(B, Hp / 4),
+    outputs: new StepRows(B, Vp / 4),
+    chunked: shape.chunked,
+    uniformA,
+    uniformD: shape.uniformD,
+    k: kernelsFor(shape, TILES[tiles]),
+    b,
+  };
+  return { model, buffers };
+}
+
+/**
+ * The buffers whose sizes depend on an epoch (its minibatches): each
+ * cell's (loss, ‖g‖²) per minibatch, its [state, update] modes, and the
+ * tokens; grown on demand, and read back from.
+ */
+export class Scratch {
+  readonly #m: Model;
+  #stats: GPUBuffer | null = null;
+  #modes: GPUBuffer | null = null;
+  #tokens: GPUBuffer | null = null;
+
+  /** The scratch buffers of model `m`. */
+  constructor(m: Model) {
+    this.#m = m;
+  }
+
+  /** Room for `minibatches` slots of (loss, ‖g‖²) per cell: cell c's from c · 2 · minibatches on. */
+  stats(minibatches: number): GPUBuffer {
+    const stats = this.#stats = this.#grow(
+      this.#stats,
+      this.#m.C * minibatches * 8,
+    );
+    this.#m.gpu.perCell(stats, minibatches * 8);
+    return stats;
+  }
+
+  /** Each cell's [state, update] for each of `minibatches` minibatches (cell c's from c · 2 · minibatches on). */
+  modes(
+    minibatches: number,
+    mode: (cell: number, i: number) => [number, number],
+  ): GPUBuffer {
+    const C = this.#m.C;
+    const words = new Uint32Array(C * minibatches * 2);
+    for (let c = 0; c < C; c++) {
+      for (let i = 0; i < minibatches; i++) {
+        words.set(mode(c, i), (c * minibatches + i) * 2);
+      }
+    }
+    const modes = this.#modes = this.#grow(this.#modes, words.byteLength);
+    this.#m.gpu.perCell(modes, minibatches * 8);
+    this.#m.gpu.device.queue.writeBuffer(modes, 0, words);
+    return modes;
+  }
+
+  /**
+   * Uploads the tokens of `minibatches` minibatches for every cell at
+   * once (one buffer, {@linkcode packTokens}); returns where cell 0's
+   * arrays of each minibatch lie.
+   */
+  tokens(
+    minibatches: number,
+    seqOf: (cell: number, i: number) => Sequence | null,
+  ): Tokens[] {
+    const { C, B, T } = this.#m;
+    const packed = packTokens(
+      { C, B, T, V: this.#m.spec.vocab_size },
+      minibatches,
+      seqOf,
+    );
+    const buffer = this.#tokens = this.#grow(
+      this.#tokens,
+      packed.data.byteLength,
+    );
+    this.#m.gpu.perCell(buffer, C > 1 ? packed.stride * 4 : 0);
+    this.#m.gpu.device.queue.writeBuffer(buffer, 0, packed.data);
+    return packed.ranges(buffer);
+  }
+
+  /** Reads `floats` floats of a buffer from float `offset`; throws the device's first error, if any. */
+  async read(
+    source: GPUBuffer,
+    offset = 0,
+    floats = source.size / 4 - offset,
+  ): Promise<Float32Array> {
+    const device = this.#m.gpu.device;
+    const staging = device.createBuffer({
+      size: floats * 4,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    const encoder = device.createCommandEncoder();
+    encoder.copyBufferToBuffer(source, offset * 4, staging, 0, floats * 4);
+    device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    const out = new Float32Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    staging.destroy();
+    if (this.#m.gpu.error) throw new Error(`WebGPU: ${this.#m.gpu.error}`);
+    return out;
+  }
+
+  /** `old` when it holds `bytes`, else a new storage buffer that does. */
+  #grow(old: GPUBuffer | null, bytes: number): GPUBuffer {
+    if (old && old.size >= bytes) return old;
+    if (old) {
+      this.#m.gpu.forget(old);
+      old.destroy();
+    }
+    return this.#m.gpu.device.createBuffer({
+      size: Math.max(16, Math.ceil(bytes / 16) * 16),
+      usage: STORAGE,
+    });
+  }
+
+  /** Frees them. */
+  destroy(): void {
+    for (const b of [this.#stats, this.#modes, this.#tokens]) {
+      if (!b) continue;
+      this.#m.gpu.forget(b);
+      b.destroy();
+    }
+  }
+}
