@@ -7,8 +7,8 @@
 #   bash docs/gpu/bundle.sh [--vulkan]   # --vulkan: also Debian's Vulkan loader packages
 #
 # It holds: Deno's binary; each task's entry point as one `deno bundle` file
-# at its own path (the layout the runner expects, which starts cell processes
-# by path); each experiment file as plain data; the committed cells (a run
+# at its own path, and the runner's worker at lib/experiment/worker.ts, where
+# the runner starts it; each experiment file as plain data; the committed cells (a run
 # trains only the missing ones, and reused cells find their runs); the books,
 # from the data directory (RNNLAB_DATA_DIR, default ../shared/data) or the
 # download cache; and the commit it was made from, which the cells record.
@@ -21,9 +21,9 @@ data=${RNNLAB_DATA_DIR:-../shared/data}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 b=$tmp/rnnlab-offline
-mkdir -p "$b/lib/cli" "$b/experiments" "$b/data"
-for entry in exp cell report bench compare show; do
-  deno bundle --quiet --platform deno -o "$b/lib/cli/$entry.ts" "lib/cli/$entry.ts"
+mkdir -p "$b/lib/cli" "$b/lib/experiment" "$b/experiments" "$b/data"
+for entry in lib/cli/exp lib/cli/report lib/cli/bench lib/cli/compare lib/cli/show lib/experiment/worker; do
+  deno bundle --quiet --platform deno -o "$b/$entry.ts" "$entry.ts"
 done
 # Experiment files are plain data: their default export, as data.
 deno eval --quiet "
@@ -36,7 +36,7 @@ deno eval --quiet "
 for d in results/*/cells; do
   mkdir -p "$b/$d" && cp "$d"/*.json "$b/$d/"
 done
-# The runner starts its cell processes with the exp task's permissions.
+# The runner starts its workers with the exp task's permissions.
 deno eval --quiet "
   const tasks = JSON.parse(Deno.readTextFileSync('deno.json')).tasks;
   Deno.writeTextFileSync('$b/deno.json', JSON.stringify({ tasks: { exp: tasks.exp } }, null, 2) + '\n');"

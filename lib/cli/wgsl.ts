@@ -15,6 +15,15 @@ import { allKernels, kernelsFor } from "../engine/fused/kernels.ts";
 import { TILES, tilesFor } from "../engine/fused/tiles.ts";
 import { parseCommand, parseCount, runMain } from "./common.ts";
 
+/** The config keys that decide a kernel's shape, offered as flags. */
+const SHAPE_KEYS = [
+  "num_hiddens",
+  "num_steps",
+  "batch_size",
+  "input",
+  "embed_size",
+] as const;
+
 /** WebGPU's default limits, where there is no adapter to ask. */
 const DEFAULT_LIMITS = {
   maxUniformBufferBindingSize: 65536,
@@ -32,15 +41,7 @@ async function main(): Promise<number> {
     .option("--tiles <kind>", "cpu or gpu tiles (default: this adapter's)")
     .option("--cells <n>", "cells trained together", "1")
     .option("--vocab_size <n>", "tokens in the vocabulary", "28");
-  for (
-    const key of [
-      "num_hiddens",
-      "num_steps",
-      "batch_size",
-      "input",
-      "embed_size",
-    ]
-  ) {
+  for (const key of SHAPE_KEYS) {
     const flag = CONFIG.flags().find((f) => f.flag.startsWith(`--${key} `))!;
     program.option(flag.flag, flag.help);
   }
@@ -48,15 +49,7 @@ async function main(): Promise<number> {
   if (status !== null) return status;
   const opts = program.opts<Record<string, string | boolean>>();
   const partial: Record<string, unknown> = { engine: "fused" };
-  for (
-    const key of [
-      "num_hiddens",
-      "num_steps",
-      "batch_size",
-      "input",
-      "embed_size",
-    ]
-  ) {
+  for (const key of SHAPE_KEYS) {
     if (typeof opts[key] === "string") {
       partial[key] = CONFIG.parseFlag(key, opts[key] as string);
     }

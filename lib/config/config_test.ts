@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { UserError } from "../errors.ts";
 import {
   CONFIG_KEYS,
+  KEYS,
   leavesEngine,
   parseFlagValue,
   resolveConfig,
@@ -176,4 +177,23 @@ Deno.test("a key is one entry: a toy key added to the table is validated, defaul
   assert.deepEqual(varyingKeys(configs as never), ["toy"]);
   // rnnlab's own table has no such key.
   assert.throws(() => resolveConfig({ toy: 1 }), UserError);
+});
+
+Deno.test("the README's flag table of deno task train has every config key, with its default", async () => {
+  const readme = await Deno.readTextFile(
+    new URL("../../README.md", import.meta.url),
+  );
+  const rows = new Map(
+    [...readme.matchAll(/^\| `--(\w+)` +\| ([^|]*?) +\|/gm)].map((
+      m,
+    ) => [m[1], m[2]]),
+  );
+  for (const name of CONFIG_KEYS) {
+    const key = KEYS[name];
+    assert.ok(rows.has(name), `README: no row for --${name}`);
+    const shown = key.default === undefined
+      ? "see meaning"
+      : String(key.default);
+    assert.equal(rows.get(name), shown, `README: --${name}'s default`);
+  }
 });

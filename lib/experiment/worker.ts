@@ -53,7 +53,9 @@ export function workerCommand(): { program: string; args: string[] } {
       ...flags,
       "--config",
       `${ROOT}/deno.json`,
-      fileURLToPath(import.meta.url),
+      // This module, named from lib/ so that the path is the same when a
+      // task under lib/ carries this code in one bundled file.
+      fileURLToPath(new URL("../experiment/worker.ts", import.meta.url)),
     ],
   };
 }
