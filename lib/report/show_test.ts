@@ -65,6 +65,24 @@ Deno.test("filterRows and sortRows: by any column, as text; a missing column or 
     "done",
   ]);
   assert.throws(() => sortRows(rows, "nope"), /--sort nope: no such column/);
+  // Numbers as numbers (as text, 100 would sort before 12 and 9).
+  const wide = cellRows(buildResults(spec, [
+    fixtureCell({ clip: 1, seed: 0 }, [12]),
+    fixtureCell({ clip: 1, seed: 1 }, [100]),
+    fixtureCell({ clip: 1, seed: 2 }, [9]),
+  ], {}));
+  assert.deepEqual(sortRows(wide, "train_ppl").map((r) => r.train_ppl), [
+    9,
+    12,
+    100,
+  ]);
+  // Empty last, either way.
+  for (const reverse of [false, true]) {
+    assert.deepEqual(
+      sortRows(rows, "diverged_epoch", reverse).map((r) => r.diverged_epoch),
+      [3, null, null],
+    );
+  }
 });
 
 Deno.test("formatCsv quotes what needs quoting and keeps full precision; formatTable aligns", () => {
