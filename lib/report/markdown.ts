@@ -11,7 +11,7 @@ import { computedOn } from "../env.ts";
 import type { Stat } from "./aggregate.ts";
 import { pointLabel, pointValue } from "./plot.ts";
 import { decodingRows } from "./decoding.ts";
-import type { Results } from "./report.ts";
+import type { Results } from "./results.ts";
 
 /**
  * Exercise 3's table, when cells sampled: per decoding, the model's mean

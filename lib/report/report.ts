@@ -13,35 +13,13 @@ import { type Overrides, varyingKeys } from "../experiment/grid.ts";
 import { writeFilesAtomic } from "../fsutil.ts";
 import { io } from "../errors.ts";
 import { configValue } from "../config/config.ts";
-import { summarize, type SummaryRow } from "./aggregate.ts";
+import { summarize } from "./aggregate.ts";
 import { perplexitySvg } from "./plot.ts";
 import { renderMarkdown } from "./markdown.ts";
+import { type Results, RESULTS_SCHEMA, type ResultsFile } from "./results.ts";
 
 export { decodingTable, fmt, renderMarkdown } from "./markdown.ts";
-
-/** Schema tag of `results.json`; see docs/results-schema.md. */
-export const RESULTS_SCHEMA = "rnnlab.results/2";
-
-/** An experiment's results: the summary and the cells it summarises. */
-export interface Results {
-  /** The schema, `rnnlab.results/2`. */
-  schema: typeof RESULTS_SCHEMA;
-  /** The experiment file's spec. */
-  experiment: ExperimentSpec;
-  /** The `--set` values of this result set. */
-  overrides: Overrides;
-  /** The command that reproduces these results. */
-  command: string;
-  /** Grid keys that vary across rows, seed excluded. */
-  varying_keys: string[];
-  /** One summary row per grid point. */
-  rows: SummaryRow[];
-  /** The cells, each with its grid point over `varying_keys`. */
-  cells: CellRecord[];
-}
-
-/** `results.json`: the results with their cells named by id (each is stored once, in `cells/`). */
-export type ResultsFile = Omit<Results, "cells"> & { cells: string[] };
+export { type Results, RESULTS_SCHEMA, type ResultsFile } from "./results.ts";
 
 /** The file form of {@linkcode Results}. */
 export const resultsFile = (results: Results): ResultsFile => ({
