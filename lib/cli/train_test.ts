@@ -41,16 +41,16 @@ const PICKED = adapter && !isSoftware(adapter)
     adapter: /OpenBLAS|MKL|Accelerate/,
   };
 
+/** `deno task train` of the tiny config on the test's book in `dir`. */
+const trainOnBook = (dir: string, args: string[]) =>
+  runTask("train", [...TINY, "--corpus", `${dir}/book.txt`, ...args]);
 Deno.test({
   name:
     "deno task train writes the JSON record with config, status, curves, samples and env",
   ...requires(["blas"], () =>
     withBook(async (dir) => {
       const json = `${dir}/run.json`;
-      const r = await runTask("train", [
-        ...TINY,
-        "--corpus",
-        `${dir}/book.txt`,
+      const r = await trainOnBook(dir, [
         "--json",
         json,
         "--alpha",
@@ -130,10 +130,7 @@ Deno.test("deno task train: bad input is one clear error with exit status 2 and 
       ],
     ];
     for (const [args, message] of cases) {
-      const r = await runTask("train", [
-        ...TINY,
-        "--corpus",
-        `${dir}/book.txt`,
+      const r = await trainOnBook(dir, [
         "--json",
         json,
         ...args,
@@ -151,10 +148,7 @@ Deno.test("deno task train: bad input is one clear error with exit status 2 and 
 Deno.test("deno task train: a diverged run exits 1 and its record says so", async () => {
   await withBook(async (dir) => {
     const json = `${dir}/run.json`;
-    const r = await runTask("train", [
-      ...TINY,
-      "--corpus",
-      `${dir}/book.txt`,
+    const r = await trainOnBook(dir, [
       "--lr",
       "1e6",
       "--clip",
@@ -177,10 +171,7 @@ Deno.test("deno task train: a diverged run exits 1 and its record says so", asyn
 Deno.test("deno task train: the exercise variants run from flags (embedding input, no detaching, ReLU, no clipping)", async () => {
   await withBook(async (dir) => {
     const json = `${dir}/run.json`;
-    const r = await runTask("train", [
-      ...TINY,
-      "--corpus",
-      `${dir}/book.txt`,
+    const r = await trainOnBook(dir, [
       "--backend",
       "cpu",
       "--input",
