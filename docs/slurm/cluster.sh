@@ -11,10 +11,19 @@ set -euo pipefail
 cmd=${1:?usage: cluster.sh start|stop DIR}
 dir=$(mkdir -p "${2:?usage: cluster.sh start|stop DIR}" && cd "$2" && pwd)
 export SLURM_CONF=$dir/slurm.conf
+# Stops the daemons and waits for them to exit: slurmctld saves its state
+# as it goes, so its directory is not done with before then.
 stop() {
+  local pids=""
   for d in slurmd slurmctld; do
-    [ -f "$dir/$d.pid" ] && kill "$(cat "$dir/$d.pid")" 2>/dev/null || true
+    [ -f "$dir/$d.pid" ] || continue
+    pid=$(cat "$dir/$d.pid")
+    kill "$pid" 2>/dev/null && pids="$pids $pid"
   done
+  for pid in $pids; do
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  done
+  return 0
 }
 case $cmd in
 stop) stop; exit 0 ;;
