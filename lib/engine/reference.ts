@@ -10,14 +10,15 @@ import type { Minibatch } from "../data/iterators.ts";
 import type { ParamValues } from "../model/params.ts";
 import { cross_entropy, RNNModelScratch } from "../model/rnn.ts";
 import type { Scalar, Tensor } from "../model/tensors.ts";
-import type {
-  CellEpoch,
-  CellEval,
-  EngineGroup,
-  EpochOptions,
-  EpochStats,
-  Gradients,
-  GroupSpec,
+import {
+  type CellEpoch,
+  type CellEval,
+  type EngineGroup,
+  type EpochOptions,
+  type EpochStats,
+  type Gradients,
+  type GroupSpec,
+  timeMajor,
 } from "./group.ts";
 
 /**
@@ -49,11 +50,10 @@ export function grad_clipping(
 function toTensors(batch: Minibatch): { X: tf.Tensor2D; y: tf.Tensor1D } {
   const { X, Y, batch_size: B, num_steps: T } = batch;
   // d2l's Y.T.reshape(-1): target of step t, row b sits at t·B + b.
-  const y = new Int32Array(B * T);
-  for (let b = 0; b < B; b++) {
-    for (let t = 0; t < T; t++) y[t * B + b] = Y[b * T + t];
-  }
-  return { X: tf.tensor2d(X, [B, T], "int32"), y: tf.tensor1d(y, "int32") };
+  return {
+    X: tf.tensor2d(X, [B, T], "int32"),
+    y: tf.tensor1d(timeMajor(Y, B, T), "int32"),
+  };
 }
 
 /** Scalars read back at once, as numbers. */

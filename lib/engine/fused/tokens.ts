@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { timeMajor } from "../group.ts";
 import type { Resource } from "./gpu.ts";
 import { Sections } from "./layout.ts";
 import type { Tokens } from "./passes.ts";
@@ -39,14 +40,8 @@ export function writeTokens(
     block.subarray(s.at[name], s.at[name] + s.length[name]);
   const x = part("x"), y = part("y"), order = part("order");
   const start = part("start");
-  seq.xs.forEach((X, k) => {
-    for (let b = 0; b < B; b++) {
-      for (let t = 0; t < T; t++) x[(k * T + t) * B + b] = X[b * T + t];
-    }
-  });
-  for (let b = 0; b < B; b++) {
-    for (let t = 0; t < T; t++) y[t * B + b] = seq.Y[b * T + t];
-  }
+  seq.xs.forEach((X, k) => x.set(timeMajor(X, B, T), k * T * B));
+  y.set(timeMajor(seq.Y, B, T));
   // Counting sort of rows by token: dW_xh[v] sums token v's rows only.
   const V = start.length - 1;
   for (const v of x) start[v + 1]++;
