@@ -106,8 +106,11 @@ Deno.test({
         "--out",
         together,
         "--verify",
+        "--batch",
+        "8",
       ]);
       assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+      assert.match(verified.stderr, /^6 cells train together: /m);
       assert.match(verified.stdout, /^same: /m);
     });
   }),

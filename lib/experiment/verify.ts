@@ -20,6 +20,8 @@ export interface VerifyOptions {
   alphas: number[];
   source: SourceOptions;
   jobs: number;
+  /** Cells of one shape trained together, at most this many (default 1). */
+  batch?: number;
   command: CellCommand;
   tolerance: number;
   events?: RunnerEvents;
@@ -85,6 +87,7 @@ export async function verifyCells(
       alphas: options.alphas,
       source: options.source,
       jobs: options.jobs,
+      batch: options.batch,
       command: options.command,
       events: options.events,
     });
