@@ -17,7 +17,12 @@ import {
 } from "../engine/fused/kernels.ts";
 import { Recorder } from "../engine/fused/recorder.ts";
 import { productGroups, type Tile } from "../engine/fused/tiles.ts";
-import { type Kernel, UNIFORM_BYTES } from "../engine/fused/wgsl.ts";
+import {
+  COMMON,
+  type Kernel,
+  packStruct,
+  UNIFORM_BYTES,
+} from "../engine/fused/wgsl.ts";
 
 /** One timed tile. */
 export interface TileTiming {
@@ -84,7 +89,12 @@ export async function timeTiles(
   const x = buffer(B); // token 0 everywhere: zeros as u32
   device.queue.writeBuffer(x, 0, new Uint32Array(B));
   const hcur = buffer(slot, U.STORAGE | U.UNIFORM);
-  const hyper = buffer(4 * MAX_GROUP, U.UNIFORM); // one tanh cell
+  const hyper = buffer(4 * MAX_GROUP, U.UNIFORM);
+  device.queue.writeBuffer( // one tanh cell
+    hyper,
+    0,
+    packStruct(COMMON.Hyper, { lr: 0, theta: 3.4e38, relu: 0 }),
+  );
   const [W, W_xh, b_h, hs, next, da, G] = [
     H * H,
     H,
