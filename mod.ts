@@ -142,7 +142,7 @@ export {
   type TrainHooks,
   type TrainResult,
 } from "./lib/train/train.ts";
-export { collectEnv, type RunEnv } from "./lib/env.ts";
+export { collectEnv, computedOn, type RunEnv } from "./lib/env.ts";
 export { IoError, UserError } from "./lib/errors.ts";
 export { type CorpusRecord, describeCorpus } from "./lib/data/describe.ts";
 export {
@@ -196,7 +196,21 @@ export {
   RESULTS_SCHEMA,
   writeReport,
 } from "./lib/report/report.ts";
-export { perplexitySvg } from "./lib/report/plot.ts";
+export {
+  perplexitySpec,
+  perplexitySvg,
+  renderSvg,
+  type Run,
+  runOf,
+} from "./lib/report/plot.ts";
+export {
+  type Displayable,
+  figure,
+  grouped,
+  LiveFigure,
+  type MediaBundle,
+  table,
+} from "./lib/notebook/display.ts";
 export {
   compareCells,
   type Comparison,

@@ -35,8 +35,38 @@ export function pointLabel(point: CellRecord["point"]): string {
   return parts.length ? parts.join(" ") : "all";
 }
 
-/** One cell's curve of `metric`: finite perplexities, by epoch. */
-function curve(c: CellRecord, metric: "train" | "val") {
+/**
+ * What a figure draws of a run: its curves, its place in the grid, its
+ * seed and its vocabulary's size. A stored cell gives one
+ * ({@linkcode runOf}), and so does a `train_ch8` result.
+ */
+export interface Run {
+  /** Tells one run's line from another's. */
+  id: string;
+  /** The grid point: the colour of its lines. */
+  point: CellRecord["point"];
+  /** The seed it trained with. */
+  seed: number;
+  /** Tokens in its vocabulary (the ceiling of a blown-up run is twice this). */
+  vocab_size: number;
+  /** Training perplexity per epoch. */
+  train_ppl: number[];
+  /** Validation perplexity at each evaluation. */
+  val_ppl: { epoch: number; ppl: number }[];
+}
+
+/** A stored cell as a {@linkcode Run}. */
+export const runOf = (c: CellRecord): Run => ({
+  id: c.id,
+  point: c.point,
+  seed: c.config.seed,
+  vocab_size: c.corpus.vocab.length,
+  train_ppl: c.train_ppl,
+  val_ppl: c.val_ppl,
+});
+
+/** One run's curve of `metric`: finite perplexities, by epoch. */
+function curve(c: Run, metric: "train" | "val") {
   const points = metric === "train"
     ? c.train_ppl.map((ppl, i) => ({ epoch: i + 1, ppl }))
     : c.val_ppl.map(({ epoch, ppl }) => ({ epoch, ppl }));
@@ -51,14 +81,14 @@ function curve(c: CellRecord, metric: "train" | "val") {
  * worse than guessing), the axis stops there and `exits` marks the first
  * epoch each such run is above it.
  */
-export function figureData(cells: CellRecord[], metric: "train" | "val") {
-  const V = Math.max(0, ...cells.map((c) => c.corpus.vocab.length));
+export function figureData(cells: Run[], metric: "train" | "val") {
+  const V = Math.max(0, ...cells.map((c) => c.vocab_size));
   const rows = cells.flatMap((c) =>
     curve(c, metric).map((p) => ({
       ...p,
       cell: c.id,
       point: pointLabel(c.point),
-      seed: c.config.seed,
+      seed: c.seed,
     }))
   );
   const ceiling = V > 0 && rows.some((r) => r.ppl > 2 * V) ? 2 * V : null;
@@ -103,10 +133,21 @@ export function figureData(cells: CellRecord[], metric: "train" | "val") {
  * await Deno.writeTextFile("train_ppl.svg", svg);
  * ```
  */
-export async function perplexitySvg(
+export function perplexitySvg(
   cells: CellRecord[],
   metric: "train" | "val",
 ): Promise<string> {
+  return renderSvg(perplexitySpec(cells.map(runOf), metric));
+}
+
+/**
+ * The vega-lite specification of {@linkcode perplexitySvg}'s figure, for
+ * any runs (stored cells through {@linkcode runOf}, or `train_ch8` results).
+ */
+export function perplexitySpec(
+  cells: Run[],
+  metric: "train" | "val",
+): Record<string, unknown> {
   const data = figureData(cells, metric);
   const title = metric === "train"
     ? "Training perplexity"
@@ -199,10 +240,7 @@ export async function perplexitySvg(
       }]
       : []),
   ];
-  // vega is loaded when a figure is drawn: listing, planning and serving
-  // cells need none.
-  const [vega, vl] = await Promise.all([import("vega"), import("vega-lite")]);
-  const spec = vl.compile({
+  return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: { text: title, subtitle },
     width: 560,
@@ -212,8 +250,18 @@ export async function perplexitySvg(
       font: "sans-serif",
       legend: { symbolType: "stroke", symbolStrokeWidth: 2, symbolOpacity: 1 },
     },
-    // deno-lint-ignore no-explicit-any
-  } as any).spec;
+  };
+}
+
+/** A vega-lite specification drawn headless, as an SVG string. */
+export async function renderSvg(
+  vegaLite: Record<string, unknown>,
+): Promise<string> {
+  // vega is loaded when a figure is drawn: listing, planning and serving
+  // cells need none.
+  const [vega, vl] = await Promise.all([import("vega"), import("vega-lite")]);
+  // deno-lint-ignore no-explicit-any
+  const spec = vl.compile(vegaLite as any).spec;
   const view = new vega.View(vega.parse(spec), { renderer: "none" });
   try {
     return await view.toSVG();
