@@ -58,7 +58,9 @@ async function main(): Promise<number> {
       const path = `notebooks/${name}`, out = `${tmp}/${name}`;
       console.log(await executeNotebook(`${DIR}${name}`, out, opts.python));
       if (opts.write) {
-        await writeTextAtomic(`${DIR}${name}`, await Deno.readTextFile(out));
+        // With the final newline nbformat leaves out and `deno fmt` adds.
+        const text = (await Deno.readTextFile(out)).trimEnd() + "\n";
+        await writeTextAtomic(`${DIR}${name}`, text);
         console.log(`wrote ${path}`);
         continue;
       }
