@@ -5,7 +5,13 @@ import type { ExperimentSpec } from "../experiment/spec.ts";
 import { fixtureCell, fixtureEnv, spec } from "../experiment/testing.ts";
 import { summarize } from "./aggregate.ts";
 import { buildResults, renderMarkdown, writeReport } from "./report.ts";
-import { figureData, perplexitySvg, pointLabel, pointValue } from "./plot.ts";
+import {
+  figureData,
+  perplexitySvg,
+  pointLabel,
+  pointValue,
+  runOf,
+} from "./plot.ts";
 import { compareCells, formatComparison } from "./compare.ts";
 
 const cells = [
@@ -117,17 +123,20 @@ Deno.test("figureData: runs that blow up leave the plot at twice the vocabulary,
     withVocab(fixtureCell({ clip: 1, seed: 0 }, [20, 10, 5])),
     withVocab(fixtureCell({ clip: 1, seed: 1 }, [20, 12, 7])),
   ];
-  const calm = figureData(tame, "train");
+  const calm = figureData(tame.map(runOf), "train");
   assert.equal(calm.ceiling, null, "nothing above 56: the axis is free");
   assert.deepEqual(calm.exits, []);
   const mean = calm.means.find((m) => m.epoch === 3)!;
   assert.ok(Math.abs(mean.mean - Math.sqrt(35)) < 1e-12, "geometric mean");
   assert.ok(mean.lo < mean.mean && mean.mean < mean.hi && mean.band);
-  const wild = figureData([
-    ...tame,
-    withVocab(fixtureCell({ clip: "off", seed: 0 }, [20, 9e40, 3e90])),
-    withVocab(fixtureCell({ clip: "off", seed: 1 }, [20, 30, 40])),
-  ], "train");
+  const wild = figureData(
+    [
+      ...tame,
+      withVocab(fixtureCell({ clip: "off", seed: 0 }, [20, 9e40, 3e90])),
+      withVocab(fixtureCell({ clip: "off", seed: 1 }, [20, 30, 40])),
+    ].map(runOf),
+    "train",
+  );
   assert.equal(wild.ceiling, 56);
   assert.deepEqual(wild.exits, [{ epoch: 2, ppl: 56, point: "clip=off" }]);
   assert.equal(
