@@ -16,7 +16,7 @@
 import type { CellRecord } from "../experiment/cell.ts";
 import type { EpochLog } from "../train/result.ts";
 import { summarize } from "../report/aggregate.ts";
-import { fmt } from "../report/markdown.ts";
+import { cellText, fmt } from "../report/markdown.ts";
 import {
   perplexitySpec,
   pointLabel,
@@ -62,7 +62,7 @@ async function figureBundle(
 }
 
 /** A value as a table shows it: numbers to 4 significant digits. */
-const cellText = (v: unknown): string =>
+const tableText = (v: unknown): string =>
   typeof v === "number"
     ? (Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4))))
     : v === null || v === undefined
@@ -77,12 +77,11 @@ export function table(
   rows: Record<string, unknown>[],
   columns: string[] = Object.keys(rows[0] ?? {}),
 ): Displayable {
-  const cells = rows.map((r) => columns.map((c) => cellText(r[c])));
-  const escape = (s: string) => s.replaceAll("|", "\\|");
+  const cells = rows.map((r) => columns.map((c) => tableText(r[c])));
   const markdown = [
-    `| ${columns.map(escape).join(" | ")} |`,
+    `| ${columns.map(cellText).join(" | ")} |`,
     `| ${columns.map(() => "---").join(" | ")} |`,
-    ...cells.map((r) => `| ${r.map(escape).join(" | ")} |`),
+    ...cells.map((r) => `| ${r.map(cellText).join(" | ")} |`),
   ].join("\n");
   const widths = columns.map((c, i) =>
     Math.max(c.length, ...cells.map((r) => r[i].length))

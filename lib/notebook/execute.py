@@ -7,9 +7,10 @@ files whatever the cell still publishes under that cell.
 
     python3 execute.py NOTEBOOK OUT [TIMEOUT_S]
 """
-import asyncio
 import sys
 import time
+from pathlib import Path
+from queue import Empty
 
 import nbformat
 from nbclient import NotebookClient
@@ -33,9 +34,7 @@ class LateOutputClient(NotebookClient):
         while True:
             try:
                 msg = await self.kc.iopub_channel.get_msg(timeout=GRACE)
-            except asyncio.TimeoutError:
-                return
-            except Exception:  # queue.Empty from the blocking channel
+            except Empty:
                 return
             if msg["parent_header"].get("msg_id") == parent_msg_id:
                 self.late += 1
@@ -53,7 +52,7 @@ def main():
         nb,
         timeout=timeout,
         kernel_name=nb.metadata.kernelspec.name,
-        resources={"metadata": {"path": str(__import__("pathlib").Path(source).parent)}},
+        resources={"metadata": {"path": str(Path(source).parent)}},
     )
     start = time.monotonic()
     client.execute()

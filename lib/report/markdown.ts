@@ -76,7 +76,9 @@ export const fmt = (s: Stat | null, digits = 2): string =>
     ? `${num(s.mean, digits)} ± ${num(s.sd, digits)}`
     : num(s.mean, digits);
 
-const cellText = (v: unknown) => String(v).replaceAll("|", "\\|");
+/** A value as a Markdown table cell: its `|` escaped. */
+export const cellText = (v: unknown): string =>
+  String(v).replaceAll("|", "\\|");
 
 function environment(cells: CellRecord[]): string[] {
   const envs = cells.map((c) => c.env).filter((e) => e !== null);
