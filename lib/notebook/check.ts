@@ -69,6 +69,25 @@ const excerpt = (s: string | undefined): string =>
     : JSON.stringify(s.length > 120 ? `${s.slice(0, 117)}...` : s);
 
 /**
+ * The first line at which two outputs differ, from each side, named by the
+ * output's MIME type and line number when it is not the first; a side with
+ * no such line (or no output) is undefined.
+ */
+function firstDifference(
+  a: string | undefined,
+  b: string | undefined,
+): [string | undefined, string | undefined] {
+  if (a === undefined || b === undefined) return [a, b];
+  const la = a.split("\n"), lb = b.split("\n");
+  const k = la.findIndex((line, i) => line !== lb[i]);
+  const at = k === -1 ? la.length : k;
+  const where = at > 0 ? `${a.slice(0, a.indexOf(": "))} line ${at + 1}: ` : "";
+  const side = (lines: string[]) =>
+    lines[at] === undefined ? undefined : where + lines[at];
+  return [side(la), side(lb)];
+}
+
+/**
  * How the outputs of `fresh` differ from `committed`, one line each (empty
  * when they agree). Cells are named by number and their source's first line.
  */
@@ -85,9 +104,8 @@ export function differences(committed: Notebook, fresh: Notebook): string[] {
     const n = Math.max(cell.length, other.length);
     for (let k = 2; k < n; k++) {
       if (cell[k] !== other[k]) {
-        out.push(
-          `${name}: committed ${excerpt(cell[k])}, now ${excerpt(other[k])}`,
-        );
+        const [was, now] = firstDifference(cell[k], other[k]);
+        out.push(`${name}: committed ${excerpt(was)}, now ${excerpt(now)}`);
         break;
       }
     }

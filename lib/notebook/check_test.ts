@@ -47,6 +47,20 @@ Deno.test("differences: a number, a figure, a source, a missing output or a cell
     'cell 2 ("train(\\"sequential\\")"): committed "text/plain: ppl 1.04", now "text/plain: ppl 1.05"',
   ]);
   assert.equal(differences(a, nb("ppl 1.04", "<svg>x</svg>")).length, 1);
+  // In a long output, the line that differs, with its place.
+  assert.deepEqual(
+    differences(
+      nb("point  ppl\nclip=1  8.47\nclip=off  7.13"),
+      nb("point  ppl\nclip=1  8.48\nclip=off  7.13"),
+    ),
+    [
+      'cell 2 ("train(\\"sequential\\")"): committed "text/plain line 2: clip=1  8.47", now "text/plain line 2: clip=1  8.48"',
+    ],
+  );
+  assert.deepEqual(
+    differences(nb("a\nb"), nb("a\nb\nc")),
+    ['cell 2 ("train(\\"sequential\\")"): committed (none), now "text/plain line 3: c"'],
+  );
   const edited = nb("ppl 1.04");
   edited.cells[1].source = 'train("random")';
   assert.match(differences(a, edited)[0], /its source differs/);
