@@ -162,8 +162,14 @@ export async function timeTiles(
     if (HV % (8 * cv) !== 0 || H % rb !== 0) continue;
     const t: Tile = { rb, cv, lanes: 8 };
     const { ms, first_s } = await time(
-      outerKernel(t, true),
-      { sizes: { rows: 8 * B, K: HV, N: HV, a: 0, o: 0 }, A: hs, D: da, G },
+      outerKernel(t, false),
+      {
+        sizes: { rows: 8 * B, slice: 8 * B, K: HV, N: HV, a: 0, o: 0 },
+        A: hs,
+        D: da,
+        G,
+        G_b: null,
+      },
       [HV / (8 * cv), H / rb],
     );
     out.push({

@@ -220,3 +220,67 @@ export function timeMajor(X: Int32Array, B: number, T: number): Int32Array {
 
 /** Rows of a group's held-out minibatches: the first minibatch's (its batch size), or 0. */
 export const evalRows = (e: CellEval): number => e?.batches[0]?.batch_size ?? 0;
+
+/**
+ * Groups trained as one, one after another: what a group too large for
+ * one device's bindings becomes (each part computes exactly what it would
+ * alone, so the cells do too). Cell c is the c-th over the parts in
+ * order.
+ *
+ * @example
+ * ```ts
+ * const group = new SplitGroup([first56, last8]); // group.cells === 64
+ * ```
+ */
+export class SplitGroup implements EngineGroup {
+  readonly cells: number;
+  readonly parts: readonly EngineGroup[];
+
+  /** The parts, in cell order. */
+  constructor(parts: EngineGroup[]) {
+    this.parts = parts;
+    this.cells = parts.reduce((n, p) => n + p.cells, 0);
+  }
+
+  /** Each part's slice of `items`, in turn, through `f`; the results in cell order. */
+  async #each<I, O>(
+    items: I[],
+    f: (part: EngineGroup, slice: I[]) => Promise<O[]>,
+  ): Promise<O[]> {
+    const out: O[] = [];
+    let at = 0;
+    for (const part of this.parts) {
+      out.push(...await f(part, items.slice(at, at + part.cells)));
+      at += part.cells;
+    }
+    return out;
+  }
+
+  trainEpochs(epochs: CellEpoch[]): Promise<(EpochStats | null)[]> {
+    return this.#each(epochs, (p, e) => p.trainEpochs(e));
+  }
+
+  evaluate(cells: CellEval[]): Promise<number[]> {
+    return this.#each(cells, (p, e) => p.evaluate(e));
+  }
+
+  gradients(
+    X: Int32Array,
+    Y: Int32Array,
+    H0: Float32Array | null,
+  ): Promise<Gradients> {
+    return this.parts[0].gradients(X, Y, H0);
+  }
+
+  values(cell: number): Promise<ParamValues> {
+    for (const part of this.parts) {
+      if (cell < part.cells) return part.values(cell);
+      cell -= part.cells;
+    }
+    throw new Error(`no cell ${cell} in the group`);
+  }
+
+  destroy(): void {
+    for (const part of this.parts) part.destroy();
+  }
+}

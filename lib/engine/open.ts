@@ -12,7 +12,7 @@ import {
   MAX_GROUP,
 } from "./group.ts";
 import { openDevice } from "./fused/gpu.ts";
-import { FusedCells } from "./fused/fused.ts";
+import { fusedGroup } from "./fused/fused.ts";
 import { tilesFor } from "./fused/tiles.ts";
 import { openCblas, whyNoCblas } from "./blas/cblas.ts";
 import { BlasCells } from "./blas/cells.ts";
@@ -45,7 +45,7 @@ export async function openGroup(
       throw new Error(`a group holds 1 to ${MAX_GROUP} cells`);
     }
     const { adapter, device } = await openDevice();
-    return new FusedCells(device, { ...spec, tiles: tilesFor(adapter) }, init);
+    return fusedGroup(device, { ...spec, tiles: tilesFor(adapter) }, init);
   }
   if (engine === "blas") {
     const blas = openCblas();

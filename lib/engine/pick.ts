@@ -15,7 +15,7 @@
  */
 import { type BackendInfo, describeAdapter } from "./adapter.ts";
 import { openCblas } from "./blas/cblas.ts";
-import { isSoftware } from "./fused/tiles.ts";
+import { isSoftware, loopsFor, tilesFor } from "./fused/tiles.ts";
 import {
   AUTO_ENGINES,
   type Engine,
@@ -97,21 +97,29 @@ export async function describeDevice(
 
 /**
  * What a run of `choice` computes on, as its record says: the backend,
- * tfjs's version where tfjs computes (the reference engine), and the
- * device ({@linkcode describeDevice}).
+ * tfjs's version where tfjs computes (the reference engine), the device
+ * ({@linkcode describeDevice}), and for the fused engine which recurrence
+ * kernels a model of its num_hiddens runs there ({@linkcode loopsFor}).
  */
 export async function describeBackend(
-  choice: EngineChoice,
+  choice: EngineChoice & { num_hiddens?: number },
   gpu: Pick<GPU, "requestAdapter"> | null = navigator.gpu ?? null,
 ): Promise<BackendInfo> {
   const tfjs = choice.engine === "reference"
     ? (await import("./backend.ts")).tfjsVersion()
     : null;
-  return {
+  const info: BackendInfo = {
     backend: choice.backend,
     tfjs,
     adapter: await describeDevice(choice, gpu),
   };
+  const adapter = choice.engine === "fused" && choice.num_hiddens
+    ? await gpu?.requestAdapter()
+    : null;
+  if (adapter) {
+    info.kernels = loopsFor(choice.num_hiddens!, tilesFor(adapter));
+  }
+  return info;
 }
 
 /**

@@ -33,22 +33,23 @@ import {
   type Gradients,
   type GroupSpec,
   replays,
+  SplitGroup,
 } from "../group.ts";
 import { MAX_GROUP } from "./kernels.ts";
 import {
   encodeForward,
   encodeGradients,
   encodeMinibatch,
-  encodeState,
   type Model,
   STATE,
 } from "./passes.ts";
-import { makeModel, Scratch } from "./model.ts";
+import { groupCapacity, makeModel, Scratch } from "./model.ts";
 import { type KernelTimes, Recorder } from "./recorder.ts";
 import { COMMON, packStruct } from "./wgsl.ts";
+import { loopsFor } from "./tiles.ts";
 
-export { isSoftware, tilesFor } from "./tiles.ts";
-export { groupShape } from "./model.ts";
+export { isSoftware, loopsFor, tilesFor } from "./tiles.ts";
+export { groupCapacity, groupShape } from "./model.ts";
 export { tokenSections } from "./tokens.ts";
 
 export { FUSED_VERSION } from "../version.ts";
@@ -60,6 +61,12 @@ export interface FusedSpec extends GroupSpec {
    * GPU (many wide ones). Default: cpu.
    */
   tiles?: "cpu" | "gpu";
+  /**
+   * The recurrences' kernels: one dispatch per pass that loops over the
+   * steps ("looped"), or one dispatch per step ("steps"). Both give the
+   * same numbers. Default: the faster for the shape ({@linkcode loopsFor}).
+   */
+  kernels?: "looped" | "steps";
 }
 
 /** One cell of a group: its initial parameters and its activation (the group's spec gives the rest). */
@@ -107,20 +114,52 @@ export class FusedCells implements EngineGroup {
     }
     this.device = device;
     this.cells = C;
-    this.spec = { ...spec, tiles: spec.tiles ?? "cpu" };
+    const tiles = spec.tiles ?? "cpu";
+    this.spec = {
+      ...spec,
+      tiles,
+      kernels: spec.kernels ?? loopsFor(spec.num_hiddens, tiles),
+    };
     if (C > 1 && this.spec.max_steps !== spec.num_steps) {
       throw new Error("detach: false trains one cell at a time");
     }
-    const { model, buffers } = makeModel(device, spec, C, this.spec.tiles);
+    const { model, buffers } = makeModel(
+      device,
+      spec,
+      C,
+      tiles,
+      this.spec.kernels === "looped",
+    );
     this.#m = model;
     this.#buffers = buffers;
     this.#scratch = new Scratch(model);
     const n = model.layout.floats;
     const packed = new Float32Array(C * n);
     cells.forEach((c, i) => packed.set(model.layout.pack(c.params), i * n));
-    device.queue.writeBuffer(model.b.params, 0, packed);
+    this.#writeParams(packed);
     this.#relu = cells.map((c) => c.activation === "relu");
     this.#writeHyper(cells.map(() => null));
+  }
+
+  /** Every cell's packed parameters, and W_hh and W_hq transposed (the update keeps those after). */
+  #writeParams(packed: Float32Array<ArrayBuffer>) {
+    const { layout, b, C } = this.#m;
+    this.device.queue.writeBuffer(b.params, 0, packed);
+    for (
+      const [name, out] of [["W_hh", b.W_hh_T], ["W_hq", b.W_hq_T]] as const
+    ) {
+      const r = layout.regions[name];
+      const t = new Float32Array(C * r.prows * r.stride);
+      for (let c = 0; c < C; c++) {
+        const from = c * layout.floats + r.offset, to = c * r.prows * r.stride;
+        for (let i = 0; i < r.prows; i++) {
+          for (let j = 0; j < r.stride; j++) {
+            t[to + j * r.prows + i] = packed[from + i * r.stride + j];
+          }
+        }
+      }
+      this.device.queue.writeBuffer(out, 0, t);
+    }
   }
 
   /** Each cell's `Hyper` (`wgsl/common.wgsl`): lr, θ (3.4e38 with clipping off) and activation. */
@@ -254,8 +293,10 @@ export class FusedCells implements EngineGroup {
     });
     const rec = new Recorder(this.#m.gpu, false, this.cells);
     for (let i = 0; i < N; i++) {
-      encodeState(rec, this.#m, i, modes);
-      encodeForward(rec, this.#m, this.spec.num_steps, tokens[i]);
+      encodeForward(rec, this.#m, this.spec.num_steps, tokens[i], {
+        i,
+        modes,
+      });
       // Its norm half sums stale gradients: unused.
       rec.dispatch(this.#m.k.stats, {
         sizes: { i },
@@ -289,6 +330,7 @@ export class FusedCells implements EngineGroup {
       Hp = this.#m.Hp,
       H = this.spec.num_hiddens;
     const [tok] = this.#scratch.tokens(1, () => ({ xs: [X], Y }));
+    const modes = this.#scratch.modes(1, () => [STATE.keep, 0]);
     const state = new Float32Array(B * Hp);
     if (H0) {
       for (let b = 0; b < B; b++) {
@@ -297,7 +339,7 @@ export class FusedCells implements EngineGroup {
     }
     this.device.queue.writeBuffer(this.#m.b.hs, 0, state);
     const rec = new Recorder(this.#m.gpu);
-    encodeGradients(rec, this.#m, T, tok);
+    encodeGradients(rec, this.#m, T, tok, { i: 0, modes });
     rec.submit();
     const losses = await this.#scratch.read(this.#m.b.losses, 0, T * B);
     const last = await this.#scratch.read(this.#m.b.hs, T * B * Hp, B * Hp);
@@ -325,11 +367,7 @@ export class FusedCells implements EngineGroup {
     const rec = new Recorder(this.#m.gpu, true, this.cells);
     this.#recordOne(rec, { xs: [batch.X], Y: batch.Y }, [STATE.fresh, 1]);
     const times = await rec.resolve();
-    this.device.queue.writeBuffer(
-      this.#m.b.params,
-      0,
-      saved as Float32Array<ArrayBuffer>,
-    );
+    this.#writeParams(saved as Float32Array<ArrayBuffer>);
     return times;
   }
 
@@ -369,4 +407,33 @@ export class FusedCells implements EngineGroup {
     }
     this.#scratch.destroy();
   }
+}
+
+/**
+ * The cells as one group on `device`, or as several trained one after
+ * another where one would not fit its bindings ({@linkcode groupCapacity}):
+ * a group's size is the machine's choice, never a WebGPU error.
+ *
+ * @example
+ * ```ts
+ * const group = fusedGroup(device, spec, cells); // 64 chapter cells: 56 + 8 on 128 MiB bindings
+ * ```
+ */
+export function fusedGroup(
+  device: GPUDevice,
+  spec: FusedSpec,
+  cells: CellInit[],
+): EngineGroup {
+  const n = groupCapacity(spec, device.limits);
+  if (cells.length <= n) return new FusedCells(device, spec, cells);
+  const parts: FusedCells[] = [];
+  try {
+    for (let i = 0; i < cells.length; i += n) {
+      parts.push(new FusedCells(device, spec, cells.slice(i, i + n)));
+    }
+  } catch (e) {
+    for (const p of parts) p.destroy();
+    throw e;
+  }
+  return new SplitGroup(parts);
 }

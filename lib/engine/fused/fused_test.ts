@@ -12,9 +12,9 @@ import {
   get_params,
   type InputMode,
 } from "../../model/params.ts";
-import { FusedCells } from "./fused.ts";
+import { FusedCells, fusedGroup, groupCapacity } from "./fused.ts";
 import { openDevice } from "./gpu.ts";
-import type { CellEpoch, EpochOptions } from "../group.ts";
+import { type CellEpoch, type EpochOptions, SplitGroup } from "../group.ts";
 
 const { device } = await openDevice();
 
@@ -227,4 +227,238 @@ Deno.test("a group's dispatches per minibatch do not grow with its cells", () =>
   };
   assert.equal(count(8), count(2));
   assert.equal(count(24), count(2));
+});
+
+/** Trains one cell with each kind of recurrence kernel, from the same values and data; every epoch's losses and norms, validation and parameters. */
+async function loopedAndSteps(
+  shape: {
+    B: number;
+    T: number;
+    H: number;
+    input: InputMode;
+    tiles: "cpu" | "gpu";
+  },
+  c: CellCase,
+  detach: boolean,
+  epochs = 3,
+  tokens = 300,
+): Promise<Record<"looped" | "steps", Run>> {
+  const { vocab, train, val } = loadCorpus(TEXT.repeat(3), tokens, 120);
+  const batches = (rng: ReturnType<typeof makeRng>) => [
+    ...dataIter(c.sampling, train, shape.B, shape.T, rng),
+  ];
+  const N = batches(makeRng(0)).length;
+  const spec = {
+    vocab_size: vocab.length,
+    num_hiddens: shape.H,
+    input: shape.input,
+    embed_size: 9,
+    batch_size: shape.B,
+    num_steps: shape.T,
+    max_steps: detach ? shape.T : shape.T * N,
+    activation: c.activation,
+    tiles: shape.tiles,
+  };
+  const out = {} as Record<"looped" | "steps", Run>;
+  for (const kernels of ["looped", "steps"] as const) {
+    const net = new FusedCells(device, { ...spec, kernels }, [{
+      params: get_params(spec, makeRng(c.seed)),
+      activation: c.activation,
+    }]);
+    const rng = makeRng(c.seed + 100);
+    const run: Run = { losses: [], norms: [], val: NaN, params: [] };
+    for (let e = 0; e < epochs; e++) {
+      const [s] = await net.trainEpochs([{
+        batches: batches(rng),
+        options: { lr: c.lr, clip: c.clip, sampling: c.sampling, detach },
+      }]);
+      run.losses.push(s!.losses);
+      run.norms.push(s!.grad_norms);
+    }
+    [run.val] = await net.evaluate([{
+      batches: [...seqDataIterSequential(val, shape.B, shape.T, makeRng(0), 0)],
+      carry: true,
+    }]);
+    run.params = Object.values(await net.values(0)).map((p) => p.values);
+    net.destroy();
+    out[kernels] = run;
+  }
+  return out;
+}
+
+for (
+  const shape of [
+    // Rows per workgroup that do not divide the batch (16 and 4 on CPU tiles).
+    { B: 20, T: 4, H: 40, input: "one_hot", tiles: "cpu" },
+    // One row; one-hot and embedded.
+    { B: 1, T: 6, H: 8, input: "one_hot", tiles: "cpu" },
+    { B: 1, T: 5, H: 24, input: "embedding", tiles: "cpu" },
+    // GPU tiles: 2 rows a workgroup, the last with one.
+    { B: 7, T: 5, H: 64, input: "embedding", tiles: "gpu" },
+    // A state over 64 KiB (no eight-step sums), wider than 2 × 8 lanes.
+    { B: 40, T: 3, H: 420, input: "one_hot", tiles: "cpu" },
+  ] as const
+) {
+  Deno.test(`looped and per-step kernels train bit-identically (B=${shape.B} T=${shape.T} H=${shape.H} ${shape.input}, ${shape.tiles} tiles; tanh and relu, clip θ and off, sequential and random, detach: false)`, async () => {
+    const cases: [CellCase, boolean][] = [
+      [MIXED[0], true],
+      [MIXED[1], true],
+      [MIXED[2], true],
+      [{ ...MIXED[0], activation: "relu" }, false],
+    ];
+    for (const [c, detach] of cases) {
+      const { looped, steps } = await loopedAndSteps(shape, c, detach);
+      const what = `${JSON.stringify(c)} detach: ${detach}`;
+      assert.deepEqual(looped.losses, steps.losses, `${what} losses`);
+      assert.deepEqual(looped.norms, steps.norms, `${what} norms`);
+      assert.ok(Object.is(looped.val, steps.val), `${what} validation`);
+      looped.params.forEach((p, k) =>
+        assert.ok(
+          p.every((v, j) => Object.is(v, steps.params[k][j])),
+          `${what} parameter ${k}`,
+        )
+      );
+    }
+  });
+}
+
+Deno.test("a recurrence longer than llvmpipe's 65,535 loop iterations a dispatch (detach: false over 385 steps) is split over dispatches without changing a number", async () => {
+  for (const tiles of ["cpu", "gpu"] as const) {
+    const { looped, steps } = await loopedAndSteps(
+      { B: 2, T: 35, H: 512, input: "one_hot", tiles },
+      MIXED[0],
+      false,
+      1,
+      840,
+    );
+    assert.equal(looped.losses[0].length, 11); // up to 385 steps
+    assert.deepEqual(looped.losses, steps.losses, `${tiles} losses`);
+    assert.deepEqual(looped.norms, steps.norms, `${tiles} norms`);
+    looped.params.forEach((p, k) =>
+      assert.ok(
+        p.every((v, j) => Object.is(v, steps.params[k][j])),
+        `${tiles} parameter ${k}`,
+      )
+    );
+  }
+});
+
+Deno.test("the looped kernels train a minibatch in at most 10 dispatches, one-hot or embedded, for 1 cell or 24", () => {
+  const { vocab } = loadCorpus(TEXT, 600);
+  for (const input of ["one_hot", "embedding"] as const) {
+    const spec = {
+      vocab_size: vocab.length,
+      num_hiddens: 32,
+      input,
+      embed_size: 8,
+      batch_size: 4,
+      num_steps: 35,
+      max_steps: 35,
+      activation: "tanh" as const,
+      kernels: "looped" as const,
+    };
+    for (const cells of [1, 24]) {
+      const g = new FusedCells(
+        device,
+        spec,
+        Array.from({ length: cells }, (_, i) => ({
+          params: get_params(spec, makeRng(i)),
+          activation: "tanh" as const,
+        })),
+      );
+      const n = g.dispatchesPerMinibatch();
+      g.destroy();
+      assert.ok(n <= 10, `${input}, ${cells} cells: ${n} dispatches`);
+    }
+  }
+});
+
+/** The chapter's shape (batch 32, 35 steps, 512 hidden units, one-hot over 28 tokens). */
+const CHAPTER = {
+  vocab_size: 28,
+  num_hiddens: 512,
+  input: "one_hot" as const,
+  embed_size: 32,
+  batch_size: 32,
+  num_steps: 35,
+  max_steps: 35,
+  activation: "tanh" as const,
+};
+
+Deno.test("groupCapacity: the cells whose buffers fit a binding and a buffer of the device", () => {
+  // 36 state slots of 32 × 512 floats: 2,359,296 bytes a cell.
+  assert.equal(
+    groupCapacity(CHAPTER, {
+      maxStorageBufferBindingSize: 2 ** 27,
+      maxBufferSize: 2 ** 31,
+    }),
+    56,
+  );
+  assert.equal(
+    groupCapacity(CHAPTER, {
+      maxStorageBufferBindingSize: 2 ** 32 - 1,
+      maxBufferSize: 2 ** 27,
+    }),
+    56,
+  );
+  assert.equal(
+    groupCapacity(CHAPTER, {
+      maxStorageBufferBindingSize: 2 ** 32 - 1,
+      maxBufferSize: 2 ** 40,
+    }),
+    256,
+  );
+  assert.equal(
+    groupCapacity({ ...CHAPTER, max_steps: 35 * 1000 }, {
+      maxStorageBufferBindingSize: 2 ** 27,
+      maxBufferSize: 2 ** 31,
+    }),
+    1,
+  );
+});
+
+Deno.test("a GPU host's default group, 64 cells of the chapter's size, trains on this device: split to fit its bindings, each cell as it trains alone", async () => {
+  const text = TEXT.repeat(2).slice(0, 1200);
+  const { train } = loadCorpus(text, 1200, 0);
+  const batches = [...seqDataIterSequential(train, 32, 35, makeRng(0), 0)];
+  assert.equal(batches.length, 1);
+  const spec = { ...CHAPTER, vocab_size: loadCorpus(text).vocab.length };
+  const init = (seed: number) => ({
+    params: get_params(spec, makeRng(seed)),
+    activation: "tanh" as const,
+  });
+  const options = {
+    lr: 1,
+    clip: 1,
+    sampling: "sequential",
+    detach: true,
+  } as const;
+  const group = fusedGroup(
+    device,
+    spec,
+    Array.from({ length: 64 }, (_, seed) => init(seed)),
+  );
+  const capacity = groupCapacity(spec, device.limits);
+  assert.equal(group.cells, 64);
+  if (capacity < 64) {
+    assert.ok(group instanceof SplitGroup);
+    assert.ok(group.parts.every((p) => p.cells <= capacity));
+  }
+  const stats = await group.trainEpochs(
+    Array.from({ length: 64 }, () => ({ batches, options })),
+  );
+  const last = capacity < 64 ? [0, capacity - 1, capacity, 63] : [0, 63];
+  for (const c of last) {
+    const alone = new FusedCells(device, spec, [init(c)]);
+    const [s] = await alone.trainEpochs([{ batches, options }]);
+    assert.deepEqual(stats[c]!.losses, s!.losses, `cell ${c} loss`);
+    assert.deepEqual(stats[c]!.grad_norms, s!.grad_norms, `cell ${c} norm`);
+    const [a, b] = [await group.values(c), await alone.values(0)];
+    assert.ok(
+      a.W_hh.values.every((v, j) => Object.is(v, b.W_hh.values[j])),
+      `cell ${c} W_hh`,
+    );
+    alone.destroy();
+  }
+  group.destroy();
 });

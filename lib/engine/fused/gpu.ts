@@ -62,8 +62,8 @@ export class Gpu {
   readonly #steps = new Map<string, GPUBuffer>();
   readonly #strides = new WeakMap<GPUBuffer, number>();
   readonly #ids = new WeakMap<object, number>();
-  /** Placeholders for unused bindings: a uniform slot, a storage buffer. */
-  readonly #spare: (GPUBuffer | undefined)[] = [];
+  /** Placeholders for unused bindings, by access (a dispatch may not bind one buffer both read-only and read-write). */
+  readonly #spare: Partial<Record<Binding["access"], GPUBuffer>> = {};
   #nextId = 1;
 
   private constructor(device: GPUDevice) {
@@ -182,7 +182,7 @@ export class Gpu {
   /** A buffer for a binding a kernel's variant does not read. */
   #placeholder(b: Binding): GPUBuffer {
     const uniform = b.access === "uniform";
-    return this.#spare[uniform ? 0 : 1] ??= this.device.createBuffer({
+    return this.#spare[b.access] ??= this.device.createBuffer({
       size: uniform ? UNIFORM_BYTES : 16,
       usage: uniform ? GPUBufferUsage.UNIFORM : GPUBufferUsage.STORAGE,
     });
@@ -233,8 +233,10 @@ let opened: Promise<{ adapter: GPUAdapter; device: GPUDevice }> | undefined;
 
 /**
  * This process's WebGPU adapter and device, opened once: models trained
- * one after another share its compiled pipelines. Throws when there is no
- * adapter; a lost device is opened again on the next call.
+ * one after another share its compiled pipelines. The device asks for the
+ * largest buffers and bindings the adapter offers (groups of cells are
+ * sized by them). Throws when there is no adapter; a lost device is
+ * opened again on the next call.
  */
 export function openDevice(): Promise<
   { adapter: GPUAdapter; device: GPUDevice }
@@ -247,7 +249,10 @@ export function openDevice(): Promise<
         "engine fused needs WebGPU, and no adapter was found: use --engine blas or --engine reference --backend wasm",
       );
     }
-    const device = await adapter.requestDevice();
+    const { maxBufferSize, maxStorageBufferBindingSize } = adapter.limits;
+    const device = await adapter.requestDevice({
+      requiredLimits: { maxBufferSize, maxStorageBufferBindingSize },
+    });
     device.lost.then(() => opened = undefined);
     return { adapter, device };
   })();

@@ -11,14 +11,14 @@
 import forward from "./wgsl/forward.wgsl" with { type: "text" };
 import backward from "./wgsl/backward.wgsl" with { type: "text" };
 import product from "./wgsl/product.wgsl" with { type: "text" };
-import productT from "./wgsl/product_t.wgsl" with { type: "text" };
+import forwardLoop from "./wgsl/forward_loop.wgsl" with { type: "text" };
+import backwardLoop from "./wgsl/backward_loop.wgsl" with { type: "text" };
 import outer from "./wgsl/outer.wgsl" with { type: "text" };
-import transpose from "./wgsl/transpose.wgsl" with { type: "text" };
+import productT from "./wgsl/product_t.wgsl" with { type: "text" };
 import copy from "./wgsl/copy.wgsl" with { type: "text" };
 import state from "./wgsl/state.wgsl" with { type: "text" };
 import gather from "./wgsl/gather.wgsl" with { type: "text" };
 import scatter from "./wgsl/scatter.wgsl" with { type: "text" };
-import colsum from "./wgsl/colsum.wgsl" with { type: "text" };
 import softmax from "./wgsl/softmax.wgsl" with { type: "text" };
 import stats from "./wgsl/stats.wgsl" with { type: "text" };
 import update from "./wgsl/update.wgsl" with { type: "text" };
@@ -34,6 +34,16 @@ export const PAD = 32;
 export const WIDE = 64;
 /** Steps a weight-gradient sum covers at most, where a state fits a uniform slot (the engine's arithmetic for such shapes). */
 export const SLICES = 8;
+/**
+ * Loop iterations one invocation may run, all its loops together: Mesa's
+ * llvmpipe (lavapipe) leaves a loop after 65,535 in total, silently. A
+ * dispatch whose loops would run longer (the looped recurrences over many
+ * steps, a weight gradient or a lookup's gradient over many rows) is
+ * split into several that go on from where the last stopped, which
+ * changes no sum's order.
+ */
+export const LOOP_LIMIT = 65535;
+
 /** vec4s of a uniform slot. */
 const SLOT = UNIFORM_BYTES / 16;
 
@@ -46,17 +56,17 @@ const tileName = (t: Tile) => `${t.rb}x${t.cv}x${t.lanes}`;
 
 /** The WGSL files, by kernel, for a reader (`deno task wgsl`). */
 export const SOURCES: Record<string, string> = {
+  forward_loop: forwardLoop,
+  backward_loop: backwardLoop,
   forward,
   backward,
   product,
-  product_t: productT,
   outer,
-  transpose,
+  product_t: productT,
   copy,
   state,
   gather,
   scatter,
-  colsum,
   softmax,
   stats,
   update,
@@ -75,12 +85,16 @@ export const forwardKernel = (
     ONE_HOT: o.oneHot,
   });
 
-/** A weight gradient on tile `t`, stored or added to G. */
-export const outerKernel = (t: Tile, add: boolean): Kernel =>
-  kernel(`outer:${add ? "add" : "store"}:${tileName(t)}`, outer, {
-    ...tiled(t),
-    ADD: add,
-  });
+/**
+ * A weight gradient on tile `t`, with the column sums of D (its bias's
+ * gradient) or without; with `gather`, A's rows picked by token.
+ */
+export const outerKernel = (t: Tile, bias: boolean, gather = false): Kernel =>
+  kernel(
+    `outer:${bias ? "bias" : gather ? "gather" : "weight"}:${tileName(t)}`,
+    outer,
+    { ...tiled(t), BIAS: bias, GATHER: gather },
+  );
 
 /** What a group's shape decides of its kernels. */
 export interface KernelShape {
@@ -93,8 +107,13 @@ export interface KernelShape {
   V: number;
   /** vec4s of the packed parameters. */
   n4: number;
+  /** Where W_hh and W_hq start in them (vec4s). */
+  W_hh: number;
+  W_hq: number;
   /** One-hot inputs (else embedded). */
   oneHot: boolean;
+  /** The recurrences loop over time inside one dispatch each (else one dispatch per step). */
+  looped: boolean;
   /** A group of one whose state fits a uniform slot: the steps read it so. */
   uniformA: boolean;
   /** One step's dlogits fit one too. */
@@ -107,15 +126,24 @@ export function kernelsFor(s: KernelShape, tiles: Tiles) {
     step: tiles.step(s.B, s.Hp),
     logits: tiles.wide(s.Vp),
     P: tiles.wide(s.Hp),
-    dEx: tiles.wide(s.Ep),
     dW_hh: tiles.outer(s.Hp, s.Hp),
     dW_hq: tiles.outer(s.Hp, s.Vp),
     dW_xh: tiles.outer(s.Ep, s.Hp),
+    dEx: tiles.wide(s.Ep),
   };
-  const outerOf = outerKernel;
   const R = s.T * s.B;
   return {
     tile,
+    forwardLoop: kernel(`forward_loop:${tileName(tile.step)}`, forwardLoop, {
+      ...tiled(tile.step),
+      ONE_HOT: s.oneHot,
+      MAX_GROUP,
+    }),
+    backwardLoop: kernel(
+      `backward_loop:${tileName(tile.step)}`,
+      backwardLoop,
+      { ...tiled(tile.step), EMBED: !s.oneHot, MAX_GROUP },
+    ),
     forward: forwardKernel(tile.step, s),
     backward: kernel(`backward:${tileName(tile.step)}`, backward, {
       ...tiled(tile.step),
@@ -132,19 +160,15 @@ export function kernelsFor(s: KernelShape, tiles: Tiles) {
       ...tiled(tile.P),
       BIAS: false,
     }),
+    /** The weight gradients, each with its bias's beside it (dW_xh has none). */
+    dW_hh: outerKernel(tile.dW_hh, true),
+    dW_hq: outerKernel(tile.dW_hq, true),
+    dW_xh: outerKernel(tile.dW_xh, false, true),
     dEx: kernel(`dEx:${tileName(tile.dEx)}`, productT, tiled(tile.dEx)),
-    /** The weight gradients' kernels: stored, and added to (sums over a few steps at a time). */
-    dW: {
-      hh: { store: outerOf(tile.dW_hh, false), add: outerOf(tile.dW_hh, true) },
-      hq: { store: outerOf(tile.dW_hq, false), add: outerOf(tile.dW_hq, true) },
-    },
-    dW_xh: outerOf(tile.dW_xh, false),
-    transpose: kernel("transpose", transpose, { WIDE }),
     copy: kernel("copy", copy, { WIDE }),
     state: kernel("state", state, { WIDE }),
     gather: kernel("gather", gather),
     scatter: kernel("scatter", scatter),
-    colsum: kernel("colsum", colsum),
     softmax: kernel(`softmax:${R}:${s.V}:${s.Vp}`, softmax, {
       R,
       V: s.V,
@@ -152,7 +176,19 @@ export function kernelsFor(s: KernelShape, tiles: Tiles) {
       WIDE,
     }),
     stats: kernel(`stats:${R}:${s.n4}`, stats, { R, N: s.n4, WIDE }),
-    update: kernel("update", update, { MAX_GROUP, WIDE }),
+    update: kernel(
+      `update:${s.W_hh}:${s.W_hq}:${s.Hp}:${s.Vp}`,
+      update,
+      {
+        HH: s.W_hh,
+        HQ: s.W_hq,
+        HP: s.Hp,
+        HV: s.Hp / 4,
+        QV: s.Vp / 4,
+        MAX_GROUP,
+        WIDE,
+      },
+    ),
   } satisfies Record<string, unknown>;
 }
 
@@ -162,22 +198,20 @@ export type Kernels = ReturnType<typeof kernelsFor>;
 /** Every kernel of a group, by name (`deno task wgsl` prints them). */
 export function allKernels(k: Kernels): Record<string, Kernel> {
   return {
+    forward_loop: k.forwardLoop,
+    backward_loop: k.backwardLoop,
     forward: k.forward,
     backward: k.backward,
     logits: k.logits,
     P: k.P,
-    dEx: k.dEx,
-    "dW_hh store": k.dW.hh.store,
-    "dW_hh add": k.dW.hh.add,
-    "dW_hq store": k.dW.hq.store,
-    "dW_hq add": k.dW.hq.add,
+    dW_hh: k.dW_hh,
+    dW_hq: k.dW_hq,
     dW_xh: k.dW_xh,
-    transpose: k.transpose,
+    dEx: k.dEx,
     copy: k.copy,
     state: k.state,
     gather: k.gather,
     scatter: k.scatter,
-    colsum: k.colsum,
     softmax: k.softmax,
     stats: k.stats,
     update: k.update,

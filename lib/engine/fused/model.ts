@@ -30,6 +30,7 @@ export function groupShape(
     GPUSupportedLimits,
     "maxUniformBufferBindingSize" | "minUniformBufferOffsetAlignment"
   >,
+  looped = true,
 ): KernelShape & { chunked: boolean } {
   const B = spec.batch_size;
   const Hp = pad(spec.num_hiddens), Vp = pad(spec.vocab_size);
@@ -40,6 +41,7 @@ export function groupShape(
   const chunked = fits(B * Hp);
   // One cell's state in a uniform slot; a group's cells read storage.
   const uniformA = cells === 1 && chunked;
+  const layout = new ParamLayout(spec);
   return {
     B,
     T: spec.num_steps,
@@ -47,12 +49,53 @@ export function groupShape(
     Vp,
     Ep: oneHot ? 0 : pad(spec.embed_size),
     V: spec.vocab_size,
-    n4: new ParamLayout(spec).floats / 4,
+    n4: layout.floats / 4,
+    W_hh: layout.regions.W_hh.offset / 4,
+    W_hq: layout.regions.W_hq.offset / 4,
     oneHot,
+    looped,
     chunked,
     uniformA,
     uniformD: uniformA && fits(B * Vp),
   };
+}
+
+/**
+ * Most cells of `spec`'s shape one group may hold on a device of these
+ * limits: every buffer holds each cell's part in turn and is bound whole,
+ * so the largest per-cell part (the states of every step, (L + 1) · B ·
+ * H floats; with W_hh and its transpose as large) times the cells must
+ * fit a binding and a buffer.
+ *
+ * @example
+ * ```ts
+ * // The chapter's cell: 2.4 MB of states; 128 MiB bindings hold 56.
+ * groupCapacity(spec, { maxStorageBufferBindingSize: 2 ** 27, maxBufferSize: 2 ** 31 });
+ * ```
+ */
+export function groupCapacity(
+  spec: GroupSpec,
+  limits: Pick<
+    GPUSupportedLimits,
+    "maxStorageBufferBindingSize" | "maxBufferSize"
+  >,
+): number {
+  const B = spec.batch_size, L = spec.max_steps;
+  const Hp = pad(spec.num_hiddens), Vp = pad(spec.vocab_size);
+  const Ep = spec.input === "one_hot" ? 0 : pad(spec.embed_size);
+  // A uniform slot's room past the end (a group of one) is not per cell.
+  const perCell = 4 * Math.max(
+    (L + 1) * B * Hp,
+    L * B * Math.max(Hp, Ep),
+    spec.num_steps * B * Vp,
+    new ParamLayout(spec).floats,
+    Hp * Math.max(Hp, Vp),
+  );
+  const limit = Math.min(
+    limits.maxStorageBufferBindingSize,
+    limits.maxBufferSize,
+  ) - UNIFORM_BYTES;
+  return Math.max(1, Math.min(MAX_GROUP, Math.floor(limit / perCell)));
 }
 
 const UNIFORM = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
@@ -70,8 +113,9 @@ export function makeModel(
   spec: GroupSpec,
   C: number,
   tiles: "cpu" | "gpu",
+  looped: boolean,
 ): { model: Model; buffers: GPUBuffer[] } {
-  const shape = groupShape(spec, C, device.limits);
+  const shape = groupShape(spec, C, device.limits, looped);
   const { B, T, Hp, Vp, Ep, uniformA } = shape;
   const embedding = !shape.oneHot;
   const L = spec.max_steps;
@@ -100,8 +144,8 @@ export function makeModel(
     logits: buffer(T * B * Vp, slot, slack),
     zeros: device.createBuffer({ size: B * Vp * 4 + slack, usage: slot }),
     losses: buffer(T * B),
-    P: buffer(embedding ? L * B * Hp : 0),
-    Ex: buffer(embedding ? L * B * Ep : 0),
+    P: buffer(embedding && !looped ? L * B * Hp : 0),
+    Ex: buffer(embedding && !looped ? L * B * Ep : 0),
     dEx: buffer(embedding ? L * B * Ep : 0),
     hcur: [buffer(B * Hp, slot, slack), buffer(B * Hp, slot, slack)],
     dcur: [buffer(B * Hp, slot, slack), buffer(B * Hp, slot, slack)],
@@ -124,6 +168,7 @@ export function makeModel(
     states: new StepRows(B, Hp / 4),
     outputs: new StepRows(B, Vp / 4),
     chunked: shape.chunked,
+    looped,
     uniformA,
     uniformD: shape.uniformD,
     k: kernelsFor(shape, TILES[tiles]),

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { SLICES, WIDE } from "./kernels.ts";
+import { LOOP_LIMIT, SLICES, WIDE } from "./kernels.ts";
 import type { Kernels } from "./kernels.ts";
 import type { Gpu, Resource } from "./gpu.ts";
 import type { ParamLayout, StepRows } from "./layout.ts";
@@ -36,6 +36,7 @@ export interface Buffers {
   grads: GPUBuffer;
   /** States of steps 0…L, slot 0 the initial one. */
   hs: GPUBuffer;
+  /** W_hhᵀ and W_hqᵀ, kept by the update: the backward steps read their rows. */
   W_hh_T: GPUBuffer;
   W_hq_T: GPUBuffer;
   /** dL/dA_t of every step. */
@@ -47,8 +48,9 @@ export interface Buffers {
   losses: GPUBuffer;
   /** The embedded inputs' projection, E_x W_xh of every step. */
   P: GPUBuffer;
-  /** The embedded inputs, E_x. */
+  /** The embedded inputs, E_x (for the per-step kernels' P). */
   Ex: GPUBuffer;
+  /** Their gradient, dA W_xhᵀ. */
   dEx: GPUBuffer;
   /** The step products' A operands: states, and dA in the backward steps (two take turns). */
   hcur: [GPUBuffer, GPUBuffer];
@@ -80,6 +82,8 @@ export interface Model {
    * shapes, whatever the group's size).
    */
   chunked: boolean;
+  /** The recurrences loop over time inside one dispatch each (else one dispatch per step). */
+  looped: boolean;
   /** A group of one whose state fits a uniform slot (faster on llvmpipe): the step products read it so. */
   uniformA: boolean;
   /** One step's dlogits fit one too (and start 256-byte aligned). */
@@ -107,21 +111,112 @@ const operand = (m: Model, buffer: GPUBuffer) =>
     ? { A_slot: slot(buffer, 0), A: null }
     : { A_slot: null, A: buffer };
 
+/** Minibatch `i` of an epoch, whose initial state each cell's `modes` entry gives ({@linkcode STATE}). */
+export interface Start {
+  i: number;
+  modes: GPUBuffer;
+}
+
 /**
- * Forward over L steps from state slot 0, and the loss (per row, in
- * `losses`) of the last num_steps; their logits become dlogits.
+ * Each cell's initial state in slot 0, as `start` says, then forward over
+ * L steps and the loss (per row, in `losses`) of the last num_steps;
+ * their logits become dlogits.
  */
 export function encodeForward(
   rec: Recorder,
   m: Model,
   L: number,
   tok: Tokens,
+  start: Start,
 ) {
   const { B, T, Hp, Vp, b, k } = m;
   const HV = Hp / 4, EV = m.Ep / 4;
   const w = L - T; // first step of the loss window
+  const oneHot = m.spec.input === "one_hot";
+  if (m.looped) {
+    // Loop iterations of a step and of setting H_0 (a loop of n counts n + 1,
+    // a barrier among more than 8 invocations 1).
+    const { lanes, cv, rb } = k.tile.step;
+    const blocks = HV / (lanes * cv);
+    const span = steps(
+      3 + blocks * (HV + 2 + (oneHot ? 0 : EV + 1)),
+      rb * (Math.ceil(HV / lanes) + 2) + 3,
+    );
+    for (let t0 = 0; t0 < L; t0 += span) {
+      rec.dispatch(k.forwardLoop, {
+        sizes: {
+          t0,
+          t1: Math.min(L, t0 + span),
+          rows: B,
+          width: HV,
+          ewidth: EV,
+          i: start.i,
+          last: T,
+        },
+        hyper: b.hyper,
+        modes: start.modes,
+        W: region(m, b.params, "W_hh"),
+        x: tok.x,
+        W_xh: region(m, b.params, "W_xh"),
+        W_embed: oneHot ? null : region(m, b.params, "W_embed"),
+        b_h: region(m, b.params, "b_h"),
+        hs: b.hs,
+      }, [1, Math.ceil(B / rb)]);
+    }
+  } else {
+    encodeSteps(rec, m, L, tok, start);
+  }
+  // logits_t = H_t W_hq + b_q over the loss window, H_t in slot t + 1.
+  rec.dispatch(
+    k.logits,
+    {
+      sizes: {
+        rows: T * B,
+        K: HV,
+        N: Vp / 4,
+        a: m.states.vec4(w + 1),
+        o: 0,
+      },
+      A: b.hs,
+      W: region(m, b.params, "W_hq"),
+      C: b.logits,
+      bias: region(m, b.params, "b_q"),
+    },
+    productGroups(k.tile.logits, T * B, Vp),
+    "logits",
+  );
+  rec.dispatch(k.softmax, {
+    y: tok.y,
+    logits: b.logits,
+    losses: b.losses,
+  }, [Math.ceil(T * B / WIDE), 1]);
+}
+
+/** Steps one looped dispatch may cover: `perStep` loop iterations each, after `before`. */
+function steps(perStep: number, before: number): number {
+  // A few iterations to spare: the count is the compiler's, not ours.
+  const n = Math.floor((LOOP_LIMIT - 64 - before) / perStep);
+  if (n < 1) {
+    throw new Error(
+      `a step takes ${perStep} loop iterations, over ${LOOP_LIMIT}`,
+    );
+  }
+  return n;
+}
+
+/** The forward steps one dispatch each (see {@linkcode encodeForward}). */
+function encodeSteps(
+  rec: Recorder,
+  m: Model,
+  L: number,
+  tok: Tokens,
+  start: Start,
+) {
+  const { B, Hp, b, k } = m;
+  const HV = Hp / 4, EV = m.Ep / 4;
   const rows = L * B;
   const oneHot = m.spec.input === "one_hot";
+  encodeState(rec, m, start.i, start.modes);
   if (!oneHot) {
     // Embedded inputs: their projection P for all steps at once.
     rec.dispatch(k.gather, {
@@ -163,65 +258,14 @@ export function encodeForward(
       next: b.hcur[(t + 1) % 2],
     }, groups);
   }
-  // logits_t = H_t W_hq + b_q over the loss window, H_t in slot t + 1.
-  rec.dispatch(
-    k.logits,
-    {
-      sizes: {
-        rows: T * B,
-        K: HV,
-        N: Vp / 4,
-        a: m.states.vec4(w + 1),
-        o: 0,
-      },
-      A: b.hs,
-      W: region(m, b.params, "W_hq"),
-      C: b.logits,
-      bias: region(m, b.params, "b_q"),
-    },
-    productGroups(k.tile.logits, T * B, Vp),
-    "logits",
-  );
-  rec.dispatch(k.softmax, {
-    y: tok.y,
-    logits: b.logits,
-    losses: b.losses,
-  }, [Math.ceil(T * B / WIDE), 1]);
 }
 
-/**
- * Forward over L steps from state slot 0 and the loss on the last
- * num_steps, then backward through all L steps; leaves the gradients in
- * `grads`.
- */
-export function encodeGradients(
-  rec: Recorder,
-  m: Model,
-  L: number,
-  tok: Tokens,
-) {
-  encodeForward(rec, m, L, tok);
-  const { B, T, Hp, Vp, b, k, states, outputs } = m;
-  const HV = Hp / 4, VV = Vp / 4, EV = m.Ep / 4;
-  const w = L - T; // first step of the loss window
-  const rows = L * B;
+/** The backward steps one dispatch each (see {@linkcode encodeGradients}). */
+function encodeBackSteps(rec: Recorder, m: Model, L: number) {
+  const { B, T, Hp, Vp, b, k, outputs } = m;
+  const HV = Hp / 4, VV = Vp / 4;
+  const w = L - T;
   rec.clear(b.dcur[(L - 1) % 2], 0, m.C * B * Hp * 4); // dA after the last step
-  // Summed a few steps at a time, dW_hh and dW_hq are added to zeros.
-  if (m.chunked) rec.clear(b.grads, 0, m.C * m.layout.floats * 4);
-  // W_hhᵀ and W_hqᵀ: the backward steps read their rows.
-  for (
-    const [name, out, cols] of [
-      ["W_hh", b.W_hh_T, HV],
-      ["W_hq", b.W_hq_T, VV],
-    ] as const
-  ) {
-    rec.dispatch(
-      k.transpose,
-      { sizes: { rows: HV, cols }, m: region(m, b.params, name), out },
-      [Math.ceil(HV * cols / WIDE), 1],
-      `transpose ${name}`,
-    );
-  }
   const groups = productGroups(k.tile.step, B, Hp);
   for (let t = L - 1; t >= 0; t--) {
     // The output layer's share: dlogits_t, zeros before the loss window.
@@ -240,104 +284,163 @@ export function encodeGradients(
       next: b.dcur[(t + 1) % 2],
     }, groups);
   }
-  // Weight gradients G = Σ_t Aᵀ D_t over steps first…L − 1: dW_hh with
-  // A = H_{t−1} (state slot t) and D = dA_t, dW_hq with A = H_t (slot
-  // t + 1) and D = dlogits_t over the loss window.
-  const weights = [
-    {
-      name: "W_hh",
-      first: 0,
-      slot: 0,
-      D: b.da,
-      N: Hp,
-      tile: k.tile.dW_hh,
-      ...k.dW.hh,
-    },
-    {
-      name: "W_hq",
-      first: w,
-      slot: 1,
-      D: b.logits,
-      N: Vp,
-      tile: k.tile.dW_hq,
-      ...k.dW.hq,
-    },
-  ];
-  for (const g of weights) {
-    const G = region(m, b.grads, g.name);
-    const groups = gradientGroups(g.tile, Hp, g.N);
-    const label = `d${g.name}`;
-    // One sum over all its rows, or each SLICES steps' sum added to G.
-    const span = m.chunked ? SLICES : L - g.first;
-    for (let t = g.first; t < L; t += span) {
-      const s = Math.min(span, L - t);
-      rec.dispatch(
-        m.chunked ? g.add : g.store,
-        {
-          sizes: {
-            rows: s * B,
-            K: HV,
-            N: g.N / 4,
-            a: states.vec4(t + g.slot),
-            o: states.row(t - g.first),
-          },
-          A: b.hs,
-          D: g.D,
-          G,
+}
+
+/**
+ * Each cell's initial state as `start` says, forward over L steps and the
+ * loss on the last num_steps, then backward through all L steps; leaves
+ * the gradients in `grads`.
+ */
+export function encodeGradients(
+  rec: Recorder,
+  m: Model,
+  L: number,
+  tok: Tokens,
+  start: Start,
+) {
+  encodeForward(rec, m, L, tok, start);
+  const { B, T, Hp, Vp, b, k, states } = m;
+  const HV = Hp / 4, VV = Vp / 4, EV = m.Ep / 4;
+  const w = L - T; // first step of the loss window
+  const rows = L * B;
+  const embedded = m.spec.input === "embedding";
+  if (m.looped) {
+    const { lanes, cv, rb } = k.tile.step;
+    const blocks = HV / (lanes * cv), products = Math.ceil(EV / lanes);
+    const span = steps(
+      3 + blocks * (HV + VV + 3) + (embedded ? 1 + products * (HV + 2) : 0),
+      1,
+    );
+    for (let t1 = L; t1 > 0; t1 -= span) {
+      rec.dispatch(k.backwardLoop, {
+        sizes: {
+          t0: Math.max(0, t1 - span),
+          t1,
+          steps: L,
+          rows: B,
+          width: HV,
+          vwidth: VV,
+          ewidth: EV,
+          w,
         },
-        groups,
-        label,
+        hyper: b.hyper,
+        W: b.W_hh_T,
+        W_q: b.W_hq_T,
+        D: b.logits,
+        hs: b.hs,
+        da: b.da,
+        W_xh: embedded ? region(m, b.params, "W_xh") : null,
+        dEx: embedded ? b.dEx : null,
+      }, [1, Math.ceil(B / rb)]);
+    }
+  } else {
+    encodeBackSteps(rec, m, L);
+  }
+  // Weight gradients G = Σ_t Aᵀ D_t over steps first…L − 1, and the
+  // biases' Σ_t D_t: dW_hh with A = H_{t−1} (state slot t) and D = dA_t,
+  // dW_hq with A = H_t (slot t + 1) and D = dlogits_t over the loss window.
+  // Where a state fits a uniform slot they are sums of SLICES steps' sums.
+  for (
+    const g of [
+      { name: "W_hh", bias: "b_h", first: 0, D: b.da, N: Hp },
+      { name: "W_hq", bias: "b_q", first: w, D: b.logits, N: Vp },
+    ] as const
+  ) {
+    encodeOuter(rec, m, {
+      rows: (L - g.first) * B,
+      slice: m.chunked ? SLICES * B : (L - g.first) * B,
+      K: HV,
+      N: g.N / 4,
+      a: states.vec4(g.first + (g.name === "W_hq" ? 1 : 0)),
+    }, {
+      A: b.hs,
+      x: null,
+      D: g.D,
+      G: region(m, b.grads, g.name),
+      G_b: region(m, b.grads, g.bias),
+    }, `d${g.name}`);
+  }
+  if (embedded) {
+    // dW_xh = Σ_t E_xᵀ dA_t, E_x rows of W_embed.
+    encodeOuter(rec, m, { rows, slice: rows, K: EV, N: HV, a: 0 }, {
+      A: region(m, b.params, "W_embed"),
+      x: tok.x,
+      D: b.da,
+      G: region(m, b.grads, "W_xh"),
+      G_b: null,
+    }, "dW_xh");
+    if (!m.looped) {
+      rec.dispatch(
+        k.dEx,
+        {
+          sizes: { rows, K: HV, N: EV, a: 0, o: 0 },
+          A: b.da,
+          W: region(m, b.params, "W_xh"),
+          C: b.dEx,
+        },
+        productGroups(k.tile.dEx, rows, m.Ep),
+        "dEx",
       );
     }
   }
-  for (
-    const [label, D, n, name, N] of [
-      ["db_h", b.da, rows, "b_h", HV],
-      ["db_q", b.logits, T * B, "b_q", VV],
-    ] as const
-  ) {
-    rec.dispatch(
-      k.colsum,
-      { sizes: { rows: n, N }, D, G: region(m, b.grads, name) },
-      [N / 8, 1],
-      label,
-    );
-  }
-  const V = m.spec.vocab_size;
-  if (m.spec.input === "embedding") {
-    rec.dispatch(
-      k.dW_xh,
-      {
-        sizes: { rows, K: EV, N: HV, a: 0, o: 0 },
-        A: b.Ex,
-        D: b.da,
-        G: region(m, b.grads, "W_xh"),
-      },
-      gradientGroups(k.tile.dW_xh, m.Ep, Hp),
-      "dW_xh",
-    );
-    rec.dispatch(
-      k.dEx,
-      {
-        sizes: { rows, K: HV, N: EV, a: 0, o: 0 },
-        A: b.da,
-        W: region(m, b.params, "W_xh"),
-        C: b.dEx,
-      },
-      productGroups(k.tile.dEx, rows, m.Ep),
-      "dEx",
-    );
-  }
-  // dW_xh (one-hot) or dW_embed: each token's rows summed.
-  const embedded = m.spec.input === "embedding";
+  // dW_xh (one-hot) or dW_embed: each token's rows summed (at most rows of them).
   const NV = embedded ? EV : HV;
-  rec.dispatch(k.scatter, {
-    sizes: { N: NV },
-    order: tok.order,
-    start: tok.start,
-    D: embedded ? b.dEx : b.da,
-    G: region(m, b.grads, embedded ? "W_embed" : "W_xh"),
-  }, [NV / 8, V]);
+  const take = LOOP_LIMIT - 2;
+  for (let skip = 0; skip < rows; skip += take) {
+    rec.dispatch(k.scatter, {
+      sizes: { N: NV, skip, take, carry: skip > 0 ? 1 : 0 },
+      order: tok.order,
+      start: tok.start,
+      D: embedded ? b.dEx : b.da,
+      G: region(m, b.grads, embedded ? "W_embed" : "W_xh"),
+    }, [NV / 8, m.spec.vocab_size]);
+  }
+}
+
+/**
+ * A weight gradient G = Σ_r A[r]ᵀ D[r] over `s.rows` rows (partial sums
+ * of `s.slice` rows, in turn), and its bias's where `r.G_b` is given: one
+ * dispatch, or several that go on from where the last stopped, each
+ * within the loop limit.
+ */
+function encodeOuter(
+  rec: Recorder,
+  m: Model,
+  s: { rows: number; slice: number; K: number; N: number; a: number },
+  r: {
+    A: Resource;
+    x: Resource | null;
+    D: GPUBuffer;
+    G: Resource;
+    G_b: Resource | null;
+  },
+  name: "dW_hh" | "dW_hq" | "dW_xh",
+) {
+  // A sum longer than a dispatch may loop is cut into slices that fit
+  // (a loop of n iterations counts n + 1).
+  const slice = Math.min(s.slice, LOOP_LIMIT - 4);
+  const per = Math.floor((LOOP_LIMIT - 1) / (slice + 2)) * slice;
+  const K4 = name === "dW_xh" ? m.Ep : m.Hp;
+  for (let o = 0; o < s.rows; o += per) {
+    rec.dispatch(
+      m.k[name],
+      {
+        sizes: {
+          rows: Math.min(per, s.rows - o),
+          slice,
+          carry: o > 0 ? 1 : 0,
+          K: s.K,
+          N: s.N,
+          a: s.a + (r.x ? 0 : o * s.K),
+          o,
+        },
+        ...r,
+        x: r.x,
+      },
+      gradientGroups(m.k.tile[name], K4, s.N * 4),
+      name,
+    );
+  }
 }
 
 /** What each cell does in each minibatch of an epoch, as the `modes` buffer holds it: per cell, per minibatch, [state, update]. */
@@ -358,8 +461,7 @@ export function encodeMinibatch(
   modes: GPUBuffer,
   stats: GPUBuffer,
 ) {
-  encodeState(rec, m, i, modes);
-  encodeGradients(rec, m, L, tok);
+  encodeGradients(rec, m, L, tok, { i, modes });
   const b = m.b, n = m.layout.floats / 4;
   rec.dispatch(m.k.stats, {
     sizes: { i },
@@ -374,6 +476,8 @@ export function encodeMinibatch(
     stats,
     grads: b.grads,
     params: b.params,
+    W_T: b.W_hh_T,
+    W_q_T: b.W_hq_T,
   }, [Math.ceil(n / WIDE), 1]);
 }
 
@@ -383,7 +487,7 @@ export function encodeMinibatch(
  * minibatch before (carry), or slot 0 as it is (keep: `detach: false`
  * restarts from the epoch's first state).
  */
-export function encodeState(
+function encodeState(
   rec: Recorder,
   m: Model,
   i: number,

@@ -95,3 +95,24 @@ export function isSoftware(adapter: GPUAdapter): boolean {
   return Boolean(isFallbackAdapter) ||
     /llvmpipe|lavapipe|swiftshader/i.test(description);
 }
+
+/**
+ * Which kernels run the recurrences of a model of `num_hiddens` hidden
+ * units on an adapter of `tiles`: the looped ones (a minibatch in about ten
+ * dispatches), except on a CPU adapter from 129 hidden units on, where
+ * the per-step kernels, whose many workgroups read the state as a uniform
+ * slot, were measured faster (docs/performance.md). Both give the same
+ * numbers.
+ *
+ * @example
+ * ```ts
+ * loopsFor(32, "cpu"); // "looped"
+ * loopsFor(512, "cpu"); // "steps"
+ * ```
+ */
+export function loopsFor(
+  num_hiddens: number,
+  tiles: "cpu" | "gpu",
+): "looped" | "steps" {
+  return tiles === "gpu" || num_hiddens <= 128 ? "looped" : "steps";
+}

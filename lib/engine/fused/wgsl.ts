@@ -9,7 +9,9 @@
  *   constant: the loop is written out, one block per i;
  * - `// registers` before `var acc: array<…>;`: the array becomes one
  *   variable per element (every index is a constant once the loops are
- *   unrolled).
+ *   unrolled), each set to zero where it is declared (WGSL's `var x: T;`
+ *   is zero each time it is reached, but Deno's WGSL compiler makes it
+ *   zero once per invocation: in a loop it would keep the last value).
  *
  * A register tile written as loops over arrays runs 1.6–2.3× slower on
  * llvmpipe, which unrolls neither; expanded, it is the same code as one
@@ -180,7 +182,7 @@ export function registers(code: string, constants: Record<string, Constant>) {
           walk(`${prefix}_${i}`, d + 1));
     walk(name, 0);
     code = code.slice(0, m.index) +
-      names.map((n) => `${indent}var ${n}: ${element};`).join("\n") +
+      names.map((n) => `${indent}var ${n} = ${element}();`).join("\n") +
       code.slice(m.index + whole.length);
     // Each use, its indices constants by now: name[i][j] → name_i_j.
     const use = new RegExp(`\\b${name}((?:\\[[^\\[\\]]+\\])+)`, "g");

@@ -5,7 +5,10 @@
 // Workgroups: (N/8, rows of G).
 
 struct Sizes {
-  N: u32, // vec4s of a row
+  N: u32,     // vec4s of a row
+  skip: u32,  // rows of each token summed before
+  take: u32,  // rows of each token summed here, at most
+  carry: u32, // 1: add to G
 }
 struct Cells { order: u32, start: u32, D: u32, G: u32 }
 
@@ -24,8 +27,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u
   let NV = sizes.N;
   let col = wg.x * 8u + l.x;
   let v = wg.y;
-  var acc = vec4f();
-  for (var i = start[start_ + v]; i < start[start_ + v + 1u]; i++) {
+  var acc = select(vec4f(), G[G_ + v * NV + col], sizes.carry != 0u);
+  let first = start[start_ + v] + sizes.skip;
+  for (var i = first; i < min(start[start_ + v + 1u], first + sizes.take); i++) {
     acc += D[D_ + order[order_ + i] * NV + col];
   }
   G[G_ + v * NV + col] = acc;
