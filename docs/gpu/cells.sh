@@ -1,22 +1,26 @@
 #!/usr/bin/env bash
-# Grid-batched training on this machine: the throughput of N cells of the
-# chapter's configuration trained together (deno task bench --cells), then one
-# committed grid trained again into a temporary directory, its cells grouped
-# as the runner groups them, with its wall time and a comparison with the
-# committed cells. Writes results/bench/cells-<adapter>.{json,md} and
-# results/bench/grid-<adapter>.json.
+# Training throughput on this machine's GPU: the chapter's configuration at
+# 32, 128 and 512 hidden units on each engine (deno task bench --sizes, with
+# the book's PyTorch code where python3 has torch), one cell and groups of N
+# cells trained together at 512 and at 32 hidden units (deno task bench
+# --cells), then one committed grid trained again into a temporary
+# directory, its cells grouped as the runner groups them, with its wall time
+# and a comparison with the committed cells. Writes, under results/bench/,
+# sizes-<adapter>.{json,md}, cells-<adapter>.{json,md} (512),
+# cells-<adapter>-h32.{json,md} and grid-<adapter>.json: commit them.
 #
 #   bash docs/gpu/cells.sh [GRID] [CELLS] [exp flags...]
-#   e.g. bash docs/gpu/cells.sh clipping-ablation 1,4,8,24
+#   e.g. bash docs/gpu/cells.sh clipping-ablation 1,4,8,24,64
 #
 # Runs wherever `deno task exp` does (a checkout, Deno 2.x, a WebGPU adapter);
 # extra flags go to the grid's run (e.g. `--batch 24`, `--filter seed=0`).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 grid=${1:-clipping-ablation}
-cells=${2:-1,4,8,24}
+cells=${2:-1,4,8,24,64}
 shift $(($# < 2 ? $# : 2))
-deno task bench --cells "$cells" --out results/bench
+deno task bench --sizes 32,128,512 --pytorch --out results/bench
+deno task bench --cells "$cells" --sizes 512,32 --out results/bench
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 start=$EPOCHREALTIME

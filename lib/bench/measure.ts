@@ -11,7 +11,7 @@ import type { Corpus } from "../data/vocab.ts";
 import { makeRng } from "../data/prng.ts";
 import { get_params } from "../model/params.ts";
 import { describeDevice } from "../engine/pick.ts";
-import { FusedCells } from "../engine/fused/fused.ts";
+import { FusedCells, groupCapacity } from "../engine/fused/fused.ts";
 import { openDevice } from "../engine/fused/gpu.ts";
 import { tilesFor } from "../engine/fused/tiles.ts";
 import {
@@ -54,11 +54,13 @@ export async function measureEngine(
   choice: EngineChoice,
   corpus: Corpus,
   epochs: number,
+  num_hiddens?: number,
 ): Promise<Throughput> {
   const device = await describeDevice(choice);
   // The chapter's config; evaluation only after the last epoch, outside the timing.
   const config = resolveConfig({
     ...choice,
+    ...(num_hiddens ? { num_hiddens } : {}),
     num_epochs: 1 + epochs,
     eval_every: 1000,
     num_preds: 0,
@@ -107,12 +109,14 @@ export async function measureCells(
   cells: number,
   corpus: Corpus,
   epochs: number,
+  num_hiddens = 512,
 ): Promise<CellsThroughput> {
   const choice = { engine: "fused", backend: "webgpu" } as const;
   const device = await describeDevice(choice);
   const configs = Array.from({ length: cells }, (_, seed) =>
     resolveConfig({
       ...choice,
+      num_hiddens,
       seed,
       num_epochs: 1 + epochs,
       eval_every: 1000,
@@ -141,29 +145,31 @@ export async function measureCells(
   };
 }
 
-/** Dispatches one minibatch of a group of `cells` such models records. */
-async function groupDispatches(
+/** Dispatches one minibatch of a group of `cells` such models records (the fused engine). */
+export async function groupDispatches(
   config: TrainConfig,
   corpus: Corpus,
   cells: number,
 ): Promise<number> {
   const { adapter, device } = await openDevice();
-  const spec = rnnSpec(config, corpus.vocab.length);
+  const spec = {
+    ...rnnSpec(config, corpus.vocab.length),
+    batch_size: config.batch_size,
+    num_steps: config.num_steps,
+    max_steps: config.num_steps,
+    tiles: tilesFor(adapter),
+  };
+  // A group larger than the device's bindings trains in parts, one after another.
+  const per = Math.min(cells, groupCapacity(spec, device.limits));
   const group = new FusedCells(
     device,
-    {
-      ...spec,
-      batch_size: config.batch_size,
-      num_steps: config.num_steps,
-      max_steps: config.num_steps,
-      tiles: tilesFor(adapter),
-    },
-    Array.from({ length: cells }, (_, i) => ({
+    spec,
+    Array.from({ length: per }, (_, i) => ({
       params: get_params(spec, makeRng(i)),
       activation: spec.activation,
     })),
   );
   const n = group.dispatchesPerMinibatch();
   group.destroy();
-  return n;
+  return n * Math.ceil(cells / per);
 }

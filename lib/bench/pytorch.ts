@@ -47,6 +47,7 @@ export async function measurePytorch(
   data: string,
   epochs: number,
   threads: TorchThreads,
+  num_hiddens = 512,
 ): Promise<Throughput & { torch: string }> {
   // OpenBLAS falls back to OMP_NUM_THREADS: name its threads too.
   const blas = String(threads.blas ?? navigator.hardwareConcurrency);
@@ -66,6 +67,8 @@ export async function measurePytorch(
         String(threads.torch),
         "--epochs",
         String(epochs),
+        "--num_hiddens",
+        String(num_hiddens),
       ],
       env,
       stdout: "piped",

@@ -6,8 +6,11 @@
  * seconds as a cold-compile column (Mesa's shader cache is off for the
  * run, as on a fresh machine). With `--pytorch`, the chapter's PyTorch
  * code (`pytorch/rnn_scratch.py`) runs in the same run, and every row
- * gets its ratio to PyTorch's best. Writes `results/bench/latest.json`
- * and `README.md`.
+ * gets its ratio to PyTorch's best; the fused row says how many
+ * dispatches a minibatch takes. Writes `results/bench/latest.json` and
+ * `README.md`. `--sizes 32,128,512` measures the chapter's configuration
+ * at each num_hiddens instead (`sizes-<adapter>.md`), `--cells` groups of
+ * cells trained together, `--tiles` the kernels' tiles.
  *
  * @module
  */
@@ -26,6 +29,7 @@ import {
 import { engineVersion } from "../train/train.ts";
 import {
   type CellsThroughput,
+  groupDispatches,
   measureCells,
   measureEngine,
 } from "../bench/measure.ts";
@@ -42,10 +46,12 @@ import {
   type BenchRow,
   cellsReport,
   round,
+  type SizeRow,
+  sizesReport,
 } from "../bench/report.ts";
 import { collectEnv } from "../env.ts";
 import { writeFilesAtomic } from "../fsutil.ts";
-import { pickEngine } from "../engine/pick.ts";
+import { describeBackend, pickEngine } from "../engine/pick.ts";
 import { ROOT } from "../experiment/paths.ts";
 import {
   checkJsonTarget,
@@ -104,13 +110,14 @@ async function benchCells(
   corpus: ReturnType<typeof loadCorpus>,
   epochs: number,
   out: string,
+  num_hiddens = 512,
 ): Promise<number> {
   const rows: CellsThroughput[] = [];
   console.log(
     "cells   tokens/s together   per cell   × 1 cell   dispatches/minibatch   cold s",
   );
   for (const n of counts) {
-    const r = await measureCells(n, corpus, epochs);
+    const r = await measureCells(n, corpus, epochs, num_hiddens);
     rows.push(r);
     const x = r.tokens_per_sec / rows[0].tokens_per_sec;
     console.log(
@@ -126,21 +133,128 @@ async function benchCells(
   const slug = adapterSlug(adapter);
   const result = {
     schema: "rnnlab.bench-cells/1",
-    config: resolveConfig({ engine: "fused", num_epochs: 1 }),
+    config: resolveConfig({ engine: "fused", num_epochs: 1, num_hiddens }),
     adapter,
     rows,
     env,
   };
-  const md = cellsReport(rows, counts, epochs, env);
+  const md = cellsReport(rows, counts, epochs, env, num_hiddens);
+  // The chapter's size keeps its name; others say theirs.
+  const name = `cells-${slug}${num_hiddens === 512 ? "" : `-h${num_hiddens}`}`;
   await io(out, async () => {
     await Deno.mkdir(out, { recursive: true });
     await writeFilesAtomic([
-      [`${out}/cells-${slug}.json`, JSON.stringify(result, null, 2) + "\n"],
-      [`${out}/cells-${slug}.md`, md],
+      [`${out}/${name}.json`, JSON.stringify(result, null, 2) + "\n"],
+      [`${out}/${name}.md`, md],
     ]);
   });
-  console.log(`wrote ${out}/cells-${slug}.json and .md`);
+  console.log(`wrote ${out}/${name}.json and .md`);
   return 0;
+}
+
+/** The fused engine's dispatches per minibatch and kernels for `config`'s shape, on this device. */
+async function fusedShape(
+  config: ReturnType<typeof resolveConfig>,
+  corpus: ReturnType<typeof loadCorpus>,
+): Promise<Pick<SizeRow, "dispatches_per_minibatch" | "kernels">> {
+  return {
+    dispatches_per_minibatch: await groupDispatches(config, corpus, 1),
+    kernels: (await describeBackend(config)).kernels ?? null,
+  };
+}
+
+/**
+ * `--sizes`: the chapter's configuration at each num_hiddens, on the fused
+ * engine, blas and (with --pytorch) the chapter's PyTorch code with one
+ * thread, one after another; the table on the terminal, and
+ * `sizes-<adapter>.json` and `.md` into `out`.
+ */
+async function benchSizes(
+  sizes: number[],
+  corpus: ReturnType<typeof loadCorpus>,
+  epochs: number,
+  torch: { python: string; data: string } | null,
+  out: string,
+): Promise<number> {
+  const rows: SizeRow[] = [];
+  console.log(
+    "num_hiddens  engine   tokens/s   dispatches/minibatch  kernels  cold s",
+  );
+  for (const num_hiddens of sizes) {
+    for (const engine of ["fused", "blas", ...(torch ? ["pytorch"] : [])]) {
+      const row: SizeRow = {
+        num_hiddens,
+        engine,
+        tokens_per_sec: 0,
+        epochs_tokens_per_sec: [],
+        cold_compile_s: null,
+        dispatches_per_minibatch: null,
+        kernels: null,
+        adapter: null,
+      };
+      try {
+        if (engine === "pytorch") {
+          const r = await measurePytorch(
+            torch!.python,
+            `${ROOT}/pytorch/rnn_scratch.py`,
+            torch!.data,
+            epochs,
+            TORCH_THREADS[0],
+            num_hiddens,
+          );
+          Object.assign(row, {
+            tokens_per_sec: r.tokens_per_sec,
+            epochs_tokens_per_sec: r.epochs_tokens_per_sec,
+            cold_compile_s: r.cold_compile_s,
+            adapter: `PyTorch ${r.torch}, ${r.adapter}`,
+          });
+        } else {
+          const choice = engine === "fused"
+            ? { engine: "fused", backend: "webgpu" } as const
+            : { engine: "blas", backend: "cpu" } as const;
+          Object.assign(
+            row,
+            await measureEngine(choice, corpus, epochs, num_hiddens),
+          );
+          if (engine === "fused") {
+            Object.assign(
+              row,
+              await fusedShape(
+                resolveConfig({ ...choice, num_hiddens }),
+                corpus,
+              ),
+            );
+          }
+        }
+      } catch (e) {
+        row.error = e instanceof Error ? e.message : String(e);
+      }
+      rows.push(row);
+      console.log(
+        `${String(num_hiddens).padStart(11)}  ${engine.padEnd(7)} ${
+          row.error
+            ? `skipped: ${row.error}`
+            : round(row.tokens_per_sec).padStart(10)
+        } ${String(row.dispatches_per_minibatch ?? "–").padStart(22)}  ${
+          (row.kernels ?? "–").padEnd(7)
+        } ${round(row.cold_compile_s, 1).padStart(7)}`,
+      );
+    }
+  }
+  const env = await collectEnv();
+  const slug = adapterSlug(
+    rows.find((r) => r.engine === "fused" && r.adapter)?.adapter ?? null,
+  );
+  const result = { schema: "rnnlab.bench-sizes/1", sizes, epochs, rows, env };
+  await io(out, async () => {
+    await Deno.mkdir(out, { recursive: true });
+    await writeFilesAtomic([
+      [`${out}/sizes-${slug}.json`, JSON.stringify(result, null, 2) + "\n"],
+      [`${out}/sizes-${slug}.md`, sizesReport(rows, epochs, env)],
+    ]);
+  });
+  console.log(`wrote ${out}/sizes-${slug}.json and .md`);
+  return rows.some((r) => r.error && r.engine !== "pytorch") ? 1 : 0;
 }
 
 /** A row's line on the terminal. */
@@ -151,6 +265,9 @@ function rowLine(r: BenchRow): string {
   if (r.error) return `${name.padEnd(22)} skipped: ${r.error}`;
   return `${name.padEnd(22)} ${round(r.tokens_per_sec).padStart(8)} tokens/s` +
     `  cold ${round(r.cold_compile_s, 1).padStart(5)} s` +
+    (r.dispatches_per_minibatch === undefined
+      ? ""
+      : `  ${r.dispatches_per_minibatch} dispatches/minibatch (${r.kernels})`) +
     (r.vs_pytorch ? `  ${r.vs_pytorch.toFixed(2)}× PyTorch` : "") +
     `${r.adapter ? `  (${r.adapter})` : ""}${
       r.picked ? "  ← picked here" : ""
@@ -187,7 +304,11 @@ async function main(): Promise<number> {
     .option("--json <path>", "also write the JSON here")
     .option(
       "--cells <list>",
-      "only measure N cells of the chapter's configuration trained together on the fused engine, for each N (e.g. 1,4,8,24); write cells-<adapter>.json and .md",
+      "only measure N cells of the chapter's configuration trained together on the fused engine, for each N (e.g. 1,4,8,24), at 512 hidden units or each of --sizes; write cells-<adapter>[-h<num_hiddens>].json and .md",
+    )
+    .option(
+      "--sizes <list>",
+      "only measure the chapter's configuration at each num_hiddens (e.g. 32,128,512) on the fused and blas engines (and PyTorch with --pytorch); write sizes-<adapter>.json and .md",
     )
     .option(
       "--tiles",
@@ -212,6 +333,7 @@ async function main(): Promise<number> {
       json?: string;
       tiles?: boolean;
       cells?: string;
+      sizes?: string;
       out: string;
       dataDir?: string;
     }
@@ -243,9 +365,20 @@ async function main(): Promise<number> {
   await checkOutDir(opts.out);
   const source = await readCorpus("timemachine", sourceOptions(opts.dataDir));
   const corpus = loadCorpus(source.text);
+  const sizes = opts.sizes?.split(",").map((c) => parseCount(c, "--sizes"));
   if (opts.cells) {
     const counts = opts.cells.split(",").map((c) => parseCount(c, "--cells"));
-    return await benchCells(counts, corpus, epochs, opts.out);
+    let status = 0;
+    for (const h of sizes ?? [512]) {
+      status ||= await benchCells(counts, corpus, epochs, opts.out, h);
+    }
+    return status;
+  }
+  if (sizes) {
+    const torch = opts.pytorch
+      ? { python: opts.python, data: source.source }
+      : null;
+    return await benchSizes(sizes, corpus, epochs, torch, opts.out);
   }
   const picked = await pickEngine();
   console.log(`this machine picks: ${picked.engine} (${picked.why})`);
@@ -268,6 +401,12 @@ async function main(): Promise<number> {
         ? cpuEpochs
         : epochs;
       Object.assign(row, await measureEngine(choice, corpus, measured));
+      if (choice.engine === "fused") {
+        Object.assign(
+          row,
+          await fusedShape(resolveConfig({ ...choice }), corpus),
+        );
+      }
     } catch (e) {
       row.error = e instanceof Error ? e.message : String(e);
     }

@@ -12,10 +12,53 @@ Deno.test("deno task bench: bad flags are one error with exit status 2, before a
         ["--epochs", "0"],
         /^error: --epochs: expected a whole number ≥ 1, got "0"/,
       ],
+      [
+        ["--sizes", "32,x"],
+        /^error: --sizes: expected a whole number ≥ 1, got "x"/,
+      ],
     ] as const
   ) {
     const r = await runTask("bench", [...args]);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, message);
+  }
+});
+
+Deno.test("deno task bench --sizes: each num_hiddens on the fused and blas engines, with the fused engine's dispatches per minibatch and kernels, as a table and JSON", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    const r = await runTask("bench", [
+      "--sizes",
+      "16,40",
+      "--epochs",
+      "1",
+      "--out",
+      out,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const [json] = [...Deno.readDirSync(out)].map((e) => e.name).filter((n) =>
+      /^sizes-.*\.json$/.test(n)
+    );
+    const result = JSON.parse(Deno.readTextFileSync(`${out}/${json}`));
+    assert.deepEqual(result.sizes, [16, 40]);
+    for (const h of [16, 40]) {
+      const fused = result.rows.find((
+        x: { num_hiddens: number; engine: string },
+      ) => x.num_hiddens === h && x.engine === "fused");
+      assert.ok(fused.tokens_per_sec > 0, JSON.stringify(fused));
+      assert.equal(fused.kernels, "looped");
+      assert.ok(fused.dispatches_per_minibatch <= 10, JSON.stringify(fused));
+      const blas = result.rows.find((
+        x: { num_hiddens: number; engine: string },
+      ) => x.num_hiddens === h && x.engine === "blas");
+      assert.ok(blas.error || blas.tokens_per_sec > 0, JSON.stringify(blas));
+    }
+    const md = Deno.readTextFileSync(
+      `${out}/${json.replace(/\.json$/, ".md")}`,
+    );
+    assert.match(md, /^\| 16 \| [\d,]+ \| .* \| 9 \| looped \| [\d.]+ \|$/m);
+    assert.match(r.stdout, /^ +40 +fused +[\d,]+ +9 +looped/m);
+  } finally {
+    await Deno.remove(out, { recursive: true });
   }
 });

@@ -256,8 +256,12 @@ export class SplitGroup implements EngineGroup {
     return out;
   }
 
-  trainEpochs(epochs: CellEpoch[]): Promise<(EpochStats | null)[]> {
-    return this.#each(epochs, (p, e) => p.trainEpochs(e));
+  /** Every part's epoch in turn; every cell's `seconds` is the whole epoch's. */
+  async trainEpochs(epochs: CellEpoch[]): Promise<(EpochStats | null)[]> {
+    const start = performance.now();
+    const stats = await this.#each(epochs, (p, e) => p.trainEpochs(e));
+    const seconds = (performance.now() - start) / 1000;
+    return stats.map((s) => s && { ...s, seconds });
   }
 
   evaluate(cells: CellEval[]): Promise<number[]> {

@@ -124,6 +124,7 @@ export interface KernelShape {
 export function kernelsFor(s: KernelShape, tiles: Tiles) {
   const tile = {
     step: tiles.step(s.B, s.Hp),
+    loop: tiles.loop(s.B, s.Hp),
     logits: tiles.wide(s.Vp),
     P: tiles.wide(s.Hp),
     dW_hh: tiles.outer(s.Hp, s.Hp),
@@ -134,15 +135,15 @@ export function kernelsFor(s: KernelShape, tiles: Tiles) {
   const R = s.T * s.B;
   return {
     tile,
-    forwardLoop: kernel(`forward_loop:${tileName(tile.step)}`, forwardLoop, {
-      ...tiled(tile.step),
+    forwardLoop: kernel(`forward_loop:${tileName(tile.loop)}`, forwardLoop, {
+      ...tiled(tile.loop),
       ONE_HOT: s.oneHot,
       MAX_GROUP,
     }),
     backwardLoop: kernel(
-      `backward_loop:${tileName(tile.step)}`,
+      `backward_loop:${tileName(tile.loop)}`,
       backwardLoop,
-      { ...tiled(tile.step), EMBED: !s.oneHot, MAX_GROUP },
+      { ...tiled(tile.loop), EMBED: !s.oneHot, MAX_GROUP },
     ),
     forward: forwardKernel(tile.step, s),
     backward: kernel(`backward:${tileName(tile.step)}`, backward, {

@@ -136,7 +136,7 @@ export function encodeForward(
   if (m.looped) {
     // Loop iterations of a step and of setting H_0 (a loop of n counts n + 1,
     // a barrier among more than 8 invocations 1).
-    const { lanes, cv, rb } = k.tile.step;
+    const { lanes, cv, rb } = k.tile.loop;
     const blocks = HV / (lanes * cv);
     const span = steps(
       3 + blocks * (HV + 2 + (oneHot ? 0 : EV + 1)),
@@ -305,7 +305,7 @@ export function encodeGradients(
   const rows = L * B;
   const embedded = m.spec.input === "embedding";
   if (m.looped) {
-    const { lanes, cv, rb } = k.tile.step;
+    const { lanes, cv, rb } = k.tile.loop;
     const blocks = HV / (lanes * cv), products = Math.ceil(EV / lanes);
     const span = steps(
       3 + blocks * (HV + VV + 3) + (embedded ? 1 + products * (HV + 2) : 0),
