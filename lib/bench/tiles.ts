@@ -164,8 +164,17 @@ export async function timeTiles(
     const { ms, first_s } = await time(
       outerKernel(t, false),
       {
-        sizes: { rows: 8 * B, slice: 8 * B, K: HV, N: HV, a: 0, o: 0 },
+        sizes: {
+          rows: 8 * B,
+          slice: 8 * B,
+          carry: 0,
+          K: HV,
+          N: HV,
+          a: 0,
+          o: 0,
+        },
         A: hs,
+        x: null,
         D: da,
         G,
         G_b: null,
