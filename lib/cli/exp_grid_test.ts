@@ -99,6 +99,13 @@ Deno.test({
       const same = await run(["compare", together, alone, "--tolerance", "0"]);
       assert.equal(same.code, 0, same.stdout);
       assert.match(same.stdout, /^same: /m);
+      // Each record says which recurrence kernels its shape ran.
+      for (const f of cellFiles(together)) {
+        const r = JSON.parse(
+          await Deno.readTextFile(`${together}/cells/${f}`),
+        );
+        assert.match(r.env.kernels, /^(looped|steps)$/, f);
+      }
       // Verifying a batched grid reruns it batched, and agrees exactly.
       const verified = await run([
         "exp",

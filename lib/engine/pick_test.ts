@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { pickEngine } from "./pick.ts";
+import { describeBackend, pickEngine } from "./pick.ts";
 
 /** A stand-in for navigator.gpu whose adapter says what it is. */
 const gpuWith = (info: Partial<GPUAdapterInfo> | null) => ({
@@ -39,4 +39,27 @@ Deno.test("pickEngine: fused on a hardware adapter; on a software one or none, b
     assert.deepEqual([picked.engine, picked.backend], [engine, backend]);
     assert.match(picked.why, why);
   }
+});
+
+Deno.test("describeBackend: a fused run records which recurrence kernels its shape runs there (looped on a GPU, and on a CPU adapter up to 128 hidden units); other engines none", async () => {
+  const H200 = gpuWith({ description: "NVIDIA H200" });
+  const llvmpipe = gpuWith({ description: "llvmpipe (LLVM 15.0.6, 256 bits)" });
+  const fused = { engine: "fused", backend: "webgpu" } as const;
+  const cases = [
+    [H200, 512, "looped"],
+    [H200, 32, "looped"],
+    [llvmpipe, 32, "looped"],
+    [llvmpipe, 128, "looped"],
+    [llvmpipe, 129, "steps"],
+    [llvmpipe, 512, "steps"],
+  ] as const;
+  for (const [gpu, num_hiddens, kernels] of cases) {
+    const info = await describeBackend({ ...fused, num_hiddens }, gpu);
+    assert.equal(info.kernels, kernels, `${num_hiddens} hidden units`);
+  }
+  const blas = await describeBackend(
+    { engine: "reference", backend: "webgpu", num_hiddens: 32 },
+    H200,
+  );
+  assert.equal(blas.kernels, undefined);
 });

@@ -57,10 +57,12 @@ export async function trainJob(
     }
     members.push({ cell, source, corpus: corpusFor(source.text, config) });
   }
-  const env = {
-    ...await (environment ??= collectEnv()),
-    ...await describeBackend(job.cells[0].config),
-  };
+  // Each cell's own: the fused engine's kernels depend on its num_hiddens.
+  const machine = await (environment ??= collectEnv());
+  const envs = await Promise.all(members.map(async ({ cell }) => ({
+    ...machine,
+    ...await describeBackend(cell.config),
+  })));
   const record = (
     i: number,
     result: Awaited<ReturnType<typeof train_cells>>[number],
@@ -70,7 +72,7 @@ export async function trainJob(
       ...recordHeader(job, cell),
       ...result,
       corpus: describeCorpus(source, corpus, cell.config.letters),
-      env,
+      env: envs[i],
     };
   };
   await train_cells(
