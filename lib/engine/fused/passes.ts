@@ -1,7 +1,10 @@
 /**
  * What one minibatch of the fused engine dispatches, recorded into a
- * command buffer: the forward steps and the loss, the backward steps and
- * the weight gradients, the loss and norm sums and the clipped SGD update.
+ * command buffer: the forward recurrence and the loss, the backward
+ * recurrence and the weight gradients, the loss and norm sums and the
+ * clipped SGD update. Each recurrence is one dispatch that loops over the
+ * steps (`m.looped`; more only where a loop would pass llvmpipe's
+ * {@linkcode LOOP_LIMIT}) or one dispatch per step.
  * Each pass is a function of a group's sizes, kernels and buffers
  * ({@linkcode Model}); each dispatch covers every cell of the group and
  * names what it binds; `fused.ts` holds them and decides which passes an
