@@ -17,7 +17,8 @@
  * The kernels are in `wgsl/` (assembled by `kernels.ts`), their tiles in
  * `tiles.ts`, the packed parameters in `layout.ts`, the group's buffers in
  * `model.ts`, its tokens in `tokens.ts`, what a minibatch dispatches in
- * `passes.ts`; this module decides what an epoch runs.
+ * `passes.ts` (the per-step recurrences in `steps.ts`); this module
+ * decides what an epoch runs.
  *
  * @module
  */

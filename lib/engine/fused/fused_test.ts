@@ -39,6 +39,19 @@ interface Run {
   params: Float32Array[];
 }
 
+/** Two runs are the same bit for bit: every loss, norm, validation and parameter (-0 is not 0). */
+function assertSameRun(a: Run, b: Run, what: string) {
+  assert.deepEqual(a.losses, b.losses, `${what} losses`);
+  assert.deepEqual(a.norms, b.norms, `${what} norms`);
+  assert.ok(Object.is(a.val, b.val), `${what} validation`);
+  a.params.forEach((p, k) =>
+    assert.ok(
+      p.every((v, j) => Object.is(v, b.params[k][j])),
+      `${what} parameter ${k}`,
+    )
+  );
+}
+
 /**
  * Trains `cases` as one group for `epochs` epochs, and each alone, from
  * the same initial values and data order; a cell whose loss is not finite
@@ -183,16 +196,7 @@ for (
   Deno.test(`a group's cells train exactly as each alone: every loss, norm, validation and parameter bit-identical (B=${shape.B} T=${shape.T} H=${shape.H} ${shape.input}, ${shape.tiles} tiles; tanh with relu, clip with off, sequential with random, one diverging)`, async () => {
     const { group, alone } = await groupAndAlone(shape, MIXED, 4);
     for (const [i, run] of group.entries()) {
-      const c = JSON.stringify(MIXED[i]);
-      assert.deepEqual(run.losses, alone[i].losses, `${c} losses`);
-      assert.deepEqual(run.norms, alone[i].norms, `${c} norms`);
-      assert.ok(Object.is(run.val, alone[i].val), `${c} validation`);
-      run.params.forEach((p, k) =>
-        assert.ok(
-          p.every((v, j) => Object.is(v, alone[i].params[k][j])),
-          `${c} parameter ${k}`,
-        )
-      );
+      assertSameRun(run, alone[i], JSON.stringify(MIXED[i]));
     }
     // The diverging cell did diverge, and stopped; the others trained on.
     assert.ok(group[3].losses.length < 4, "cell 4 stopped early");
@@ -308,16 +312,7 @@ for (
     ];
     for (const [c, detach] of cases) {
       const { looped, steps } = await loopedAndSteps(shape, c, detach);
-      const what = `${JSON.stringify(c)} detach: ${detach}`;
-      assert.deepEqual(looped.losses, steps.losses, `${what} losses`);
-      assert.deepEqual(looped.norms, steps.norms, `${what} norms`);
-      assert.ok(Object.is(looped.val, steps.val), `${what} validation`);
-      looped.params.forEach((p, k) =>
-        assert.ok(
-          p.every((v, j) => Object.is(v, steps.params[k][j])),
-          `${what} parameter ${k}`,
-        )
-      );
+      assertSameRun(looped, steps, `${JSON.stringify(c)} detach: ${detach}`);
     }
   });
 }
@@ -332,14 +327,7 @@ Deno.test("a recurrence longer than llvmpipe's 65,535 loop iterations a dispatch
       840,
     );
     assert.equal(looped.losses[0].length, 11); // up to 385 steps
-    assert.deepEqual(looped.losses, steps.losses, `${tiles} losses`);
-    assert.deepEqual(looped.norms, steps.norms, `${tiles} norms`);
-    looped.params.forEach((p, k) =>
-      assert.ok(
-        p.every((v, j) => Object.is(v, steps.params[k][j])),
-        `${tiles} parameter ${k}`,
-      )
-    );
+    assertSameRun(looped, steps, tiles);
   }
 });
 

@@ -112,8 +112,6 @@ export interface KernelShape {
   W_hq: number;
   /** One-hot inputs (else embedded). */
   oneHot: boolean;
-  /** The recurrences loop over time inside one dispatch each (else one dispatch per step). */
-  looped: boolean;
   /** A group of one whose state fits a uniform slot: the steps read it so. */
   uniformA: boolean;
   /** One step's dlogits fit one too. */

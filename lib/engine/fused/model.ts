@@ -10,7 +10,7 @@ import { MAX_GROUP } from "../group.ts";
 import type { GroupSpec } from "../group.ts";
 import { kernelsFor, type KernelShape, pad } from "./kernels.ts";
 import type { Buffers, Model, Tokens } from "./passes.ts";
-import { Gpu } from "./gpu.ts";
+import { Gpu, type Resource } from "./gpu.ts";
 import { ParamLayout, StepRows } from "./layout.ts";
 import { TILES } from "./tiles.ts";
 import { packTokens, type Sequence } from "./tokens.ts";
@@ -30,7 +30,6 @@ export function groupShape(
     GPUSupportedLimits,
     "maxUniformBufferBindingSize" | "minUniformBufferOffsetAlignment"
   >,
-  looped = true,
 ): KernelShape & { chunked: boolean } {
   const B = spec.batch_size;
   const Hp = pad(spec.num_hiddens), Vp = pad(spec.vocab_size);
@@ -53,7 +52,6 @@ export function groupShape(
     W_hh: layout.regions.W_hh.offset / 4,
     W_hq: layout.regions.W_hq.offset / 4,
     oneHot,
-    looped,
     chunked,
     uniformA,
     uniformD: uniformA && fits(B * Vp),
@@ -98,6 +96,12 @@ export function groupCapacity(
   return Math.max(1, Math.min(MAX_GROUP, Math.floor(limit / perCell)));
 }
 
+/** Parameter (or gradient) `name`'s region of the packed buffer `of`, from cell 0's to the last cell's. */
+export function region(m: Model, of: GPUBuffer, name: string): Resource {
+  const { offset, size } = m.layout.bytes(name);
+  return { buffer: of, offset, size: size + (m.C - 1) * m.layout.floats * 4 };
+}
+
 const UNIFORM = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
 const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC |
   GPUBufferUsage.COPY_DST;
@@ -115,7 +119,7 @@ export function makeModel(
   tiles: "cpu" | "gpu",
   looped: boolean,
 ): { model: Model; buffers: GPUBuffer[] } {
-  const shape = groupShape(spec, C, device.limits, looped);
+  const shape = groupShape(spec, C, device.limits);
   const { B, T, Hp, Vp, Ep, uniformA } = shape;
   const embedding = !shape.oneHot;
   const L = spec.max_steps;

@@ -18,7 +18,8 @@ import type { Gpu, Resource } from "./gpu.ts";
 import type { ParamLayout, StepRows } from "./layout.ts";
 import type { Recorder } from "./recorder.ts";
 import { gradientGroups, productGroups } from "./tiles.ts";
-import { UNIFORM_BYTES } from "./wgsl.ts";
+import { region } from "./model.ts";
+import { encodeBackwardSteps, encodeForwardSteps } from "./steps.ts";
 import type { GroupSpec } from "../group.ts";
 
 /** Where one minibatch's token arrays lie in the `tokens` buffer (cell 0's, the others' following at the buffer's stride). */
@@ -95,25 +96,6 @@ export interface Model {
   b: Buffers;
 }
 
-/** Parameter (or gradient) `name`'s region of the packed buffer `of`, from cell 0's to the last cell's. */
-export function region(m: Model, of: GPUBuffer, name: string): Resource {
-  const { offset, size } = m.layout.bytes(name);
-  return { buffer: of, offset, size: size + (m.C - 1) * m.layout.floats * 4 };
-}
-
-/** A uniform slot of `buffer` from float `at`. */
-export const slot = (buffer: GPUBuffer, at: number): Resource => ({
-  buffer,
-  offset: at * 4,
-  size: UNIFORM_BYTES,
-});
-
-/** A step's A operand: the uniform slot, or the storage binding, the other one unused. */
-const operand = (m: Model, buffer: GPUBuffer) =>
-  m.uniformA
-    ? { A_slot: slot(buffer, 0), A: null }
-    : { A_slot: null, A: buffer };
-
 /** Minibatch `i` of an epoch, whose initial state each cell's `modes` entry gives ({@linkcode STATE}). */
 export interface Start {
   i: number;
@@ -167,7 +149,7 @@ export function encodeForward(
       }, [1, Math.ceil(B / rb)]);
     }
   } else {
-    encodeSteps(rec, m, L, tok, start);
+    encodeForwardSteps(rec, m, L, tok, start);
   }
   // logits_t = H_t W_hq + b_q over the loss window, H_t in slot t + 1.
   rec.dispatch(
@@ -205,88 +187,6 @@ function steps(perStep: number, before: number): number {
     );
   }
   return n;
-}
-
-/** The forward steps one dispatch each (see {@linkcode encodeForward}). */
-function encodeSteps(
-  rec: Recorder,
-  m: Model,
-  L: number,
-  tok: Tokens,
-  start: Start,
-) {
-  const { B, Hp, b, k } = m;
-  const HV = Hp / 4, EV = m.Ep / 4;
-  const rows = L * B;
-  const oneHot = m.spec.input === "one_hot";
-  encodeState(rec, m, start.i, start.modes);
-  if (!oneHot) {
-    // Embedded inputs: their projection P for all steps at once.
-    rec.dispatch(k.gather, {
-      sizes: { rows, N: EV },
-      x: tok.x,
-      table: region(m, b.params, "W_embed"),
-      out: b.Ex,
-    }, [EV / 8, Math.ceil(rows / 8)]);
-    rec.dispatch(
-      k.P,
-      {
-        sizes: { rows, K: EV, N: HV, a: 0, o: 0 },
-        A: b.Ex,
-        W: region(m, b.params, "W_xh"),
-        C: b.P,
-        bias: null,
-      },
-      productGroups(k.tile.P, rows, Hp),
-      "P",
-    );
-  }
-  const state = B * HV;
-  rec.dispatch(k.copy, { sizes: { n: state }, src: b.hs, out: b.hcur[0] }, [
-    Math.ceil(state / WIDE),
-    1,
-  ]);
-  const groups = productGroups(k.tile.step, B, Hp);
-  for (let t = 0; t < L; t++) {
-    rec.dispatch(k.forward, {
-      sizes: { t, rows: B, width: HV },
-      hyper: b.hyper,
-      ...operand(m, b.hcur[t % 2]),
-      W: region(m, b.params, "W_hh"),
-      x: oneHot ? tok.x : null,
-      W_xh: oneHot ? region(m, b.params, "W_xh") : null,
-      P: oneHot ? null : b.P,
-      b_h: region(m, b.params, "b_h"),
-      hs: b.hs,
-      next: b.hcur[(t + 1) % 2],
-    }, groups);
-  }
-}
-
-/** The backward steps one dispatch each (see {@linkcode encodeGradients}). */
-function encodeBackSteps(rec: Recorder, m: Model, L: number) {
-  const { B, T, Hp, Vp, b, k, outputs } = m;
-  const HV = Hp / 4, VV = Vp / 4;
-  const w = L - T;
-  rec.clear(b.dcur[(L - 1) % 2], 0, m.C * B * Hp * 4); // dA after the last step
-  const groups = productGroups(k.tile.step, B, Hp);
-  for (let t = L - 1; t >= 0; t--) {
-    // The output layer's share: dlogits_t, zeros before the loss window.
-    const D = t < w ? b.zeros : b.logits;
-    const at = t < w ? 0 : outputs.vec4(t - w);
-    rec.dispatch(k.backward, {
-      sizes: { t, rows: B, width: HV, vwidth: VV, o: m.uniformD ? 0 : at },
-      hyper: b.hyper,
-      ...operand(m, b.dcur[t % 2]),
-      W: b.W_hh_T,
-      W_q: b.W_hq_T,
-      D_slot: m.uniformD ? slot(D, 4 * at) : null,
-      D: m.uniformD ? null : D,
-      hs: b.hs,
-      da: b.da,
-      next: b.dcur[(t + 1) % 2],
-    }, groups);
-  }
 }
 
 /**
@@ -337,7 +237,7 @@ export function encodeGradients(
       }, [1, Math.ceil(B / rb)]);
     }
   } else {
-    encodeBackSteps(rec, m, L);
+    encodeBackwardSteps(rec, m, L);
   }
   // Weight gradients G = Σ_t Aᵀ D_t over steps first…L − 1, and the
   // biases' Σ_t D_t: dW_hh with A = H_{t−1} (state slot t) and D = dA_t,
@@ -423,7 +323,6 @@ function encodeOuter(
   // (a loop of n iterations counts n + 1).
   const slice = Math.min(s.slice, LOOP_LIMIT - 4);
   const per = Math.floor((LOOP_LIMIT - 1) / (slice + 2)) * slice;
-  const K4 = name === "dW_xh" ? m.Ep : m.Hp;
   for (let o = 0; o < s.rows; o += per) {
     rec.dispatch(
       m.k[name],
@@ -438,9 +337,8 @@ function encodeOuter(
           o,
         },
         ...r,
-        x: r.x,
       },
-      gradientGroups(m.k.tile[name], K4, s.N * 4),
+      gradientGroups(m.k.tile[name], s.K * 4, s.N * 4),
       name,
     );
   }
@@ -481,25 +379,5 @@ export function encodeMinibatch(
     params: b.params,
     W_T: b.W_hh_T,
     W_q_T: b.W_hq_T,
-  }, [Math.ceil(n / WIDE), 1]);
-}
-
-/**
- * Each cell's initial state in slot 0 for minibatch `i`, as its `modes`
- * entry says ({@linkcode STATE}): zeros (fresh), the last one of the
- * minibatch before (carry), or slot 0 as it is (keep: `detach: false`
- * restarts from the epoch's first state).
- */
-function encodeState(
-  rec: Recorder,
-  m: Model,
-  i: number,
-  modes: GPUBuffer,
-) {
-  const n = m.B * m.Hp / 4;
-  rec.dispatch(m.k.state, {
-    sizes: { i, n, last: m.T },
-    modes,
-    hs: m.b.hs,
   }, [Math.ceil(n / WIDE), 1]);
 }
