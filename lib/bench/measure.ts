@@ -10,7 +10,7 @@
 import type { Corpus } from "../data/vocab.ts";
 import { makeRng } from "../data/prng.ts";
 import { get_params } from "../model/params.ts";
-import { describeDevice } from "../engine/pick.ts";
+import { describeBackend, describeDevice } from "../engine/pick.ts";
 import { FusedCells, groupCapacity } from "../engine/fused/fused.ts";
 import { openDevice } from "../engine/fused/gpu.ts";
 import { tilesFor } from "../engine/fused/tiles.ts";
@@ -146,7 +146,7 @@ export async function measureCells(
 }
 
 /** Dispatches one minibatch of a group of `cells` such models records (the fused engine). */
-export async function groupDispatches(
+async function groupDispatches(
   config: TrainConfig,
   corpus: Corpus,
   cells: number,
@@ -172,4 +172,17 @@ export async function groupDispatches(
   const n = group.dispatchesPerMinibatch();
   group.destroy();
   return n * Math.ceil(cells / per);
+}
+
+/** The fused engine's dispatches per minibatch and recurrence kernels for `config`'s shape, on this device. */
+export async function fusedShape(
+  config: TrainConfig,
+  corpus: Corpus,
+): Promise<
+  { dispatches_per_minibatch: number; kernels: "looped" | "steps" | null }
+> {
+  return {
+    dispatches_per_minibatch: await groupDispatches(config, corpus, 1),
+    kernels: (await describeBackend(config)).kernels ?? null,
+  };
 }

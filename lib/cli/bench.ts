@@ -29,10 +29,11 @@ import {
 import { engineVersion } from "../train/train.ts";
 import {
   type CellsThroughput,
-  groupDispatches,
+  fusedShape,
   measureCells,
   measureEngine,
 } from "../bench/measure.ts";
+import { measureSizes } from "../bench/sizes.ts";
 import {
   measurePytorch,
   TORCH_THREADS,
@@ -46,12 +47,11 @@ import {
   type BenchRow,
   cellsReport,
   round,
-  type SizeRow,
   sizesReport,
 } from "../bench/report.ts";
 import { collectEnv } from "../env.ts";
 import { writeFilesAtomic } from "../fsutil.ts";
-import { describeBackend, pickEngine } from "../engine/pick.ts";
+import { pickEngine } from "../engine/pick.ts";
 import { ROOT } from "../experiment/paths.ts";
 import {
   checkJsonTarget,
@@ -152,95 +152,37 @@ async function benchCells(
   return 0;
 }
 
-/** The fused engine's dispatches per minibatch and kernels for `config`'s shape, on this device. */
-async function fusedShape(
-  config: ReturnType<typeof resolveConfig>,
-  corpus: ReturnType<typeof loadCorpus>,
-): Promise<Pick<SizeRow, "dispatches_per_minibatch" | "kernels">> {
-  return {
-    dispatches_per_minibatch: await groupDispatches(config, corpus, 1),
-    kernels: (await describeBackend(config)).kernels ?? null,
-  };
-}
-
 /**
- * `--sizes`: the chapter's configuration at each num_hiddens, on the fused
- * engine, blas and (with --pytorch) the chapter's PyTorch code with one
- * thread, one after another; the table on the terminal, and
+ * `--sizes`: the chapter's configuration at each num_hiddens
+ * ({@linkcode measureSizes}), a line per row on the terminal, and
  * `sizes-<adapter>.json` and `.md` into `out`.
  */
 async function benchSizes(
   sizes: number[],
   corpus: ReturnType<typeof loadCorpus>,
   epochs: number,
-  torch: { python: string; data: string } | null,
+  torch: { python: string; script: string; data: string } | null,
   out: string,
 ): Promise<number> {
-  const rows: SizeRow[] = [];
   console.log(
     "num_hiddens  engine   tokens/s   dispatches/minibatch  kernels  cold s",
   );
-  for (const num_hiddens of sizes) {
-    for (const engine of ["fused", "blas", ...(torch ? ["pytorch"] : [])]) {
-      const row: SizeRow = {
-        num_hiddens,
-        engine,
-        tokens_per_sec: 0,
-        epochs_tokens_per_sec: [],
-        cold_compile_s: null,
-        dispatches_per_minibatch: null,
-        kernels: null,
-        adapter: null,
-      };
-      try {
-        if (engine === "pytorch") {
-          const r = await measurePytorch(
-            torch!.python,
-            `${ROOT}/pytorch/rnn_scratch.py`,
-            torch!.data,
-            epochs,
-            TORCH_THREADS[0],
-            num_hiddens,
-          );
-          Object.assign(row, {
-            tokens_per_sec: r.tokens_per_sec,
-            epochs_tokens_per_sec: r.epochs_tokens_per_sec,
-            cold_compile_s: r.cold_compile_s,
-            adapter: `PyTorch ${r.torch}, ${r.adapter}`,
-          });
-        } else {
-          const choice = engine === "fused"
-            ? { engine: "fused", backend: "webgpu" } as const
-            : { engine: "blas", backend: "cpu" } as const;
-          Object.assign(
-            row,
-            await measureEngine(choice, corpus, epochs, num_hiddens),
-          );
-          if (engine === "fused") {
-            Object.assign(
-              row,
-              await fusedShape(
-                resolveConfig({ ...choice, num_hiddens }),
-                corpus,
-              ),
-            );
-          }
-        }
-      } catch (e) {
-        row.error = e instanceof Error ? e.message : String(e);
-      }
-      rows.push(row);
+  const rows = await measureSizes(
+    sizes,
+    corpus,
+    epochs,
+    torch,
+    (row) =>
       console.log(
-        `${String(num_hiddens).padStart(11)}  ${engine.padEnd(7)} ${
+        `${String(row.num_hiddens).padStart(11)}  ${row.engine.padEnd(7)} ${
           row.error
             ? `skipped: ${row.error}`
             : round(row.tokens_per_sec).padStart(10)
         } ${String(row.dispatches_per_minibatch ?? "–").padStart(22)}  ${
           (row.kernels ?? "–").padEnd(7)
         } ${round(row.cold_compile_s, 1).padStart(7)}`,
-      );
-    }
-  }
+      ),
+  );
   const env = await collectEnv();
   const slug = adapterSlug(
     rows.find((r) => r.engine === "fused" && r.adapter)?.adapter ?? null,
@@ -376,7 +318,11 @@ async function main(): Promise<number> {
   }
   if (sizes) {
     const torch = opts.pytorch
-      ? { python: opts.python, data: source.source }
+      ? {
+        python: opts.python,
+        script: `${ROOT}/pytorch/rnn_scratch.py`,
+        data: source.source,
+      }
       : null;
     return await benchSizes(sizes, corpus, epochs, torch, opts.out);
   }

@@ -36,7 +36,13 @@ export async function describeAdapter(
   gpu: Pick<GPU, "requestAdapter"> | null = navigator.gpu ?? null,
 ): Promise<Record<string, string | boolean> | null> {
   const adapter = await gpu?.requestAdapter();
-  if (!adapter) return null;
+  return adapter ? adapterInfo(adapter) : null;
+}
+
+/** What a record stores of an adapter: vendor, architecture, device, description, fallback or not. */
+export function adapterInfo(
+  adapter: GPUAdapter,
+): Record<string, string | boolean> {
   const { vendor, architecture, device, description } = adapter.info;
   return {
     vendor,

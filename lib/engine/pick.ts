@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { type BackendInfo, describeAdapter } from "./adapter.ts";
+import { adapterInfo, type BackendInfo, describeAdapter } from "./adapter.ts";
 import { openCblas } from "./blas/cblas.ts";
 import { isSoftware, loopsFor, tilesFor } from "./fused/tiles.ts";
 import {
@@ -108,18 +108,26 @@ export async function describeBackend(
   const tfjs = choice.engine === "reference"
     ? (await import("./backend.ts")).tfjsVersion()
     : null;
-  const info: BackendInfo = {
+  if (
+    choice.engine !== "fused" || choice.backend !== "webgpu" ||
+    choice.num_hiddens === undefined
+  ) {
+    return {
+      backend: choice.backend,
+      tfjs,
+      adapter: await describeDevice(choice, gpu),
+    };
+  }
+  // The fused engine's kernels come from the same adapter: asked for once.
+  const adapter = await gpu?.requestAdapter() ?? null;
+  return {
     backend: choice.backend,
     tfjs,
-    adapter: await describeDevice(choice, gpu),
+    adapter: adapter && adapterInfo(adapter),
+    ...adapter && {
+      kernels: loopsFor(choice.num_hiddens, tilesFor(adapter)),
+    },
   };
-  const adapter = choice.engine === "fused" && choice.num_hiddens
-    ? await gpu?.requestAdapter()
-    : null;
-  if (adapter) {
-    info.kernels = loopsFor(choice.num_hiddens!, tilesFor(adapter));
-  }
-  return info;
 }
 
 /**

@@ -59,10 +59,13 @@ export async function trainJob(
   }
   // Each cell's own: the fused engine's kernels depend on its num_hiddens.
   const machine = await (environment ??= collectEnv());
-  const envs = await Promise.all(members.map(async ({ cell }) => ({
-    ...machine,
-    ...await describeBackend(cell.config),
-  })));
+  const backends = new Map<string, ReturnType<typeof describeBackend>>();
+  const envs = await Promise.all(members.map(async ({ cell }) => {
+    const { engine, backend, num_hiddens } = cell.config;
+    const key = `${engine}/${backend}/${num_hiddens}`;
+    if (!backends.has(key)) backends.set(key, describeBackend(cell.config));
+    return { ...machine, ...await backends.get(key)! };
+  }));
   const record = (
     i: number,
     result: Awaited<ReturnType<typeof train_cells>>[number],
