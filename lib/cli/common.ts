@@ -162,6 +162,17 @@ export function parseTolerance(raw: string): number {
   return tolerance;
 }
 
+/** Parses a duration flag in seconds (`--checkpoint-every`): a finite number ≥ 0. */
+export function parseSeconds(raw: string, flag: string): number {
+  const seconds = Number(raw);
+  if (raw.trim() === "" || !Number.isFinite(seconds) || seconds < 0) {
+    throw new UserError(
+      `${flag}: expected a number of seconds ≥ 0, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return seconds;
+}
+
 /** Parses a count flag (`--jobs`, `--epochs`): a whole number ≥ 1. */
 export function parseCount(raw: string, flag: string): number {
   const n = Number(raw);

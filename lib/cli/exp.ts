@@ -15,7 +15,8 @@ import { Command } from "commander";
 import { io, IoError, UserError } from "../errors.ts";
 import type { SourceOptions } from "../data/source.ts";
 import { defaultBatch, pickEngine } from "../engine/pick.ts";
-import type { CellRecord } from "../experiment/cell.ts";
+import type { CellJob, CellRecord } from "../experiment/cell.ts";
+import { CHECKPOINT_SECONDS } from "../experiment/checkpoint.ts";
 import {
   adapterNote,
   type OnThisMachine,
@@ -43,6 +44,7 @@ import {
   DATA_DIR_OPTION,
   parseCommand,
   parseCount,
+  parseSeconds,
   parseTolerance,
   runMain,
   sourceOptions,
@@ -66,6 +68,7 @@ interface Flags {
   tolerance: string;
   allowLarge?: boolean;
   dataDir?: string;
+  checkpointEvery: string;
 }
 
 async function verify(
@@ -121,6 +124,7 @@ async function run(
     batch: number;
     command: CellCommand;
     force: boolean;
+    checkpoints: CellJob["checkpoints"];
   },
 ): Promise<number> {
   const release = await io(g.shown, () => acquireLock(g.dir));
@@ -175,6 +179,7 @@ async function run(
           start: (c) => bar?.start(c),
           epoch: (...a) => bar?.epoch(...a),
           end: (c, r) => bar?.end(c, r),
+          note: (text) => bar ? bar.note(text) : console.error(text),
           stop: () => bar?.stop(),
         }),
       },
@@ -261,6 +266,11 @@ async function main(): Promise<number> {
       "rerun the selected cells into a temporary directory and compare with the stored ones",
     )
     .option("--tolerance <rel>", "relative tolerance of --verify", "0")
+    .option(
+      "--checkpoint-every <seconds>",
+      "keep each cell's state this often (0: every epoch), so that a killed run goes on from there",
+      String(CHECKPOINT_SECONDS),
+    )
     .option("--allow-large", "allow grids above the cell limit")
     .option(...DATA_DIR_OPTION);
   const status = parseCommand(program);
@@ -278,6 +288,10 @@ async function main(): Promise<number> {
     ? undefined
     : parseCount(opts.batch, "--batch");
   const tolerance = parseTolerance(opts.tolerance);
+  const checkpointEvery = parseSeconds(
+    opts.checkpointEvery,
+    "--checkpoint-every",
+  );
   if (opts.verify && opts.set.length) {
     throw new UserError(
       "--verify compares committed results; it takes no --set",
@@ -322,6 +336,7 @@ async function main(): Promise<number> {
     batch,
     command,
     force: !!opts.force,
+    checkpoints: { every_seconds: checkpointEvery, keep_final: false },
   });
 }
 

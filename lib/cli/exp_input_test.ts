@@ -145,6 +145,10 @@ Deno.test("bad experiment files and flags: one error naming file, key and value;
         ["exp", "tiny", "--jobs", "0"],
         /^error: --jobs: expected a whole number ≥ 1, got "0"/,
       ],
+      [
+        ["exp", "tiny", "--checkpoint-every", "-1"],
+        /^error: --checkpoint-every: expected a number of seconds ≥ 0, got "-1"/,
+      ],
       [["exp", "tiny", "--bogus"], /^error: unknown option '--bogus'/],
     ];
     for (const [args, message] of cases) {

@@ -9,6 +9,7 @@ import type { Cell } from "../experiment/grid.ts";
 import type { CellRecord } from "../experiment/cell.ts";
 import type { RunnerEvents } from "../experiment/runner.ts";
 import { pointLabel } from "../report/plot.ts";
+import { shownPath } from "../experiment/paths.ts";
 
 /** What the runner's progress shows. */
 export interface Progress {
@@ -17,8 +18,14 @@ export interface Progress {
   start(cell: Cell): void;
   epoch(cell: Cell, epoch: number, ppl: number, tps: number): void;
   end(cell: Cell, record: CellRecord): void;
+  /** A line of its own (a cell resumed, a checkpoint refused). */
+  note(text: string): void;
   stop(): void;
 }
+
+/** A cell as progress lines name it: its id's start, grid point and seed. */
+const cellLabel = (c: Cell) =>
+  `${c.id.slice(0, 8)} ${pointLabel(c.point)} seed=${c.config.seed}`;
 
 /**
  * A progress display for `total` cells to run (`cached` already stored).
@@ -29,8 +36,7 @@ export function progress(
   num_epochs: number,
 ): Progress {
   let done = 0;
-  const label = (c: Cell) =>
-    `${c.id.slice(0, 8)} ${pointLabel(c.point)} seed=${c.config.seed}`;
+  const label = cellLabel;
   if (Deno.stderr.isTerminal()) {
     // The bar counts epochs, so its ETA moves within a cell too.
     const epochsDone = new Map<string, number>();
@@ -70,6 +76,8 @@ export function progress(
         epochsDone.set(c.id, c.config.num_epochs);
         bar.update(value(), { cells: ++done });
       },
+      // Above the bar, which the next update draws again.
+      note: (text) => console.error(`\r\x1b[K${text}`),
       stop: () => bar.stop(),
     };
   }
@@ -116,6 +124,7 @@ export function progress(
         }`,
       );
     },
+    note: log,
     stop: () => {},
   };
 }
@@ -128,5 +137,16 @@ export function runnerEvents(bar: Progress): RunnerEvents {
     onEpoch: (c, log) =>
       bar.epoch(c, log.epoch, log.train_ppl, log.tokens_per_sec),
     onEnd: (c, r) => bar.end(c, r),
+    onResumed: (c, epoch, path) =>
+      bar.note(
+        `resumed ${cellLabel(c)} from epoch ${epoch} (${shownPath(path)})`,
+      ),
+    onRefused: (c, path, reason) =>
+      bar.note(
+        `checkpoint ${shownPath(path)} refused: ${reason}; ${
+          cellLabel(c)
+        } starts from epoch 0`,
+      ),
+    onWarning: (text) => bar.note(`warning: ${text}`),
   };
 }

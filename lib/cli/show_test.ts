@@ -45,7 +45,7 @@ Deno.test("deno task show: the committed d2l-baseline as a table, CSV and JSON; 
   assert.equal(rows.length, 4);
   assert.equal(
     rows[0],
-    "sampling,seed,status,train_ppl,val_ppl,best_val_ppl,tokens_per_sec,diverged_epoch,computed_on,id",
+    "sampling,seed,status,train_ppl,val_ppl,best_val_ppl,tokens_per_sec,diverged_epoch,blew_up_epoch,computed_on,id",
   );
   assert.ok(rows.slice(1).every((r) => r.startsWith("random,")));
 

@@ -16,6 +16,8 @@ export interface Rng {
   normal(): number;
   /** Shuffles `xs` in place (Fisher–Yates) and returns it. */
   shuffle<T>(xs: T[]): T[];
+  /** The generator's whole state: {@linkcode makeRng}'s `state` goes on from here. */
+  state(): number;
 }
 
 /**
@@ -28,8 +30,12 @@ export interface Rng {
  * const k = rng.randint(0, 34); // same k every time for seed 0
  * ```
  */
-export function makeRng(seed: number): Rng {
-  let a = (seed >>> 0) ^ 0x9e3779b9;
+export function makeRng(
+  seed: number,
+  /** A state that {@linkcode Rng.state} gave: the same draws follow (a checkpoint's data order). */
+  state?: number,
+): Rng {
+  let a = state === undefined ? (seed >>> 0) ^ 0x9e3779b9 : state >>> 0;
   const random = (): number => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
@@ -53,5 +59,6 @@ export function makeRng(seed: number): Rng {
       }
       return xs;
     },
+    state: () => a,
   };
 }

@@ -59,6 +59,13 @@ export interface CellJob {
   alphas: number[];
   /** Where the corpora are read from. */
   source: SourceOptions;
+  /**
+   * Checkpoints (`checkpoint.ts`): each cell's state is kept every
+   * `every_seconds` of training and a killed cell goes on from its last;
+   * with `keep_final`, a finished cell's last state is kept too (a search
+   * goes on from it). Absent: none.
+   */
+  checkpoints?: { every_seconds: number; keep_final: boolean };
 }
 
 /** The fields that say which cell a record is. */

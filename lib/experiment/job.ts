@@ -9,12 +9,17 @@
 import { type CorpusText, readCorpus } from "../data/source.ts";
 import { type Corpus, corpusFor } from "../data/vocab.ts";
 import { describeCorpus } from "../data/describe.ts";
-import { type EpochLog, train_cells } from "../train/train.ts";
-import { collectEnv, type RunEnv } from "../env.ts";
+import { type EpochLog, type RunState, train_cells } from "../train/train.ts";
+import { collectEnv, computedOn, type RunEnv } from "../env.ts";
 import { describeBackend } from "../engine/pick.ts";
+import {
+  readCheckpoint,
+  removeCheckpoint,
+  writeCheckpoint,
+} from "./checkpoint.ts";
 import { type CellJob, type CellRecord, recordHeader } from "./cell.ts";
 import { type Cell, cellId } from "./grid.ts";
-import { UserError } from "../errors.ts";
+import { ioCode, ioMessage, UserError } from "../errors.ts";
 
 /** What {@linkcode trainJob} tells as it goes. */
 export interface CellEvents {
@@ -22,6 +27,14 @@ export interface CellEvents {
   onEpoch?: (cell: Cell, log: EpochLog) => void;
   /** A cell's record, the moment the cell finished (awaited: it is stored here). */
   onRecord?: (record: CellRecord) => void | Promise<void>;
+  /** A cell goes on from the checkpoint at `path`, after `epoch` epochs. */
+  onResumed?: (cell: Cell, epoch: number, path: string) => void;
+  /** A checkpoint file that is not one to go on from, and why; the cell starts from epoch 0. */
+  onRefused?: (cell: Cell, path: string, reason: string) => void;
+  /** A cell's checkpoint is about to be written (a worker checks its runner is still there). */
+  onCheckpoint?: (cell: Cell, epoch: number) => void;
+  /** A checkpoint could not be written: training goes on without it. */
+  onWarning?: (message: string) => void;
 }
 
 /** The process's environment, read once: a worker trains many jobs. */
@@ -40,6 +53,8 @@ let environment: Promise<RunEnv> | undefined;
 export async function trainJob(
   job: CellJob,
   events: CellEvents = {},
+  /** The results directory whose `checkpoints/` the job's checkpoints are kept in (none without). */
+  dir?: string,
 ): Promise<void> {
   const texts = new Map<string, CorpusText>();
   const members: { cell: Cell; source: CorpusText; corpus: Corpus }[] = [];
@@ -78,16 +93,67 @@ export async function trainJob(
       env: envs[i],
     };
   };
+  const keep = dir === undefined ? undefined : job.checkpoints;
+  const of = (i: number) => ({
+    config: members[i].cell.config,
+    corpus_sha1: members[i].source.sha1,
+    computed_on: computedOn(envs[i]),
+  });
+  const resume = await Promise.all(members.map(async ({ cell, corpus }, i) => {
+    if (!keep) return undefined;
+    const found = await readCheckpoint(dir!, {
+      ...of(i),
+      vocab_size: corpus.vocab.length,
+    });
+    if (found && "refused" in found) {
+      events.onRefused?.(cell, found.path, found.refused);
+    } else if (found) {
+      events.onResumed?.(cell, found.state.epoch, found.path);
+      return found.state;
+    }
+  }));
+  let warned = false;
+  const checkpoint = async (i: number, state: RunState) => {
+    events.onCheckpoint?.(members[i].cell, state.epoch);
+    try {
+      await writeCheckpoint(dir!, {
+        ...of(i),
+        state,
+        final: state.epoch === members[i].cell.config.num_epochs,
+      });
+    } catch (e) {
+      if (!ioCode(e)) throw e;
+      if (!warned) {
+        events.onWarning?.(
+          `${
+            ioMessage(e, `${dir}/checkpoints`)
+          }; training goes on without checkpoints`,
+        );
+      }
+      warned = true;
+    }
+  };
   await train_cells(
     members.map(({ cell, corpus }, i) => ({
       config: cell.config,
       corpus,
+      resume: resume[i],
       hooks: {
         onEpoch: (log: EpochLog) => events.onEpoch?.(cell, log),
         sample_alphas: job.alphas,
-        onResult: (result) => events.onRecord?.(record(i, result)),
+        onResult: async (result) => {
+          await events.onRecord?.(record(i, result));
+          // Stored: the checkpoint is no longer needed, but for a search's
+          // rung, whose next rung goes on from it.
+          if (keep && !(keep.keep_final && result.status === "done")) {
+            await removeCheckpoint(dir!, cell.config, members[i].source.sha1)
+              .catch(() => {});
+          }
+        },
+        onCheckpoint: (state) => checkpoint(i, state),
       },
     })),
     job.cells.length,
+    keep && { every_seconds: keep.every_seconds, final: keep.keep_final },
   );
 }

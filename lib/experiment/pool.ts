@@ -24,6 +24,12 @@ export interface RunnerEvents {
   onStart?: (cell: Cell) => void;
   onEpoch?: (cell: Cell, log: EpochLog) => void;
   onEnd?: (cell: Cell, record: CellRecord) => void;
+  /** A cell goes on from its checkpoint at `path`, after `epoch` epochs. */
+  onResumed?: (cell: Cell, epoch: number, path: string) => void;
+  /** A checkpoint was refused (`reason`): its cell starts from epoch 0. */
+  onRefused?: (cell: Cell, path: string, reason: string) => void;
+  /** Something the run goes on after (a checkpoint that could not be written). */
+  onWarning?: (message: string) => void;
 }
 
 /** How to start a worker: the program and its arguments (the results directory is appended). */
@@ -42,6 +48,8 @@ export interface RunOptions {
   jobs: number;
   /** Most cells of one shape trained together in one job (1: each alone). */
   batch?: number;
+  /** Checkpoints of the cells in training ({@linkcode CellJob}'s); none when absent. */
+  checkpoints?: CellJob["checkpoints"];
   command: CellCommand;
   events?: RunnerEvents;
 }
@@ -179,6 +187,7 @@ export async function runCells(
         overrides: options.overrides,
         alphas: options.alphas,
         source: options.source,
+        checkpoints: options.checkpoints,
       };
       const byId = new Map(group.map((c) => [c.id, c]));
       const finished = new Set<string>();
@@ -190,6 +199,16 @@ export async function runCells(
         const cell = byId.get(event.id as string);
         if (event.type === "epoch" && cell) {
           events.onEpoch?.(cell, event as unknown as EpochLog);
+        } else if (event.type === "resumed" && cell) {
+          events.onResumed?.(cell, event.epoch as number, event.path as string);
+        } else if (event.type === "refused" && cell) {
+          events.onRefused?.(
+            cell,
+            event.path as string,
+            event.reason as string,
+          );
+        } else if (event.type === "warning") {
+          events.onWarning?.(event.message as string);
         } else if (event.type === "stored" && cell) {
           const file = await readCellFile(dir, cell.id);
           finished.add(cell.id);

@@ -6,7 +6,8 @@
  * per cell. The runner starts it with {@linkcode workerCommand}.
  *
  * Protocol: each line of stdin is a {@linkcode CellJob}; the worker prints
- * one JSON event per epoch of each cell, one when a cell is stored (it
+ * one JSON event per epoch of each cell, one when a cell goes on from a
+ * checkpoint or its checkpoint is refused, one when a cell is stored (it
  * writes `cells/<id>.json` atomically into the directory given as its only
  * argument the moment the cell finished), and `{"type":"done"}` when the
  * job is over. End of input between jobs ends it; end of input during a
@@ -131,7 +132,13 @@ async function main(): Promise<number> {
           emit({ type: "epoch", id: cell.id, ...log, sample: undefined });
         },
         onRecord: store,
-      });
+        onResumed: (cell, epoch, path) =>
+          emit({ type: "resumed", id: cell.id, epoch, path }),
+        onRefused: (cell, path, reason) =>
+          emit({ type: "refused", id: cell.id, path, reason }),
+        onCheckpoint: orphaned,
+        onWarning: (message) => emit({ type: "warning", message }),
+      }, dir);
     } catch (e) {
       if (e instanceof StoreFailed) return 1;
       // The job failed before its cells could train (a bad corpus, no

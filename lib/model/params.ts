@@ -67,3 +67,25 @@ export function get_params(spec: RnnSpec, rng: Rng): ParamValues {
     b_q: zeros(V),
   };
 }
+
+/**
+ * The shape of each parameter {@linkcode get_params} makes for `spec`, by
+ * name: what a stored set of weights must have to be this model's.
+ *
+ * @example
+ * ```ts
+ * paramShapes({ vocab_size: 28, num_hiddens: 512, activation: "tanh", input: "one_hot", embed_size: 0 }).W_hh; // [512, 512]
+ * ```
+ */
+export function paramShapes(spec: RnnSpec): Record<string, number[]> {
+  const { vocab_size: V, num_hiddens: H, embed_size: E } = spec;
+  const embedding = spec.input === "embedding";
+  return {
+    ...(embedding ? { W_embed: [V, E] } : {}),
+    W_xh: [embedding ? E : V, H],
+    W_hh: [H, H],
+    b_h: [H],
+    W_hq: [H, V],
+    b_q: [V],
+  };
+}

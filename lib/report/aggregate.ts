@@ -50,8 +50,10 @@ export interface SummaryRow {
   clipped_pct: Stat | null;
   /** Over cells that finished: the largest gradient norm before clipping. */
   max_grad_norm: Stat | null;
-  /** Cells whose loss turned non-finite, or that ended worse than a uniform guess. */
+  /** Cells whose loss turned non-finite, or that blew up or ended worse than a uniform guess. */
   diverged: number;
+  /** The epoch each of those cells blew up at, where it has one ({@linkcode blowUpEpoch}), by seed. */
+  blew_up_at: number[];
   /** Cells that failed (an error). */
   failed: number;
   /** Marks the row with the lowest mean best validation perplexity. */
@@ -59,14 +61,48 @@ export interface SummaryRow {
 }
 
 /**
- * Whether a cell diverged: its loss became non-finite (training stopped), or
- * it finished with a training perplexity above the vocabulary size, worse than
- * a uniform guess (unclipped tanh ended at 1e17-1e63 on an H200, yet finite).
+ * The epoch a cell blew up at: where its loss became non-finite, or the
+ * first epoch whose training perplexity rose above the vocabulary size (worse
+ * than a uniform guess) after an epoch below it. Null for a cell that did
+ * not. Derived from the stored curve, so stored cells need no migration.
+ *
+ * @example
+ * ```ts
+ * blowUpEpoch(cell); // 212: perplexity 6.1 at epoch 211, 4.4e3 at 212 (28 characters)
+ * ```
+ */
+export function blowUpEpoch(c: CellRecord): number | null {
+  if (c.status === "diverged") return c.diverged_epoch;
+  const V = c.corpus.vocab.length;
+  if (c.status !== "done" || V === 0) return null;
+  let below = false;
+  for (const [i, ppl] of c.train_ppl.entries()) {
+    if (below && ppl > V) return i + 1;
+    below ||= ppl < V;
+  }
+  return null;
+}
+
+/**
+ * Whether a cell diverged: its loss became non-finite (training stopped), it
+ * blew up ({@linkcode blowUpEpoch}), or it finished with a training
+ * perplexity above the vocabulary size, worse than a uniform guess
+ * (unclipped tanh ended at 1e17-1e63 on an H200, yet finite).
  */
 export const blewUp = (c: CellRecord): boolean =>
-  c.status === "diverged" ||
+  blowUpEpoch(c) !== null ||
   (c.status === "done" && c.corpus.vocab.length > 0 &&
     (c.final.train_ppl ?? 0) > c.corpus.vocab.length);
+
+/** A row's diverged cells as tables print them: `2/3 (epochs 212, 316)`. */
+export function divergedText(
+  r: Pick<SummaryRow, "diverged" | "blew_up_at" | "seeds">,
+): string {
+  const at = r.blew_up_at ?? []; // rows of reports written before it
+  return `${r.diverged}/${r.seeds.length}${
+    at.length ? ` (epoch${at.length > 1 ? "s" : ""} ${at.join(", ")})` : ""
+  }`;
+}
 
 /**
  * Groups cells by grid point (seed excluded), in first-seen order, and marks
@@ -107,6 +143,7 @@ export function summarize(cells: CellRecord[]): SummaryRow[] {
         group.filter((c) => c.status !== "failed").map((c) => c.grad_norm.max),
       ),
       diverged: group.filter(blewUp).length,
+      blew_up_at: group.map(blowUpEpoch).filter((e) => e !== null),
       failed: group.filter((c) => c.status === "failed").length,
       best: false,
     };

@@ -17,6 +17,7 @@ import { io, UserError } from "../errors.ts";
 import { writeTextAtomic } from "../fsutil.ts";
 import { decodingTable, fmt, readResults, type Results } from "./report.ts";
 import { pointLabel } from "./plot.ts";
+import { divergedText } from "./aggregate.ts";
 
 /** One experiment as the index shows it. */
 export interface IndexEntry {
@@ -39,7 +40,7 @@ function headline(results: Results): string[] {
         r.seeds.join(", ")
       } | ${fmt(r.final_train_ppl)} | ${fmt(r.final_val_ppl)} | ${
         fmt(r.best_val_ppl)
-      } | ${r.diverged}/${r.seeds.length} |`
+      } | ${divergedText(r)} |`
     ),
   ];
 }

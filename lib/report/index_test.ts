@@ -29,7 +29,7 @@ Deno.test("renderIndex: each experiment's exercise, command, headline numbers fr
     md,
     /\| ★ clip=1 \| 0, 1 \| 3\.00 ± 1\.41 \| 4\.50 ± 2\.12 \| 4\.50 ± 2\.12 \| 0\/2 \|/,
   );
-  assert.match(md, /\| clip=off \| 0 \| – \| – \| – \| 1\/1 \|/);
+  assert.match(md, /\| clip=off \| 0 \| – \| – \| – \| 1\/1 \(epoch 3\) \|/);
   assert.match(md, /\*\*Reading\.\*\* Clipping wins here\./);
   // Not run: no link to a report that does not exist, and no table.
   assert.match(md, /## later\n/);

@@ -8,7 +8,7 @@
  */
 import type { CellRecord } from "../experiment/cell.ts";
 import { computedOn } from "../env.ts";
-import type { Stat } from "./aggregate.ts";
+import { divergedText, type Stat } from "./aggregate.ts";
 import { pointLabel, pointValue } from "./plot.ts";
 import { decodingRows } from "./decoding.ts";
 import type { Results } from "./results.ts";
@@ -172,9 +172,7 @@ export function renderMarkdown(results: Results): string {
           fmt(r.tokens_per_sec, 0),
           fmt(r.clipped_pct, 1),
           fmt(r.max_grad_norm, 2),
-          `${r.diverged}/${r.seeds.length}${
-            r.failed ? ` (${r.failed} failed)` : ""
-          }`,
+          `${divergedText(r)}${r.failed ? ` (${r.failed} failed)` : ""}`,
           ...(mixed ? [cellText(onOf(r.cells).join("; "))] : []),
         ].join(" | ")
       } |`;
@@ -241,8 +239,9 @@ export function renderMarkdown(results: Results): string {
     "held-out text after the training slice), as mean ± sd over seeds of the cells that finished; " +
     "tokens/s is training throughput; clipped % is the share of minibatches whose gradient norm " +
     "exceeded θ; max ‖g‖ the largest gradient norm before clipping; diverged counts the cells whose " +
-    "loss became non-finite (left out of the means) or whose training perplexity ended above the " +
-    "vocabulary size, worse than a uniform guess (kept in). ★ marks the lowest best validation perplexity.",
+    "loss became non-finite (left out of the means) or whose training perplexity rose above the " +
+    "vocabulary size, worse than a uniform guess, after having been below it (kept in), with the " +
+    "epoch each blew up at, or that ended above it. ★ marks the lowest best validation perplexity.",
     "",
     ...equivalence,
     // The authors' reading, beside the numbers it rests on, as in the index.

@@ -3,7 +3,8 @@ import { XMLValidator } from "fast-xml-parser";
 import type { CellRecord } from "../experiment/cell.ts";
 import type { ExperimentSpec } from "../experiment/spec.ts";
 import { fixtureCell, fixtureEnv, spec } from "../experiment/testing.ts";
-import { summarize } from "./aggregate.ts";
+import { blowUpEpoch, divergedText, summarize } from "./aggregate.ts";
+import { cellRows } from "./show.ts";
 import { buildResults, renderMarkdown, writeReport } from "./report.ts";
 import {
   figureData,
@@ -78,7 +79,10 @@ Deno.test("the Markdown report has the exercise, the command, the environment, o
     md,
     /^\| ★ 1 \| 2 \| 6\.00 ± 1\.41 \| 9\.00 ± 2\.12 \| \*\*9\.00 ± 2\.12\*\* \|/m,
   );
-  assert.match(md, /^\| off \| 2 \| 9\.00 \| 13\.50 \| .* \| 1\/2 \|$/m);
+  assert.match(
+    md,
+    /^\| off \| 2 \| 9\.00 \| 13\.50 \| .* \| 1\/2 \(epoch 3\) \|$/m,
+  );
   assert.match(md, /`time traveller seed0`/);
   assert.match(md, /!\[Training perplexity per epoch\]\(train_ppl\.svg\)/);
   // A run that blew up shows its numbers in exponent form.
@@ -266,4 +270,35 @@ Deno.test("formatComparison: a line per cell with its largest relative differenc
     ),
   );
   assert.match(text, /^DIFFERENT: /m);
+});
+
+Deno.test("a blow-up is named with its epoch: training perplexity above the vocabulary size after having been below it, or a non-finite loss; in the table and in show's columns", () => {
+  const vocab = Array.from({ length: 28 }, (_, i) => String(i));
+  const withVocab = (c: CellRecord) => ({
+    ...c,
+    corpus: { ...c.corpus, vocab },
+  });
+  const blew = withVocab(
+    fixtureCell({ clip: "off", seed: 0 }, [20, 5, 4, 4.4e22, 3e30]),
+  );
+  // Above 28 from the start and never below: no epoch to name.
+  const never = withVocab(fixtureCell({ clip: "off", seed: 1 }, [40, 35, 30]));
+  const fine = withVocab(fixtureCell({ clip: 1, seed: 0 }, [30, 20, 5]));
+  const nan = withVocab(
+    fixtureCell({ clip: 1, seed: 1 }, [20, 10], "diverged"),
+  );
+  assert.equal(blowUpEpoch(blew), 4);
+  assert.equal(blowUpEpoch(never), null);
+  assert.equal(blowUpEpoch(fine), null);
+  assert.equal(blowUpEpoch(nan), 3);
+  const results = buildResults(spec, [blew, never, fine, nan], {});
+  const [off, on] = summarize(results.cells);
+  assert.deepEqual(off.blew_up_at, [4]);
+  assert.equal(divergedText(off), "2/2 (epoch 4)");
+  assert.equal(divergedText(on), "1/2 (epoch 3)");
+  assert.match(renderMarkdown(results), /\| 2\/2 \(epoch 4\) \|/);
+  assert.deepEqual(
+    cellRows(results).map((r) => r.blew_up_epoch),
+    results.cells.map((c) => c.id === blew.id ? 4 : c.id === nan.id ? 3 : null),
+  );
 });

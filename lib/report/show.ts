@@ -15,6 +15,7 @@ import { UserError } from "../errors.ts";
 import { computedOn } from "../env.ts";
 import type { CellRecord } from "../experiment/cell.ts";
 import type { Results } from "./report.ts";
+import { blowUpEpoch } from "./aggregate.ts";
 
 /** One cell as a row: column → value (null: none). */
 export type Row = Record<string, string | number | null>;
@@ -28,6 +29,7 @@ export const COLUMNS = [
   "best_val_ppl",
   "tokens_per_sec",
   "diverged_epoch",
+  "blew_up_epoch",
   "computed_on",
   "id",
 ] as const;
@@ -45,6 +47,7 @@ export function cellSummary(c: CellRecord) {
     best_val_ppl: c.final.best_val_ppl,
     tokens_per_sec: c.tokens_per_sec,
     diverged_epoch: c.diverged_epoch,
+    blew_up_epoch: blowUpEpoch(c),
     computed_on: c.env ? computedOn(c.env) : null,
     id: c.id,
   };

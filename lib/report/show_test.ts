@@ -28,6 +28,7 @@ Deno.test("cellRows: one row per cell, the grid's keys first, then seed, status,
     "best_val_ppl",
     "tokens_per_sec",
     "diverged_epoch",
+    "blew_up_epoch",
     "computed_on",
     "id",
   ]);

@@ -182,6 +182,8 @@ export interface CellSummary {
   best_val_ppl: number | null;
   tokens_per_sec: number;
   diverged_epoch: number | null;
+  /** The epoch it blew up at (non-finite, or above the vocabulary size after having been below it). */
+  blew_up_epoch: number | null;
   computed_on: string | null;
   reused_from: string | null;
   /** Training perplexity per epoch. */

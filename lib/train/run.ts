@@ -81,6 +81,31 @@ export function rnnSpec(config: TrainConfig, vocab_size: number): RnnSpec {
   return { vocab_size, num_hiddens, activation, input, embed_size };
 }
 
+/**
+ * Where a run stands after an epoch, all that its next epochs depend on:
+ * the weights, the data order's generator, the epoch and the record so
+ * far. A run restored from it ({@linkcode Ch8Run.restore}) trains on as
+ * the run it was taken from would have, bit for bit.
+ */
+export interface RunState {
+  /** Epochs trained. */
+  epoch: number;
+  /** The data order's generator ({@linkcode Rng.state}). */
+  data_rng: number;
+  /** The record's curves so far. */
+  result: Pick<TrainResult, "train_ppl" | "val_ppl" | "epochs">;
+  /** Every minibatch's gradient norm so far (the summary's statistics). */
+  norms: number[];
+  /** Tokens trained on so far. */
+  tokens: number;
+  /** Seconds spent training so far. */
+  seconds: number;
+  /** Wall time so far. */
+  wall_seconds: number;
+  /** The weights after `epoch` epochs. */
+  params: ParamValues;
+}
+
 /** Hooks that let a caller watch training (progress output), never change it. */
 export interface TrainHooks {
   /** Sees each epoch's log as it ends. */
@@ -125,12 +150,14 @@ export class Ch8Run {
   readonly result: TrainResult = emptyResult();
   /** Epochs trained. */
   epoch = 0;
+  /** The weights it starts from: `init`, or a restored state's. */
+  start: ParamValues;
   readonly #hooks: TrainHooks;
   readonly #seedRng: (salt: number) => Rng;
-  readonly #dataRng: Rng;
-  readonly #norms: number[] = [];
+  #dataRng: Rng;
+  #norms: number[] = [];
   readonly #theta: number;
-  readonly #t0 = performance.now();
+  #t0 = performance.now();
   #tokens = 0;
   #seconds = 0;
   #closed = false;
@@ -144,10 +171,49 @@ export class Ch8Run {
     this.#dataRng = this.#seedRng(SALT.data);
     this.spec = rnnSpec(config, corpus.vocab.length);
     this.init = get_params(this.spec, this.#seedRng(SALT.init));
+    this.start = this.init;
     this.#theta = config.clip === "off" ? Infinity : config.clip;
     const { batch_size: B, num_steps: T } = config;
     const perEpoch = Math.max(1, Math.floor((corpus.train.length - 1) / B / T));
     this.max_steps = config.detach ? T : perEpoch * T;
+  }
+
+  /**
+   * Where the run stands, with the weights `params` it has now: what
+   * {@linkcode Ch8Run.restore} goes on from. Taken between epochs.
+   */
+  snapshot(params: ParamValues): RunState {
+    const { train_ppl, val_ppl, epochs } = this.result;
+    return structuredClone({
+      epoch: this.epoch,
+      data_rng: this.#dataRng.state(),
+      result: { train_ppl, val_ppl, epochs },
+      norms: this.#norms,
+      tokens: this.#tokens,
+      seconds: this.#seconds,
+      wall_seconds: (performance.now() - this.#t0) / 1000,
+      params,
+    });
+  }
+
+  /**
+   * Goes on from `state`, a {@linkcode Ch8Run.snapshot} of a run of the
+   * same config and corpus (the caller checks that): before the first
+   * epoch, instead of starting from `init`.
+   */
+  restore(state: RunState): void {
+    if (this.epoch !== 0 || this.result.epochs.length !== 0) {
+      throw new Error("a run is restored before it trains");
+    }
+    const s = structuredClone(state);
+    this.epoch = s.epoch;
+    this.#dataRng = makeRng(0, s.data_rng);
+    Object.assign(this.result, s.result);
+    this.#norms = s.norms;
+    this.#tokens = s.tokens;
+    this.#seconds = s.seconds;
+    this.#t0 = performance.now() - s.wall_seconds * 1000;
+    this.start = s.params;
   }
 
   /** Whether it trains another epoch (it has not diverged, failed or finished). */

@@ -18,8 +18,8 @@ import {
   MAX_GROUP,
 } from "../engine/group.ts";
 import { openGroup } from "../engine/open.ts";
-import { Ch8Run, type TrainHooks } from "./run.ts";
-import { trainGroup } from "./loop.ts";
+import { Ch8Run, type RunState, type TrainHooks } from "./run.ts";
+import { type Checkpoints, trainGroup } from "./loop.ts";
 import type { TrainResult } from "./result.ts";
 
 export {
@@ -30,9 +30,10 @@ export {
   PREFIXES,
   rnnSpec,
   type RunCorpus,
+  type RunState,
   type TrainHooks,
 } from "./run.ts";
-export { trainGroup } from "./loop.ts";
+export { type Checkpoints, trainGroup } from "./loop.ts";
 export {
   emptyResult,
   ENGINE_VERSION,
@@ -53,7 +54,11 @@ export interface CellRun {
   hooks?: TrainHooks & {
     /** The cell's record, the moment it finished (before the others end). */
     onResult?: (result: TrainResult) => void | Promise<void>;
+    /** Where the cell stands, every so often ({@linkcode Checkpoints}); awaited. */
+    onCheckpoint?: (state: RunState) => void | Promise<void>;
   };
+  /** Where it goes on from: a checkpoint of this config on this corpus. */
+  resume?: RunState;
 }
 
 /**
@@ -92,15 +97,21 @@ export function trainingGroups<C extends Pick<CellRun, "config" | "corpus">>(
 export async function train_cells(
   cells: CellRun[],
   batch = MAX_GROUP,
+  /** How often each cell's `onCheckpoint` sees where it stands (none without). */
+  checkpoints?: Omit<Checkpoints, "save">,
 ): Promise<TrainResult[]> {
   const results = new Map<CellRun, TrainResult>();
   for (const members of trainingGroups(cells, batch)) {
-    const runs = members.map((c) => new Ch8Run(c.config, c.corpus, c.hooks));
+    const runs = members.map((c) => {
+      const run = new Ch8Run(c.config, c.corpus, c.hooks);
+      if (c.resume) run.restore(c.resume);
+      return run;
+    });
     const first = runs[0];
     let group: EngineGroup;
     try {
       group = await openGroup(
-        runs.map((r) => ({ config: r.config, params: r.init })),
+        runs.map((r) => ({ config: r.config, params: r.start })),
         groupSpec(first.config, first.spec.vocab_size, first.max_steps),
       );
     } catch (e) {
@@ -117,6 +128,10 @@ export async function train_cells(
         runs,
         group,
         (i, result) => members[i].hooks?.onResult?.(result),
+        checkpoints && {
+          ...checkpoints,
+          save: (i, state) => members[i].hooks?.onCheckpoint?.(state),
+        },
       );
       members.forEach((c, i) => results.set(c, records[i]));
     } finally {

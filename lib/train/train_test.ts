@@ -14,6 +14,7 @@ import {
   Ch8Run,
   epochResult,
   minTrainTokens,
+  type RunState,
   train_cells,
   train_ch8,
   type TrainResult,
@@ -307,4 +308,63 @@ Deno.test("groupKey: cells of one shape on the fused engine share a key; other e
   assert.notEqual(groupKey(a, 28), groupKey(cell({ num_hiddens: 21 }), 28));
   assert.equal(groupKey(cell({ detach: false }), 28), null);
   assert.equal(groupKey(cell({ engine: "blas" }), 28), null);
+});
+
+Deno.test({
+  name:
+    "a run restored from a checkpoint goes on bit for bit as the run it was taken from (blas, fused, a fused group; sequential, random, detach: false; restored at its last epoch, only its texts are left)",
+  ...requires(["webgpu", "blas"], async () => {
+    const configs = [
+      small({ engine: "blas", backend: "cpu", num_epochs: 5, seed: 1 }),
+      small({
+        engine: "blas",
+        backend: "cpu",
+        num_epochs: 5,
+        detach: false,
+      }),
+      small({ engine: "fused", backend: "webgpu", num_epochs: 5, seed: 2 }),
+      small({
+        engine: "fused",
+        backend: "webgpu",
+        num_epochs: 5,
+        sampling: "random",
+        seed: 3,
+      }),
+    ];
+    const corpus = loadCorpus(TEXT, 250, 60);
+    const states = configs.map(() => new Map<number, RunState>());
+    // Uninterrupted, checkpointed after every epoch (the last one included).
+    const whole = await train_cells(
+      configs.map((config, i) => ({
+        config,
+        corpus,
+        hooks: { onCheckpoint: (s) => void states[i].set(s.epoch, s) },
+      })),
+      8,
+      { every_seconds: 0, final: true },
+    );
+    assert.deepEqual(states.map((s) => [...s.keys()]), [
+      ...configs.map(() => [1, 2, 3, 4, 5]),
+    ]);
+    // The two fused cells train as one group, and go on from other epochs.
+    for (const from of [[2, 3, 1, 4], [4, 1, 5, 2]]) {
+      const resumed = await train_cells(
+        configs.map((config, i) => ({
+          config,
+          corpus,
+          resume: states[i].get(from[i]),
+        })),
+        8,
+      );
+      resumed.forEach((r, i) =>
+        assert.deepEqual(
+          numbers(r),
+          numbers(whole[i]),
+          `${configs[i].engine} ${configs[i].sampling} from epoch ${from[i]}`,
+        )
+      );
+    }
+    // A state is the run's, not a view of it: the run went on after it.
+    assert.equal(states[0].get(2)!.result.train_ppl.length, 2);
+  }),
 });

@@ -152,7 +152,7 @@ export function renderTable(
         class: [
           "cell",
           r._running ? "running" : "",
-          r.status === "diverged" ? "diverged" : "",
+          r.status === "diverged" || r.blew_up_epoch != null ? "diverged" : "",
           state.detail === r._id ? "selected" : "",
         ].join(" ").trim(),
         "data-id": r._id,
