@@ -187,3 +187,33 @@ Deno.test({
       }),
   ),
 });
+
+Deno.test({
+  name:
+    "a checkpoint that cannot be written is one warning: the cells train on and are stored, and the grid exits 0",
+  ...requires(["blas"], () =>
+    world({ tiny: TINY }, async ({ root, run }) => {
+      const out = `${root}/out`;
+      await Deno.mkdir(out);
+      // checkpoints/ cannot be made: a file holds its name.
+      await Deno.writeTextFile(`${out}/checkpoints`, "");
+      const r = await run([
+        "exp",
+        "tiny",
+        "--out",
+        out,
+        "--checkpoint-every",
+        "0",
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const warnings = r.stderr.split("\n").filter((l) =>
+        l.startsWith("warning: ")
+      );
+      assert.equal(warnings.length, 4, r.stderr); // one per job (cell)
+      assert.match(
+        warnings[0],
+        /^warning: .*checkpoints: .*; training goes on without checkpoints$/,
+      );
+      assert.equal(cellFiles(out).length, 4);
+    })),
+});
