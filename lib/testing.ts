@@ -14,6 +14,7 @@
  */
 import { openCblas, whyNoCblas } from "./engine/blas/cblas.ts";
 import { HAVE_TIME_MACHINE, TEST_DATA_DIR } from "./data/testdata.ts";
+import type { TrainResult } from "./train/result.ts";
 
 /** Something a test may need of the machine. */
 export type Capability = "blas" | "webgpu" | "chromium" | "root" | "book";
@@ -110,4 +111,13 @@ export function nextUp(x: number): number {
   view.setFloat64(0, x);
   view.setBigUint64(0, view.getBigUint64(0) + (x > 0 ? 1n : -1n));
   return view.getFloat64(0);
+}
+
+/** A run's record without what measures time, which differs from run to run: what two runs of one config must share bit for bit. */
+export function numbers<R extends TrainResult>(r: R) {
+  const { wall_seconds: _w, tokens_per_sec: _t, epochs, ...rest } = r;
+  return {
+    ...rest,
+    epochs: epochs.map(({ tokens_per_sec: _a, seconds: _b, ...e }) => e),
+  };
 }

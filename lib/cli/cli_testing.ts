@@ -100,7 +100,12 @@ export const TINY = {
 export async function world(
   specs: Record<string, unknown>,
   fn: (
-    w: { root: string; run: (args: string[]) => Promise<Ran> },
+    w: {
+      root: string;
+      run: (args: string[]) => Promise<Ran>;
+      /** The environment `run` gives a task (for a process a test starts itself). */
+      env: Record<string, string>;
+    },
   ) => Promise<void>,
 ) {
   const root = await Deno.makeTempDir({ prefix: "rnnlab-exp-test-" });
@@ -126,7 +131,11 @@ export async function world(
       RNNLAB_EXPERIMENTS_DIR: `${root}/experiments`,
       RNNLAB_OFFLINE: "1",
     };
-    await fn({ root, run: (args) => runTask(args[0], args.slice(1), env) });
+    await fn({
+      root,
+      run: (args) => runTask(args[0], args.slice(1), env),
+      env,
+    });
   } finally {
     await Deno.remove(root, { recursive: true });
   }

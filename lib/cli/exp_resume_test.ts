@@ -8,17 +8,7 @@ import {
   world,
 } from "./cli_testing.ts";
 import { readCells } from "../experiment/store.ts";
-import type { CellRecord } from "../experiment/cell.ts";
-import { requires } from "../testing.ts";
-
-/** A cell's numbers: its record without what measures time. */
-function numbers(r: CellRecord) {
-  const { wall_seconds: _w, tokens_per_sec: _t, epochs, ...rest } = r;
-  return {
-    ...rest,
-    epochs: epochs.map(({ tokens_per_sec: _a, seconds: _b, ...e }) => e),
-  };
-}
+import { numbers, requires } from "../testing.ts";
 
 /** The epochs of the checkpoints kept in `dir` now. */
 function checkpointEpochs(dir: string): number[] {
@@ -74,11 +64,7 @@ for (
     ...requires(
       [...caps],
       () =>
-        world({ [name]: GRIDS[name] }, async ({ root }) => {
-          const env = {
-            RNNLAB_EXPERIMENTS_DIR: `${root}/experiments`,
-            RNNLAB_OFFLINE: "1",
-          };
+        world({ [name]: GRIDS[name] }, async ({ root, env }) => {
           const whole = await runTask(
             "exp",
             [name, "--out", `${root}/whole`, ...flags],
@@ -140,7 +126,7 @@ Deno.test({
   ...requires(
     ["blas"],
     () =>
-      world({ blas: GRIDS.blas }, async ({ root, run }) => {
+      world({ blas: GRIDS.blas }, async ({ root, run, env }) => {
         const whole = await run(["exp", "blas", "--out", `${root}/whole`]);
         assert.equal(whole.code, 0, whole.stderr);
         // The cell's checkpoint, named as it will be looked for, but cut short.
@@ -154,10 +140,7 @@ Deno.test({
           "0",
           "--no-reuse",
         ];
-        const child = runTaskProcess("exp", args.slice(1), {
-          RNNLAB_EXPERIMENTS_DIR: `${root}/experiments`,
-          RNNLAB_OFFLINE: "1",
-        });
+        const child = runTaskProcess("exp", args.slice(1), env);
         const deadline = Date.now() + 120_000;
         while (checkpointEpochs(out).filter((e) => e >= 2).length === 0) {
           if (Date.now() > deadline) throw new Error("no checkpoint kept");

@@ -24,12 +24,12 @@
  */
 import { z } from "zod";
 import { writeTextAtomic } from "../fsutil.ts";
-import { sha1Hex } from "../data/source.ts";
 import type { TrainConfig } from "../config/config.ts";
 import { paramShapes, type ParamValues } from "../model/params.ts";
 import { engineVersion } from "../train/result.ts";
 import { rnnSpec, type RunState } from "../train/run.ts";
 import { canonicalJson, cellId } from "./grid.ts";
+import { contentSha1 } from "./store.ts";
 
 /** Default least time between two checkpoints of a cell, in seconds: at most about a minute of work is lost. */
 export const CHECKPOINT_SECONDS = 60;
@@ -176,9 +176,6 @@ export async function writeCheckpoint(
     JSON.stringify({ ...body, sha1 }) + "\n",
   );
 }
-
-const contentSha1 = (body: unknown) =>
-  sha1Hex(new TextEncoder().encode(canonicalJson(body)));
 
 /** A checkpoint found for a cell: the state it goes on from, or why the file is refused. */
 export type Found =

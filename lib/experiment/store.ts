@@ -61,7 +61,7 @@ async function readJson(
 }
 
 /** SHA-1 of a value's canonical JSON: the same for the same content, whatever its layout or line ends. */
-const contentSha1 = (value: unknown) =>
+export const contentSha1 = (value: unknown): Promise<string> =>
   sha1Hex(new TextEncoder().encode(canonicalJson(value)));
 
 /**

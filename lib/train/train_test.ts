@@ -9,7 +9,7 @@ import {
   type TrainConfig,
 } from "../config/config.ts";
 import { groupKey } from "../engine/group.ts";
-import { requires } from "../testing.ts";
+import { numbers, requires } from "../testing.ts";
 import {
   Ch8Run,
   epochResult,
@@ -41,15 +41,6 @@ function run(over: Partial<TrainConfig> = {}) {
     config,
     loadCorpus(TEXT, config.max_tokens, config.val_tokens),
   );
-}
-
-/** A record without what measures time, which differs from run to run. */
-function numbers(r: TrainResult) {
-  const { wall_seconds: _w, tokens_per_sec: _t, epochs, ...rest } = r;
-  return {
-    ...rest,
-    epochs: epochs.map(({ tokens_per_sec: _a, seconds: _b, ...e }) => e),
-  };
 }
 
 const ENGINES: [Engine, BackendName][] = [

@@ -204,6 +204,24 @@ for (
   });
 }
 
+/** Dispatches per minibatch of a group of `cells` tanh cells of `spec`. */
+function dispatches(
+  spec: ConstructorParameters<typeof FusedCells>[1],
+  cells: number,
+): number {
+  const g = new FusedCells(
+    device,
+    spec,
+    Array.from({ length: cells }, (_, i) => ({
+      params: get_params(spec, makeRng(i)),
+      activation: "tanh" as const,
+    })),
+  );
+  const n = g.dispatchesPerMinibatch();
+  g.destroy();
+  return n;
+}
+
 Deno.test("a group's dispatches per minibatch do not grow with its cells", () => {
   const { vocab } = loadCorpus(TEXT, 600);
   const spec = {
@@ -216,19 +234,7 @@ Deno.test("a group's dispatches per minibatch do not grow with its cells", () =>
     max_steps: 7,
     activation: "tanh" as const,
   };
-  const count = (cells: number) => {
-    const g = new FusedCells(
-      device,
-      spec,
-      Array.from({ length: cells }, (_, i) => ({
-        params: get_params(spec, makeRng(i)),
-        activation: "tanh" as const,
-      })),
-    );
-    const n = g.dispatchesPerMinibatch();
-    g.destroy();
-    return n;
-  };
+  const count = (cells: number) => dispatches(spec, cells);
   assert.equal(count(8), count(2));
   assert.equal(count(24), count(2));
 });
@@ -346,16 +352,7 @@ Deno.test("the looped kernels train a minibatch in at most 10 dispatches, one-ho
       kernels: "looped" as const,
     };
     for (const cells of [1, 24]) {
-      const g = new FusedCells(
-        device,
-        spec,
-        Array.from({ length: cells }, (_, i) => ({
-          params: get_params(spec, makeRng(i)),
-          activation: "tanh" as const,
-        })),
-      );
-      const n = g.dispatchesPerMinibatch();
-      g.destroy();
+      const n = dispatches(spec, cells);
       assert.ok(n <= 10, `${input}, ${cells} cells: ${n} dispatches`);
     }
   }
