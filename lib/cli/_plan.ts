@@ -15,6 +15,14 @@ import type { PreparedGrid } from "../experiment/prepare.ts";
 import { findStored, planCells } from "../experiment/runner.ts";
 import { cellPath } from "../experiment/store.ts";
 import { pointLabel } from "../report/plot.ts";
+import { canonicalJson } from "../experiment/grid.ts";
+import {
+  goOn,
+  numbers,
+  plannedConfigs,
+  plannedEpochs,
+} from "../experiment/search.ts";
+import { estimateSeconds } from "../experiment/estimate.ts";
 
 /** `--list`: each experiment with its cells and the time it takes here. */
 export async function list(): Promise<number> {
@@ -89,6 +97,84 @@ export async function dryRun(
     `${g.cells.length} cells: ${
       plan.run.length - reusable.size
     } to run, ${reusable.size} to reuse, ${plan.cached.length} stored, in ${g.shown}`,
+  );
+  return 0;
+}
+
+/**
+ * `--dry-run` of a search: every rung, decided or not, with its cells
+ * (stored or to run) and which configurations went on; the rungs not
+ * reached yet, with how many configurations they will have; the budget.
+ */
+export async function searchDryRun(
+  g: PreparedGrid,
+  force: boolean,
+): Promise<number> {
+  const { state } = g.search!;
+  const search = g.spec.search!;
+  const plan = await planCells(g.dir, g.cells, force);
+  const cached = new Set(plan.cached.map((c) => c.id));
+  const selected = new Map(g.cells.map((c) => [canonicalJson(c.config), c]));
+  const show = (members: { grid: { config: unknown } }[]) => {
+    for (const m of members) {
+      const c = selected.get(canonicalJson(m.grid.config));
+      if (c) {
+        console.log(
+          `  ${cached.has(c.id) ? "stored" : "to run"}  ${c.id}  ${label(c)}`,
+        );
+      }
+    }
+  };
+  let n = search.configurations;
+  for (const [r, epochs] of search.rungs.entries()) {
+    const rung = state.rungs[r];
+    const head = `rung ${r + 1} (${epochs} epochs)`;
+    if (!rung) {
+      console.log(
+        `${head}: ${n} configuration${
+          n === 1 ? "" : "s"
+        }, chosen once rung ${r} is stored`,
+      );
+    } else {
+      console.log(
+        `${head}: ${rung.members.length} configurations${
+          rung.kept
+            ? `; ${numbers(rung.kept)} ${
+              r === search.rungs.length - 1 ? "won" : "went on"
+            }`
+            : ""
+        }`,
+      );
+      show(rung.members);
+      n = rung.members.length;
+    }
+    if (r < search.rungs.length - 1) n = goOn(n, search);
+  }
+  const head = `winners (${
+    state.finals?.[0]?.grid.config.num_epochs ?? "the base's"
+  } epochs, seeds ${g.spec.seeds.join(", ")})`;
+  if (state.finals) {
+    console.log(`${head}: ${numbers(state.rungs.at(-1)!.kept)}`);
+    show(state.finals);
+  } else {
+    console.log(
+      `${head}: the best ${
+        search.winners ?? 1
+      }, chosen once rung ${search.rungs.length} is stored`,
+    );
+  }
+  // The budget: the epochs the whole search trains, at its configurations' mean cost.
+  const configs = state.rungs[0].members.map((m) => m.grid.config);
+  const perEpoch =
+    estimateSeconds(configs.map((c) => ({ ...c, num_epochs: 1 }))) /
+    configs.length;
+  console.log(
+    `${g.cells.length} cells named so far: ${plan.run.length} to run, ${plan.cached.length} stored, in ${g.shown}; ` +
+      `${plannedConfigs(g.spec)} cells and ${
+        plannedEpochs(g.spec)
+      } epochs in all (≈ ${
+        duration(perEpoch * plannedEpochs(g.spec))
+      } on a 2-core CPU with ${configs[0].engine})`,
   );
   return 0;
 }

@@ -37,8 +37,22 @@ import { formatComparison } from "../report/compare.ts";
 import { refreshIndex } from "../report/index.ts";
 import { buildResults, writeReport } from "../report/report.ts";
 import { verifyCells } from "../experiment/verify.ts";
+import {
+  decisionsText,
+  plannedCount,
+  sameDecisions,
+  searchConfigs,
+  searchState,
+} from "../experiment/search.ts";
+import {
+  runSearch,
+  type SearchRun,
+  type Stage,
+} from "../experiment/search_run.ts";
+import type { Cell } from "../experiment/grid.ts";
+import type { Rejected } from "../experiment/store.ts";
 import { type Progress, progress, runnerEvents } from "./progress.ts";
-import { dryRun, label, list, storedCount } from "./_plan.ts";
+import { dryRun, label, list, searchDryRun, storedCount } from "./_plan.ts";
 import {
   checkOutDir,
   DATA_DIR_OPTION,
@@ -49,6 +63,8 @@ import {
   runMain,
   sourceOptions,
 } from "./common.ts";
+
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -111,7 +127,23 @@ async function verify(
   console.log(
     formatComparison(v.comparison, ["committed", "rerun"], o.tolerance),
   );
-  return v.ok ? 0 : 1;
+  if (!g.search) return v.ok ? 0 : 1;
+  // The decisions again, from the rerun cells where they were rerun.
+  const rerun = new Map(v.fresh.map((r) => [r.id, r]));
+  const again = searchState(
+    g.spec,
+    storedNow.map((r) => rerun.get(r.id) ?? r),
+    g.search.options,
+  );
+  const differences = sameDecisions(g.search.state, again);
+  console.log(
+    differences.length
+      ? `✗ decisions differ: ${differences.join("; ")}`
+      : `decisions: the same from the ${v.fresh.length} rerun cells (${
+        decisionsText(again)
+      })`,
+  );
+  return v.ok && differences.length === 0 ? 0 : 1;
 }
 
 /** Runs the grid's missing cells into its directory and writes the report. */
@@ -128,10 +160,12 @@ async function run(
   },
 ): Promise<number> {
   const release = await io(g.shown, () => acquireLock(g.dir));
+  // A search names its cells stage by stage.
+  const known = [...g.cells];
   const kept = () =>
     `${
-      storedCount(g.dir, g.cells)
-    } of ${g.cells.length} cells stored in ${g.shown}`;
+      storedCount(g.dir, known)
+    } of ${known.length} cells stored in ${g.shown}`;
   // Stopped, the runner says what it kept: stored cells stay, and the same
   // command finishes the rest.
   const stop = (signal: "SIGINT" | "SIGTERM") => () => {
@@ -148,49 +182,68 @@ async function run(
   Deno.addSignalListener("SIGINT", onInt);
   Deno.addSignalListener("SIGTERM", onTerm);
   let done: GridRun;
+  let searched: SearchRun | undefined;
   let bar: Progress | undefined;
-  try {
-    done = await runGrid(g, {
-      ...o,
-      reuse: g.reuse,
-      here,
-      events: {
-        onSetAside: (r, to) =>
-          console.error(`set aside ${r.path} → ${to}: ${r.reason}`),
-        onReused: (reused) => {
-          for (const r of reused) {
-            console.log(
-              `reused ${r.id} ${label(r)} from results of ${r.reused_from}`,
-            );
-          }
-        },
-        onRun: async (cells) => {
-          const stored = await storedGridCells(g.dir, g.grid);
-          const note = adapterNote(stored, here, cells.length, g.shown);
-          if (note) console.error(note);
-          bar = progress(
-            cells.length,
-            g.cells.length - cells.length,
-            g.grid[0]?.config.num_epochs ?? 0,
+  const options = {
+    ...o,
+    reuse: g.reuse,
+    here,
+    events: {
+      onSetAside: (r: Rejected, to: string) =>
+        console.error(`set aside ${r.path} → ${to}: ${r.reason}`),
+      onReused: (reused: CellRecord[]) => {
+        for (const r of reused) {
+          console.log(
+            `reused ${r.id} ${label(r)} from results of ${r.reused_from}`,
           );
-        },
-        ...runnerEvents({
-          group: (cells) => bar?.group(cells),
-          start: (c) => bar?.start(c),
-          epoch: (...a) => bar?.epoch(...a),
-          end: (c, r) => bar?.end(c, r),
-          note: (text) => bar ? bar.note(text) : console.error(text),
-          stop: () => bar?.stop(),
-        }),
+        }
       },
-    });
+      onStage: (stage: Stage, cells: Cell[]) => {
+        bar?.stop();
+        bar = undefined;
+        known.push(...cells.filter((c) => !known.includes(c)));
+        console.error(
+          `${stage.name}: ${plural(stage.configurations, "configuration")}, ${
+            plural(cells.length, "cell")
+          } to train`,
+        );
+      },
+      onRun: async (cells: Cell[]) => {
+        const stored = await storedGridCells(g.dir, g.grid);
+        const note = adapterNote(stored, here, cells.length, g.shown);
+        if (note) console.error(note);
+        bar = progress(
+          cells.length,
+          g.search ? 0 : g.cells.length - cells.length,
+          cells[0]?.config.num_epochs ?? 0,
+        );
+      },
+      ...runnerEvents({
+        group: (cells) => bar?.group(cells),
+        start: (c) => bar?.start(c),
+        epoch: (...a) => bar?.epoch(...a),
+        end: (c, r) => bar?.end(c, r),
+        note: (text) => bar ? bar.note(text) : console.error(text),
+        stop: () => bar?.stop(),
+      }),
+    },
+  };
+  try {
+    if (g.search) {
+      searched = await runSearch({ ...g, search: g.search }, options);
+      done = {
+        records: searched.runs.flatMap((r) => r.records),
+        reused: searched.runs.flatMap((r) => r.reused),
+        cached: 0,
+      };
+    } else done = await runGrid(g, options);
   } catch (e) {
     if (!(e instanceof IoError)) throw e;
     // Disk full or read-only mid-grid: what is stored stays, nothing else
     // is written, and the same command finishes the rest.
     throw new IoError(
       `${e.message}; stopped: ${kept()}, ${
-        g.cells.length - storedCount(g.dir, g.cells)
+        known.length - storedCount(g.dir, known)
       } missing; rerun the same command to finish`,
     );
   } finally {
@@ -199,20 +252,34 @@ async function run(
     Deno.removeSignalListener("SIGINT", onInt);
     Deno.removeSignalListener("SIGTERM", onTerm);
   }
-  const stored = await storedGridCells(g.dir, g.grid);
+  const grid = searched ? searchConfigs(searched.state) : g.grid;
+  const stored = await storedGridCells(g.dir, grid);
   await writeReport(g.dir, buildResults(g.spec, stored, g.overrides));
   if (g.dir === `${RESULTS_DIR}/${g.spec.name}`) {
     for (const w of await refreshIndex()) console.error(w);
   }
-  const { records, reused, cached } = done;
+  const { records, reused } = done;
+  const cached = searched
+    ? stored.length - records.length - reused.length
+    : done.cached;
   const count = (s: string) => records.filter((r) => r.status === s).length;
+  const planned = g.search ? plannedCount(g.spec) : g.all.length;
   console.log(
     `${g.spec.name}: ran ${records.length} cells (${count("done")} done, ${
       count("diverged")
     } diverged, ${count("failed")} failed), ${reused.length} reused, ` +
       `${cached} already stored; ` +
-      `report of ${stored.length}/${g.all.length} cells in ${g.shown}/README.md`,
+      `report of ${stored.length}/${planned} cells in ${g.shown}/README.md`,
   );
+  if (searched) {
+    console.log(`search: ${decisionsText(searched.state)}`);
+    if (searched.waiting) {
+      console.log(
+        `${searched.waiting.name} waits for the other shards' cells; ` +
+          "run the same command again once they are stored",
+      );
+    }
+  }
   return count("failed") + count("diverged") > 0 ? 1 : 0;
 }
 
@@ -318,7 +385,18 @@ async function main(): Promise<number> {
     ...g.grid.map((c) => c.config),
     ...storedNow.map((r) => r.config),
   ]);
-  if (opts.dryRun) return await dryRun(g, storedNow, here, !!opts.force);
+  if (g.search && opts.filter.length && !opts.dryRun && !opts.verify) {
+    throw new UserError(
+      `--filter ${
+        opts.filter[0]
+      }: a search decides from all of its cells; --filter selects cells for --dry-run and --verify`,
+    );
+  }
+  if (opts.dryRun) {
+    return g.search
+      ? await searchDryRun(g, !!opts.force)
+      : await dryRun(g, storedNow, here, !!opts.force);
+  }
   const batch = batchFlag ?? await defaultBatch();
   const command = workerCommand();
   if (opts.verify) {

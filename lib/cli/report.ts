@@ -10,6 +10,7 @@
 import { Command } from "commander";
 import { UserError } from "../errors.ts";
 import { expandGrid } from "../experiment/grid.ts";
+import { plannedCount } from "../experiment/search.ts";
 import { loadExperiment } from "../experiment/load.ts";
 import { type Rejected, scanCells } from "../experiment/store.ts";
 import { storedGridCells } from "../experiment/runner.ts";
@@ -54,19 +55,25 @@ async function main(): Promise<number> {
   }
   // Overridden runs record their --set values; the report keeps them.
   const overrides = stored[0].overrides ?? {};
-  const grid = expandGrid(spec, { overrides, allowLarge: true, file });
-  const cells = await storedGridCells(dir, grid);
+  // A search's cells are those its decisions name (buildResults keeps them).
+  const grid = spec.search
+    ? []
+    : expandGrid(spec, { overrides, allowLarge: true, file });
+  const cells = spec.search ? stored : await storedGridCells(dir, grid);
   if (cells.length === 0) {
     throw new UserError(
       `${dir}: none of the ${stored.length} stored cells belongs to the current grid of ${file}`,
     );
   }
-  await writeReport(dir, buildResults(spec, cells, overrides));
+  const results = buildResults(spec, cells, overrides);
+  await writeReport(dir, results);
   if (dir === outputDir(name, {})) {
     for (const w of await refreshIndex()) console.error(w);
   }
   console.log(
-    `report of ${cells.length}/${grid.length} cells written to ${dir}/README.md`,
+    `report of ${results.cells.length}/${
+      plannedCount(spec, { overrides, file })
+    } cells written to ${dir}/README.md`,
   );
   return rejected.length ? 1 : 0;
 }

@@ -377,6 +377,14 @@ export function filterCells(cells: Cell[], filters: string[]): Cell[] {
  * The n shards partition the grid exactly, whatever the machine.
  */
 export function shardCells(cells: Cell[], shard: string): Cell[] {
+  const [i, n] = parseShard(shard);
+  return [...cells].sort((a, b) => a.id < b.id ? -1 : 1).filter((_, k) =>
+    k % n === i - 1
+  );
+}
+
+/** `--shard i/n` as [i, n], 1-based; anything else is an error naming it. */
+export function parseShard(shard: string): [number, number] {
   const m = /^(\d+)\/(\d+)$/.exec(shard);
   const [i, n] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
   if (!m || n < 1 || i < 1 || i > n) {
@@ -384,7 +392,5 @@ export function shardCells(cells: Cell[], shard: string): Cell[] {
       `--shard: expected i/n with 1 ≤ i ≤ n, got ${JSON.stringify(shard)}`,
     );
   }
-  return [...cells].sort((a, b) => a.id < b.id ? -1 : 1).filter((_, k) =>
-    k % n === i - 1
-  );
+  return [i, n];
 }

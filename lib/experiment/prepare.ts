@@ -36,6 +36,14 @@ import {
   splitOverrides,
 } from "./grid.ts";
 import { loadExperiment } from "./load.ts";
+import {
+  readSearch,
+  sampleSpace,
+  searchConfigs,
+  type SearchOptions,
+  type SearchState,
+  shardSearch,
+} from "./search.ts";
 import { outputDir, shownPath } from "./paths.ts";
 import type { ConfigValue, ExperimentSpec } from "./spec.ts";
 
@@ -138,6 +146,21 @@ export interface PreparedGrid {
   reuse: boolean;
   /** Warnings about the corpora (letters d2l's preprocessing drops). */
   warnings: string[];
+  /** For a search: where it stands, and how its cells are named. */
+  search?: PreparedSearch;
+}
+
+/** A search ready to go on: its state when prepared, and what names its cells. */
+export interface PreparedSearch {
+  state: SearchState;
+  /** How its configs resolve (`--set` values, the machine's engine). */
+  options: SearchOptions;
+  /** Each corpus's SHA-1 (it makes the cells' ids). */
+  sha1Of: (corpus: string) => string;
+  /** The keys a cell's point shows: the space's, then the epochs. */
+  order: string[];
+  filters: string[];
+  shard?: string;
 }
 
 /** A corpus as the grid needs it: its SHA-1, and its length per letters setting. */
@@ -234,25 +257,45 @@ export async function prepareGrid(
     file,
     machine,
   });
-  const configs = grid.map((g) => g.config);
+  // A search's every drawn configuration, at the full budget: each must
+  // have its corpus and a minibatch before the first rung trains.
+  const options: SearchOptions = { overrides, file, machine };
+  const configs = spec.search
+    ? sampleSpace(spec.search, spec.seeds[0], file).map((s) =>
+      resolveConfig({ ...spec.base, ...s, ...splitOverrides(overrides).single })
+    )
+    : grid.map((g) => g.config);
   const { facts, warnings } = await readCorpora(configs, source, file);
   checkMinibatches(configs, facts, file);
-  const all = await makeCells(
-    grid,
-    (corpus) => facts.get(corpus)!.sha1,
-    [
-      ...Object.keys(spec.grid ?? {}),
-      ...splitOverrides(overrides).sweeps.map(([k]) => k),
-    ],
-  );
-  let cells = filterCells(all, request.filters ?? []);
-  if (request.shard) cells = shardCells(cells, request.shard);
+  const sha1Of = (corpus: string) => facts.get(corpus)!.sha1;
   const dir = outputDir(request.name, overrides, request.out);
+  const search: PreparedSearch | undefined = spec.search && {
+    state: await readSearch(dir, spec, {
+      ...options,
+      sharded: request.shard !== undefined,
+    }),
+    options,
+    sha1Of,
+    order: [...Object.keys(spec.search.space), "num_epochs"],
+    filters: request.filters ?? [],
+    shard: request.shard,
+  };
+  const named = search ? searchCells(search) : undefined;
+  const all = named ? (await named).all : await makeCells(grid, sha1Of, [
+    ...Object.keys(spec.grid ?? {}),
+    ...splitOverrides(overrides).sweeps.map(([k]) => k),
+  ]);
+  let cells = filterCells(all, request.filters ?? []);
+  if (request.shard) {
+    cells = search
+      ? shardSearch(cells, search.state, request.shard)
+      : shardCells(cells, request.shard);
+  }
   return {
     spec,
     file,
     overrides,
-    grid,
+    grid: named ? (await named).grid : grid,
     all,
     cells,
     dir,
@@ -262,5 +305,14 @@ export async function prepareGrid(
     // run; nor does an experiment that times its cells against each other.
     reuse: request.reuse !== false && !request.force && spec.reuse !== false,
     warnings,
+    search,
   };
+}
+
+/** The cells a search has named so far, as a grid's: its configs and their cells. */
+export async function searchCells(
+  search: Pick<PreparedSearch, "state" | "sha1Of" | "order">,
+): Promise<{ grid: GridConfig[]; all: Cell[] }> {
+  const grid = searchConfigs(search.state);
+  return { grid, all: await makeCells(grid, search.sha1Of, search.order) };
 }

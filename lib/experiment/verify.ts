@@ -35,6 +35,8 @@ export interface Verification {
   rejected: Rejected[];
   /** Null when there was nothing valid to rerun. */
   comparison: Comparison | null;
+  /** The cells as rerun. */
+  fresh: CellRecord[];
   ok: boolean;
 }
 
@@ -64,7 +66,7 @@ export async function verifyCells(
   );
   if (committed.length === 0) {
     if (rejected.length > 0) {
-      return { committed, rejected, comparison: null, ok: false };
+      return { committed, rejected, comparison: null, fresh: [], ok: false };
     }
     throw new UserError(
       `--verify: no stored cells to compare in ${dir} for the selected cells`,
@@ -96,6 +98,7 @@ export async function verifyCells(
       committed,
       rejected,
       comparison,
+      fresh,
       ok: comparison.ok && rejected.length === 0,
     };
   } finally {

@@ -11,7 +11,7 @@ import {
   listExperiments,
   loadExperiment,
 } from "../experiment/load.ts";
-import { expandConfigs } from "../experiment/grid.ts";
+import { plannedCount } from "../experiment/search.ts";
 import { RESULTS_DIR } from "../experiment/paths.ts";
 import { io, UserError } from "../errors.ts";
 import { writeTextAtomic } from "../fsutil.ts";
@@ -145,8 +145,7 @@ export async function refreshIndex(
         dir: experimentsDir,
       });
       spec = loaded.spec;
-      planned = expandConfigs(spec, { allowLarge: true, file: loaded.file })
-        .length;
+      planned = plannedCount(spec, { file: loaded.file });
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       warnings.push(`warning: ${e.message}; left out of the index`);

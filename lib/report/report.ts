@@ -10,6 +10,7 @@ import { cellPath, readCellFile, type Rejected } from "../experiment/store.ts";
 import { checkCellFile } from "../experiment/validate.ts";
 import type { ExperimentSpec } from "../experiment/spec.ts";
 import { type Overrides, varyingKeys } from "../experiment/grid.ts";
+import { searchRecords, searchState } from "../experiment/search.ts";
 import { writeFilesAtomic } from "../fsutil.ts";
 import { io } from "../errors.ts";
 import { configValue } from "../config/config.ts";
@@ -49,12 +50,17 @@ export function reproduceCommand(
   return `deno task exp ${name}${sets}`;
 }
 
-/** Builds the results object from stored cells. */
+/**
+ * Builds the results object from stored cells. For a search, the cells are
+ * those its decisions name (others are left out), and the rows are the
+ * winners' over their seeds.
+ */
 export function buildResults(
   spec: ExperimentSpec,
   cells: CellRecord[],
   overrides: Overrides,
 ): Results {
+  if (spec.search) return searchResults(spec, cells, overrides);
   // Grid points are derived again from the configs, so the table follows the
   // experiment file's axis order whatever the stored cells say.
   const keys = varyingKeys(
@@ -157,5 +163,52 @@ export async function readResults(
       cells: withPoints(cells, results.varying_keys),
     },
     rejected,
+  };
+}
+
+/** {@linkcode buildResults} of a search. */
+function searchResults(
+  spec: ExperimentSpec,
+  stored: CellRecord[],
+  overrides: Overrides,
+): Results {
+  const search = spec.search!;
+  const state = searchState(spec, stored, { overrides });
+  const space = Object.keys(search.space);
+  const keys = varyingKeys(
+    state.rungs[0].members.map((m) => m.grid.config),
+    space,
+  );
+  const cells = withPoints(searchRecords(state), [...keys, "num_epochs"]);
+  const finals = withPoints(
+    (state.finals ?? []).flatMap((m) => m.record ? [m.record] : []),
+    keys,
+  );
+  const winners = state.rungs.at(-1)?.kept ?? null;
+  return {
+    schema: RESULTS_SCHEMA,
+    experiment: spec,
+    overrides,
+    command: reproduceCommand(spec.name, overrides),
+    varying_keys: keys,
+    rows: summarize(finals),
+    cells,
+    search: {
+      metric: search.metric ?? "best_val_ppl",
+      rungs: search.rungs,
+      configurations: state.samples.map((values, i) => ({
+        configuration: i + 1,
+        values,
+        metric: state.rungs.map((r) =>
+          r.members.find((m) => m.index === i)?.value ?? null
+        ),
+        went_on: state.rungs.flatMap((r) =>
+          r.kept && r.members.some((m) => m.index === i)
+            ? [r.kept.includes(i)]
+            : []
+        ),
+      })),
+      winners: winners && state.finals ? winners.map((i) => i + 1) : null,
+    },
   };
 }

@@ -28,6 +28,28 @@ export interface Results {
   rows: SummaryRow[];
   /** The cells, each with its grid point over `varying_keys`. */
   cells: CellRecord[];
+  /** A search's decisions (its rows are the winners'). */
+  search?: SearchReport;
+}
+
+/** A search as its report shows it: each configuration drawn, what it reached, the winners. */
+export interface SearchReport {
+  /** What the configurations were ranked by. */
+  metric: string;
+  /** Epochs of each rung. */
+  rungs: number[];
+  /** Each configuration in the order drawn (`configuration` counts from 1). */
+  configurations: {
+    configuration: number;
+    /** The values drawn for it. */
+    values: Record<string, unknown>;
+    /** Its metric at each rung it was trained at; null where it was not (yet). */
+    metric: (number | null)[];
+    /** Whether it went on from each decided rung (after the last: whether it won). */
+    went_on: boolean[];
+  }[];
+  /** The winners' configuration numbers, once the last rung is decided. */
+  winners: number[] | null;
 }
 
 /** `results.json`: the results with their cells named by id (each is stored once, in `cells/`). */

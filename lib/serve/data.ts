@@ -17,7 +17,7 @@ import { join, resolve, sep } from "node:path";
 import { sha1Hex } from "../data/source.ts";
 import { KEYS } from "../config/keys.ts";
 import type { CellRecord } from "../experiment/cell.ts";
-import { expandConfigs } from "../experiment/grid.ts";
+import { plannedCount } from "../experiment/search.ts";
 import type { Live, LiveCell } from "../experiment/live.ts";
 import { loadExperiment } from "../experiment/load.ts";
 import type { ExperimentSpec } from "../experiment/spec.ts";
@@ -149,10 +149,7 @@ export async function experimentList(
     const { cells, rejected } = await scanCells(dir);
     let planned: number | null = null;
     try {
-      planned = expandConfigs(spec, {
-        allowLarge: true,
-        overrides: cells[0]?.overrides ?? {},
-      }).length;
+      planned = plannedCount(spec, { overrides: cells[0]?.overrides ?? {} });
     } catch { /* a spec of its name alone */ }
     out.push({
       dir: rel,
