@@ -150,12 +150,25 @@ export { type CorpusRecord, describeCorpus } from "./lib/data/describe.ts";
 export {
   type ConfigValue,
   defineExperiment,
+  type Dimension,
   type ExperimentSpec,
   HARD_MAX_CELLS,
   MAX_CELLS,
   type ReportOptions,
+  SEARCH_METRICS,
+  type SearchSpec,
   validateExperiment,
 } from "./lib/experiment/spec.ts";
+export {
+  decisionsText,
+  type Member,
+  type Rung,
+  sampleSpace,
+  type SearchOptions,
+  searchRecords,
+  type SearchState,
+  searchState,
+} from "./lib/experiment/search.ts";
 export {
   type Cell,
   cellId,
@@ -196,6 +209,7 @@ export {
   renderMarkdown,
   type Results,
   RESULTS_SCHEMA,
+  type SearchReport,
   writeReport,
 } from "./lib/report/report.ts";
 export {

@@ -1,7 +1,8 @@
 /**
- * `deno task show <name> [--csv | --json] [--sort KEY] [--filter k=v]`: an
- * experiment's cells as a terminal table, or as CSV or JSON on stdout, from
- * its results directory (`--out`, default `results/<name>`).
+ * `deno task show <name> [--aggregate] [--csv | --json] [--sort KEY]
+ * [--filter k=v]`: an experiment's cells (or, `--aggregate`, its grid points
+ * over their seeds) as a terminal table, or as CSV or JSON on stdout, from its
+ * results directory (`--out`, default `results/<name>`).
  *
  * Exit status: 0, 1 when a cell file is not a valid cell (named, left out),
  * 2 on bad input.
@@ -17,6 +18,7 @@ import {
   filterRows,
   formatCsv,
   formatTable,
+  pointRows,
   sortRows,
 } from "../report/show.ts";
 import { checkResultsDir, parseCommand, runMain } from "./common.ts";
@@ -31,6 +33,10 @@ async function main(): Promise<number> {
     .option("--out <dir>", "results directory (default results/<name>)")
     .option("--csv", "CSV on stdout")
     .option("--json", "JSON on stdout (one object per cell)")
+    .option(
+      "--aggregate",
+      "one row per grid point over its seeds: n, and each metric's mean ± std (min–max)",
+    )
     .option("--sort <key>", "sort by this column (ascending; empty last)")
     .option("--reverse", "sort descending")
     .option(
@@ -49,6 +55,7 @@ async function main(): Promise<number> {
     sort?: string;
     reverse?: boolean;
     filter: string[];
+    aggregate?: boolean;
   }>();
   if (opts.csv && opts.json) {
     throw new UserError("--csv and --json: choose one");
@@ -66,6 +73,9 @@ async function main(): Promise<number> {
     console.error(`error: ${r.path}: not a valid cell, left out: ${r.reason}`);
   }
   let rows = filterRows(cellRows(read.results), opts.filter);
+  if (opts.aggregate) {
+    rows = pointRows(read.results, new Set(rows.map((r) => String(r.id))));
+  }
   if (opts.sort) rows = sortRows(rows, opts.sort, opts.reverse);
   if (opts.json) console.log(JSON.stringify(rows, null, 2));
   else if (opts.csv) {

@@ -76,3 +76,58 @@ Deno.test("deno task show: the committed d2l-baseline as a table, CSV and JSON; 
     assert.match(r.stderr, message);
   }
 });
+
+Deno.test("deno task show --aggregate: one row per grid point of the committed clipping-ablation, n and mean ± std (min–max), as a table, CSV and JSON; a filter selects cells first", async () => {
+  const table = await runTask("show", ["clipping-ablation", "--aggregate"]);
+  assert.equal(table.code, 0, table.stderr);
+  const lines = table.stdout.trim().split("\n");
+  assert.equal(lines.length, 9, "a header and eight points");
+  assert.match(lines[0], /^clip +activation +lr +n +train_ppl +val_ppl/);
+  assert.match(
+    lines[1],
+    /^1 +tanh +1 +3 +1\.0392 ± 0\.0019 \(1\.0370–1\.0405\)/,
+  );
+  const json = await runTask("show", [
+    "clipping-ablation",
+    "--aggregate",
+    "--json",
+    "--sort",
+    "best_val_ppl",
+  ]);
+  assert.equal(json.code, 0, json.stderr);
+  const points = JSON.parse(json.stdout);
+  assert.equal(points.length, 8);
+  for (const p of points) {
+    assert.equal(p.n, 3);
+    const b = p.best_val_ppl;
+    assert.ok(
+      b.min <= b.mean && b.mean <= b.max && b.std >= 0,
+      JSON.stringify(b),
+    );
+  }
+  const best = points.map((p: { best_val_ppl: { mean: number } }) =>
+    p.best_val_ppl.mean
+  );
+  assert.ok(
+    best.every((b: number, i: number) => i === 0 || best[i - 1] <= b),
+    `${best}`,
+  );
+  const csv = await runTask("show", [
+    "clipping-ablation",
+    "--aggregate",
+    "--csv",
+    "--filter",
+    "seed=0",
+  ]);
+  assert.equal(csv.code, 0, csv.stderr);
+  const rows = csv.stdout.trim().split("\n");
+  assert.equal(rows.length, 9);
+  assert.match(
+    rows[0],
+    /^clip,activation,lr,n,train_ppl_mean,train_ppl_std,train_ppl_min,train_ppl_max,/,
+  );
+  assert.ok(
+    rows.slice(1).every((r) => r.split(",")[3] === "1"),
+    "one seed each",
+  );
+});

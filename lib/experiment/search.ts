@@ -99,6 +99,7 @@ export function sampleSpace(
 export interface Member {
   /** The configuration's place in the drawn order (0-based): ties go to the earlier. */
   index: number;
+  /** Its cell's config at this rung (or, a winner's, at the full budget with one seed). */
   grid: GridConfig;
   /** The stored cell (done or diverged), if there is one. */
   record?: CellRecord;
@@ -110,6 +111,7 @@ export interface Member {
 export interface Rung {
   /** Epochs this rung trains to. */
   epochs: number;
+  /** The configurations trained at this rung, in the order drawn. */
   members: Member[];
   /** The indices that go on (or, after the last rung, win); null until every member is stored. */
   kept: number[] | null;
@@ -127,8 +129,11 @@ export interface SearchState {
 
 /** How a search's configs are resolved: `--set` values and the machine's engine. */
 export interface SearchOptions {
+  /** `--set` values, on top of every cell (a list is refused: a search draws its own). */
   overrides?: Overrides;
+  /** Names the experiment file in errors. */
   file?: string;
+  /** The engine this machine picks for cells that name none. */
   machine?: EngineChoice;
 }
 

@@ -308,7 +308,9 @@ function checkSearch(
         const partial = joint
           ? value as Record<string, unknown>
           : { [key]: value };
-        for (const k of Object.keys(partial)) own(k, `${where}[${i}].${k}`);
+        for (const k of Object.keys(partial)) {
+          own(k, joint ? `${where}[${i}].${k}` : where);
+        }
         resolveConfig({ ...spec.base, ...partial }, `${where}[${i}]`);
       });
       continue;

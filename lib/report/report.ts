@@ -20,7 +20,12 @@ import { renderMarkdown } from "./markdown.ts";
 import { type Results, RESULTS_SCHEMA, type ResultsFile } from "./results.ts";
 
 export { decodingTable, fmt, renderMarkdown } from "./markdown.ts";
-export { type Results, RESULTS_SCHEMA, type ResultsFile } from "./results.ts";
+export {
+  type Results,
+  RESULTS_SCHEMA,
+  type ResultsFile,
+  type SearchReport,
+} from "./results.ts";
 
 /** The file form of {@linkcode Results}. */
 export const resultsFile = (results: Results): ResultsFile => ({
@@ -39,6 +44,14 @@ export const withPoints = (
       keys.map((k) => [k, configValue(c.config, k)]),
     ),
   }));
+
+/** The keys of a cell's point: the table's, and a search's epochs (its cells differ in their rungs). */
+export const cellKeys = (
+  results: Pick<Results, "varying_keys" | "search">,
+): string[] =>
+  results.search
+    ? [...results.varying_keys, "num_epochs"]
+    : results.varying_keys;
 
 /** The command that reproduces an experiment, `--set` values included. */
 export function reproduceCommand(
@@ -160,7 +173,7 @@ export async function readResults(
     results: {
       ...results,
       schema: RESULTS_SCHEMA,
-      cells: withPoints(cells, results.varying_keys),
+      cells: withPoints(cells, cellKeys(results)),
     },
     rejected,
   };
@@ -180,6 +193,7 @@ function searchResults(
     space,
   );
   const cells = withPoints(searchRecords(state), [...keys, "num_epochs"]);
+
   const finals = withPoints(
     (state.finals ?? []).flatMap((m) => m.record ? [m.record] : []),
     keys,

@@ -14,11 +14,20 @@
 import { UserError } from "../errors.ts";
 import { computedOn } from "../env.ts";
 import type { CellRecord } from "../experiment/cell.ts";
-import type { Results } from "./report.ts";
-import { blowUpEpoch } from "./aggregate.ts";
+import { cellKeys, type Results } from "./report.ts";
+import { blewUp, blowUpEpoch, stat } from "./aggregate.ts";
 
-/** One cell as a row: column → value (null: none). */
-export type Row = Record<string, string | number | null>;
+/** A metric over a grid point's seeds: mean, sample standard deviation, range. */
+export interface Spread {
+  mean: number;
+  /** Sample standard deviation (0 for one value), as the reports' ± is. */
+  std: number;
+  min: number;
+  max: number;
+}
+
+/** One cell, or one grid point over its seeds, as a row: column → value (null: none). */
+export type Row = Record<string, string | number | Spread | null>;
 
 /** The columns after the grid's keys. */
 export const COLUMNS = [
@@ -53,14 +62,63 @@ export function cellSummary(c: CellRecord) {
   };
 }
 
-/** Every cell of `results` as a row, in the report's order. */
+/** Every cell of `results` as a row, in the report's order (a search's: rung by rung, then the winners'). */
 export function cellRows(results: Results): Row[] {
+  const keys = cellKeys(results);
   return results.cells.map((c) => ({
     ...Object.fromEntries(
-      results.varying_keys.map((k) => [k, c.point[k] as string | number]),
+      keys.map((k) => [k, c.point[k] as string | number]),
     ),
     ...cellSummary(c),
   }));
+}
+
+/** Mean, std, min and max of the finite values, or null when there are none. */
+function spread(values: (number | null)[]): Spread | null {
+  const s = stat(values);
+  if (!s) return null;
+  const xs = values.filter((x): x is number => Number.isFinite(x));
+  return {
+    mean: s.mean,
+    std: s.sd,
+    min: Math.min(...xs),
+    max: Math.max(...xs),
+  };
+}
+
+/**
+ * The grid points of `results` over their seeds, in the report's order: n
+ * (cells), each metric's {@linkcode Spread} over the same cells the report's
+ * mean ± sd is (perplexities over the cells that finished, throughput over
+ * those that did not fail), and how many diverged. `ids` keeps only those
+ * cells (a filter of the cell rows); a point left with none is left out.
+ *
+ * @example
+ * ```ts
+ * pointRows(results)[0].best_val_ppl; // { mean: 8.47, std: 0.08, min: 8.39, max: 8.55 }
+ * ```
+ */
+export function pointRows(results: Results, ids?: Set<string>): Row[] {
+  const byId = new Map(results.cells.map((c) => [c.id, c]));
+  return results.rows.flatMap((r) => {
+    const cells = r.cells.filter((id) => !ids || ids.has(id))
+      .flatMap((id) => byId.get(id) ?? []);
+    if (cells.length === 0) return [];
+    const done = cells.filter((c) => c.status === "done");
+    const ran = cells.filter((c) => c.status !== "failed");
+    return [{
+      ...Object.fromEntries(
+        results.varying_keys.map((k) => [k, r.point[k] as string | number]),
+      ),
+      n: cells.length,
+      train_ppl: spread(done.map((c) => c.final.train_ppl)),
+      val_ppl: spread(done.map((c) => c.final.val_ppl)),
+      best_val_ppl: spread(done.map((c) => c.final.best_val_ppl)),
+      tokens_per_sec: spread(ran.map((c) => c.tokens_per_sec)),
+      diverged: cells.filter(blewUp).length,
+      failed: cells.filter((c) => c.status === "failed").length,
+    }];
+  });
 }
 
 /** The columns of `rows`, in order. */
@@ -109,8 +167,10 @@ export function sortRows(rows: Row[], key: string, reverse = false): Row[] {
     );
   }
   const sign = reverse ? -1 : 1;
+  const value = (v: Row[string]) =>
+    v !== null && typeof v === "object" ? v.mean : v;
   return [...rows].sort((a, b) => {
-    const x = a[key], y = b[key];
+    const x = value(a[key]), y = value(b[key]);
     if (x === null || y === null) return x === y ? 0 : x === null ? 1 : -1;
     return sign *
       (typeof x === "number" && typeof y === "number"
@@ -119,10 +179,14 @@ export function sortRows(rows: Row[], key: string, reverse = false): Row[] {
   });
 }
 
-/** A value as text: perplexities to 4 decimals (a blow-up in exponent form), throughput whole, empty for none. */
-const text = (key: string, v: Row[string]) =>
+/** A value as text: perplexities to 4 decimals (a blow-up in exponent form), throughput whole, a spread as mean ± std (min–max), empty for none. */
+const text = (key: string, v: Row[string]): string =>
   v === null
     ? ""
+    : typeof v === "object"
+    ? `${measure(key, v.mean)} ± ${measure(key, v.std)} (${
+      measure(key, v.min)
+    }–${measure(key, v.max)})`
     : typeof v !== "number"
     ? v
     : key === "tokens_per_sec"
@@ -133,6 +197,14 @@ const text = (key: string, v: Row[string]) =>
     ? String(v)
     : v.toFixed(4);
 
+/** A spread's number: throughput whole, the rest to 4 decimals (a blow-up in exponent form). */
+const measure = (key: string, x: number) =>
+  key === "tokens_per_sec"
+    ? String(Math.round(x))
+    : Math.abs(x) >= 1e6
+    ? x.toExponential(3)
+    : x.toFixed(4);
+
 /** The rows as an aligned plain-text table, numbers right-aligned. */
 export function formatTable(rows: Row[]): string {
   const columns = columnsOf(rows);
@@ -141,7 +213,7 @@ export function formatTable(rows: Row[]): string {
     Math.max(k.length, ...cells.map((c) => c[i].length))
   );
   const numeric = columns.map((k) =>
-    rows.every((r) => r[k] === null || typeof r[k] === "number")
+    rows.every((r) => r[k] === null || typeof r[k] !== "string")
   );
   const line = (values: string[]) =>
     values.map((v, i) => numeric[i] ? v.padStart(width[i]) : v.padEnd(width[i]))
@@ -149,8 +221,25 @@ export function formatTable(rows: Row[]): string {
   return [line(columns), ...cells.map(line)].join("\n");
 }
 
-/** The rows as CSV (RFC 4180: fields with a comma, quote or line break quoted), full precision. */
+/** The rows as CSV (RFC 4180: fields with a comma, quote or line break quoted), full precision; a spread is four columns, `<metric>_mean`, `_std`, `_min`, `_max`. */
 export function formatCsv(rows: Row[]): string {
+  const spreads = new Set(
+    columnsOf(rows).filter((k) =>
+      rows.some((r) => r[k] !== null && typeof r[k] === "object")
+    ),
+  );
+  rows = rows.map((r) =>
+    Object.fromEntries(
+      Object.entries(r).flatMap(([k, v]) =>
+        spreads.has(k)
+          ? (["mean", "std", "min", "max"] as const).map((f) => [
+            `${k}_${f}`,
+            v !== null && typeof v === "object" ? v[f] : null,
+          ])
+          : [[k, v]]
+      ),
+    )
+  );
   const columns = columnsOf(rows);
   const field = (v: Row[string]) => {
     const s = v === null ? "" : String(v);
