@@ -41,6 +41,7 @@ import {
 } from "../bench/pytorch.ts";
 import { profileFused } from "../bench/profile.ts";
 import { timeTiles } from "../bench/tiles.ts";
+import { serveUnderLoad } from "../bench/load.ts";
 import {
   adapterSlug,
   benchReport,
@@ -257,6 +258,13 @@ async function main(): Promise<number> {
       "only time the fused engine's step and weight-gradient kernels per tile (chapter's sizes); print and exit",
     )
     .option(
+      "--serve",
+      "only measure deno task serve over results/ under load: --streams event streams open and --clients clients at once until --requests are answered; print latency percentiles, errors and the server's memory",
+    )
+    .option("--streams <n>", "event streams held open for --serve", "200")
+    .option("--clients <n>", "clients at once for --serve", "32")
+    .option("--requests <n>", "requests answered for --serve", "3000")
+    .option(
       "--out <dir>",
       "where latest.json and README.md go",
       `${ROOT}/results/bench`,
@@ -278,8 +286,34 @@ async function main(): Promise<number> {
       sizes?: string;
       out: string;
       dataDir?: string;
+      serve?: boolean;
+      streams: string;
+      clients: string;
+      requests: string;
     }
   >();
+  if (opts.serve) {
+    if (opts.json) await checkJsonTarget(opts.json);
+    const load = await serveUnderLoad(`${ROOT}/results`, {
+      streams: parseCount(opts.streams, "--streams"),
+      clients: parseCount(opts.clients, "--clients"),
+      requests: parseCount(opts.requests, "--requests"),
+    });
+    const ms = (s: number) => `${(s * 1000).toFixed(0)} ms`;
+    const mb = (x: number | null) => x === null ? "?" : `${x.toFixed(0)} MB`;
+    console.log(
+      `deno task serve, ${opts.streams} event streams open, ${opts.clients} clients at once over ${load.paths} views: ` +
+        `${load.requests} requests in ${
+          load.seconds.toFixed(1)
+        } s, ${load.errors} errors; ` +
+        `p50 ${ms(load.p50)}, p99 ${ms(load.p99)}, max ${ms(load.max)}; ` +
+        `server RSS ${mb(load.rss.start)} at the start, ${
+          mb(load.rss.peak)
+        } peak, ${mb(load.rss.end)} at the end`,
+    );
+    if (opts.json) await writeJsonOutput(opts.json, load);
+    return load.errors ? 1 : 0;
+  }
   const list = <T extends string>(
     flag: string,
     value: string,

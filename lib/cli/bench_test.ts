@@ -62,3 +62,37 @@ Deno.test("deno task bench --sizes: each num_hiddens on the fused and blas engin
     await Deno.remove(out, { recursive: true });
   }
 });
+
+Deno.test("deno task bench --serve: starts deno task serve over results/ with its task's permissions, holds event streams open, answers every request of the clients, and says how fast and how large", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await runTask("bench", [
+      "--serve",
+      "--streams",
+      "6",
+      "--clients",
+      "3",
+      "--requests",
+      "42",
+      "--json",
+      `${dir}/load.json`,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /^deno task serve, 6 event streams open, 3 clients at once over \d+ views: 42 requests in [\d.]+ s, 0 errors; p50 \d+ ms, p99 \d+ ms, max \d+ ms; server RSS \d+ MB at the start, \d+ MB peak, \d+ MB at the end$/m,
+    );
+    const load = JSON.parse(await Deno.readTextFile(`${dir}/load.json`));
+    assert.equal(load.requests, 42);
+    assert.ok(load.p50 <= load.p99 && load.p99 <= load.max);
+    assert.ok(load.paths >= 3 + 2 * 8, `${load.paths} paths`);
+    const bad = await runTask("bench", ["--serve", "--clients", "0"]);
+    assert.equal(bad.code, 2);
+    assert.match(
+      bad.stderr,
+      /^error: --clients: expected a whole number ≥ 1, got "0"/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

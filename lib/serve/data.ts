@@ -21,7 +21,7 @@ import { plannedCount } from "../experiment/search.ts";
 import type { Live, LiveCell } from "../experiment/live.ts";
 import { loadExperiment } from "../experiment/load.ts";
 import type { ExperimentSpec } from "../experiment/spec.ts";
-import { scanCells } from "../experiment/store.ts";
+import { readCellFile, scanCells } from "../experiment/store.ts";
 import type { SummaryRow } from "../report/aggregate.ts";
 import { buildResults } from "../report/report.ts";
 import { cellSummary, COLUMNS } from "../report/show.ts";
@@ -261,8 +261,36 @@ export async function cellView(
   if (!CELL_ID.test(id)) return null;
   const dir = await safeDir(root, rel);
   if (!dir) return null;
-  return (await scanCells(dir)).cells.find((c) => c.id === id) ?? null;
+  const read = await readCellFile(dir, id);
+  return read && "record" in read ? read.record : null;
 }
+
+/** How many times a directory's state was read for a fingerprint (the load test counts them). */
+export const looked = { dirs: 0 };
+
+/** What of directory `name` a fingerprint covers, as text (empty when it is no directory of the tree). */
+async function dirState(root: string, name: string): Promise<string> {
+  looked.dirs++;
+  const dir = await safeDir(root, name);
+  if (!dir) return "";
+  const stamp = async (path: string) => {
+    const info = await Deno.stat(path).catch(() => null);
+    return info ? `${info.mtime?.getTime()}:${info.size}` : "-";
+  };
+  const cells = [
+    ...await Array.fromAsync(Deno.readDir(join(dir, "cells"))).catch(() => []),
+  ].map((e) => e.name).sort();
+  // The folder's own time too: a cell written again under its name
+  // (--force) changes no name, but renames into the folder.
+  return `${name}|${cells.join(",")}|${await stamp(
+    `${dir}/cells`,
+  )}|${await stamp(
+    `${dir}/live.json`,
+  )}|${await stamp(`${dir}/results.json`)}`;
+}
+
+const hash = async (parts: string[]) =>
+  (await sha1Hex(new TextEncoder().encode(parts.join("\n")))).slice(0, 16);
 
 /**
  * What changes when a runner stores a cell, writes `live.json` or a report
@@ -271,32 +299,22 @@ export async function cellView(
  * stream, which then announces any change after that view.
  */
 export async function fingerprint(root: string, rel?: string): Promise<string> {
-  const dirs = rel === undefined ? await resultDirs(root) : [rel];
-  const parts: string[] = [];
-  for (const name of dirs) {
-    const dir = await safeDir(root, name);
-    if (!dir) continue;
-    const stamp = async (path: string) => {
-      const info = await Deno.stat(path).catch(() => null);
-      return info ? `${info.mtime?.getTime()}:${info.size}` : "-";
-    };
-    const cells = [
-      ...await Array.fromAsync(
-        Deno.readDir(join(dir, "cells")),
-      ).catch(() => []),
-    ].map((e) => e.name).sort();
-    parts.push(
-      `${name}|${cells.join(",")}|${await stamp(
-        `${dir}/live.json`,
-      )}|${await stamp(
-        `${dir}/results.json`,
-      )}`,
-    );
-  }
-  return (await sha1Hex(new TextEncoder().encode(parts.join("\n")))).slice(
-    0,
-    16,
-  );
+  if (rel !== undefined) return await hash([await dirState(root, rel)]);
+  return (await fingerprints(root)).tree;
+}
+
+/**
+ * Every directory's {@linkcode fingerprint} and the tree's, from one look
+ * at the tree (what one poll shared by every event stream needs).
+ */
+export async function fingerprints(
+  root: string,
+): Promise<{ tree: string; dirs: Map<string, string> }> {
+  const names = await resultDirs(root);
+  const states = await Promise.all(names.map((n) => dirState(root, n)));
+  const dirs = new Map<string, string>();
+  for (const [i, n] of names.entries()) dirs.set(n, await hash([states[i]]));
+  return { tree: await hash(states.filter(Boolean)), dirs };
 }
 
 /** The tree's root as given, resolved (for messages). */

@@ -30,6 +30,7 @@ import {
   experimentList,
   experimentView,
   fingerprint,
+  fingerprints,
   safeDir,
 } from "./data.ts";
 
@@ -132,20 +133,75 @@ export interface ServeOptions {
 /** The header that carries a view's {@linkcode fingerprint}. */
 const STATE = "rnnlab-state";
 
+/** One event stream: the directory it follows (or the tree), what it last saw, where it writes. */
+interface Follower {
+  rel: string | undefined;
+  last: string;
+  send: (text: string) => void;
+}
+
+/**
+ * One look at the tree every `poll` ms, shared by every event stream (200
+ * pages open cost one look, not 200), and only while one is open: each
+ * stream is told `change` when its directory's fingerprint (or the tree's)
+ * differs from what it last saw.
+ */
+export class Watcher {
+  #followers = new Set<Follower>();
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #busy = false;
+
+  constructor(readonly root: string, readonly poll: number) {}
+
+  /** Follows `rel` from state `last`; returns how to stop. */
+  follow(follower: Follower): () => void {
+    this.#followers.add(follower);
+    this.#timer ??= setInterval(() => this.look(), this.poll);
+    return () => {
+      this.#followers.delete(follower);
+      if (this.#followers.size === 0) {
+        clearInterval(this.#timer);
+        this.#timer = undefined;
+      }
+    };
+  }
+
+  /** One look: every follower whose state changed is told so. */
+  async look(): Promise<void> {
+    if (this.#busy || this.#followers.size === 0) return;
+    this.#busy = true;
+    try {
+      const now = await fingerprints(this.root);
+      for (const f of this.#followers) {
+        // A directory that is no results directory (yet) has its own.
+        const state = f.rel === undefined
+          ? now.tree
+          : now.dirs.get(f.rel) ?? await fingerprint(this.root, f.rel);
+        if (state !== f.last) {
+          f.last = state;
+          f.send(`event: change\ndata: {}\n\n`);
+        }
+      }
+    } finally {
+      this.#busy = false;
+    }
+  }
+}
+
 /**
  * Server-sent events for directory `rel` (or the whole tree): `change`
  * whenever what it holds differs from state `since` (the fingerprint of
  * the view the page loaded; without it, of the tree when the stream
  * opens), so a change between loading a view and listening is not lost;
- * a comment every 15 s keeps the connection open.
+ * a comment every 15 s keeps the connection open. Every stream is one
+ * follower of the shared `watcher`.
  */
 function events(
-  root: string,
+  watcher: Watcher,
   rel: string | undefined,
   since: string | null,
-  poll: number,
 ) {
-  let timer: ReturnType<typeof setInterval> | undefined;
+  let stop = () => {};
   let beat: ReturnType<typeof setInterval> | undefined;
   const stream = new ReadableStream<Uint8Array>({
     async start(controller) {
@@ -153,32 +209,18 @@ function events(
         try {
           controller.enqueue(new TextEncoder().encode(text));
         } catch {
-          clearInterval(timer);
+          stop();
           clearInterval(beat);
         }
       };
-      let last = since ?? await fingerprint(root, rel);
+      const now = await fingerprint(watcher.root, rel);
       send("retry: 2000\n\n");
-      let busy = false;
-      const look = async () => {
-        if (busy) return;
-        busy = true;
-        try {
-          const now = await fingerprint(root, rel);
-          if (now !== last) {
-            last = now;
-            send(`event: change\ndata: {}\n\n`);
-          }
-        } finally {
-          busy = false;
-        }
-      };
-      await look();
-      timer = setInterval(look, poll);
+      if (since !== null && since !== now) send(`event: change\ndata: {}\n\n`);
+      stop = watcher.follow({ rel, last: now, send });
       beat = setInterval(() => send(": ping\n\n"), 15_000);
     },
     cancel() {
-      clearInterval(timer);
+      stop();
       clearInterval(beat);
     },
   });
@@ -190,13 +232,58 @@ function events(
   });
 }
 
+/**
+ * Views kept by the state they were read at: a view is read again only
+ * when its fingerprint changed, and requests that arrive while it is being
+ * read share that one reading.
+ */
+export class Views {
+  #kept = new Map<string, { state: string; body: Promise<string | null> }>();
+  /** Views read so far (the test counts them). */
+  reads = 0;
+
+  /** The view `key` at `state`: kept, or read with `read` (null: none). */
+  get(
+    key: string,
+    state: string,
+    read: () => Promise<unknown | null>,
+  ): Promise<string | null> {
+    const kept = this.#kept.get(key);
+    if (kept?.state === state) return kept.body;
+    this.reads++;
+    const body = read().then((v) => v === null ? null : JSON.stringify(v));
+    this.#kept.set(key, { state, body });
+    // A failed reading, or none (no such directory), is not kept.
+    const drop = () => {
+      if (this.#kept.get(key)?.body === body) this.#kept.delete(key);
+    };
+    body.then((b) => b === null && drop(), drop);
+    return body;
+  }
+}
+
+/** A request handler, with the watcher its event streams share and the views it keeps. */
+export type Handler = ((req: Request) => Promise<Response>) & {
+  watcher: Watcher;
+  views: Views;
+};
+
 /** The request handler over a results tree (see the module's description). */
 export function handler(
   options: Pick<ServeOptions, "root" | "experiments" | "bundle" | "poll">,
-): (req: Request) => Promise<Response> {
+): Handler {
   const assets = assetPaths(options.bundle);
   const { root, experiments } = options;
-  return async (req) => {
+  const watcher = new Watcher(root, options.poll ?? 700);
+  const views = new Views();
+  const body = (text: string, state: string) => {
+    const res = new Response(text, {
+      headers: { "content-type": TYPES.json, "cache-control": "no-store" },
+    });
+    res.headers.set(STATE, state);
+    return res;
+  };
+  const handle = async (req: Request): Promise<Response> => {
     if (req.method !== "GET" && req.method !== "HEAD") {
       return new Response("read-only\n", {
         status: 405,
@@ -230,17 +317,22 @@ export function handler(
         // reading makes the next event stream announce it.
         case "experiments": {
           const state = await fingerprint(root);
-          const res = json(await experimentList(root, experiments));
-          res.headers.set(STATE, state);
-          return res;
+          const list = await views.get(
+            "",
+            state,
+            () => experimentList(root, experiments),
+          );
+          return body(list!, state);
         }
         case "experiment": {
-          const state = await fingerprint(root, q("dir"));
-          const view = await experimentView(root, q("dir"), experiments);
-          if (!view) return notFound();
-          const res = json(view);
-          res.headers.set(STATE, state);
-          return res;
+          const dir = q("dir");
+          const state = await fingerprint(root, dir);
+          const view = await views.get(
+            `dir:${dir}`,
+            state,
+            () => experimentView(root, dir, experiments),
+          );
+          return view === null ? notFound() : body(view, state);
         }
         case "cell": {
           const cell = await cellView(root, q("dir"), q("id"));
@@ -257,10 +349,9 @@ export function handler(
           }
           const since = url.searchParams.get("since");
           return events(
-            root,
+            watcher,
             dir,
             since && /^[0-9a-f]{16}$/.test(since) ? since : null,
-            options.poll ?? 700,
           );
         }
       }
@@ -288,6 +379,7 @@ export function handler(
     }
     return notFound();
   };
+  return Object.assign(handle, { watcher, views });
 }
 
 /**

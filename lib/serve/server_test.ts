@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { handler } from "./server.ts";
+import { looked } from "./data.ts";
 import { ensureBundle } from "./bundle.ts";
 import { runTaskProcess } from "../cli/cli_testing.ts";
 import { writeCell } from "../experiment/store.ts";
@@ -212,4 +213,88 @@ Deno.test("deno task serve, started as a user starts it: with the task's permiss
     await lines.cancel();
     await server.status;
   }
+});
+
+Deno.test("serve under load (bounded, loopback): 60 event streams share one look at the tree per poll, 12 clients at once get every answer, and a view is read once per state", async () => {
+  await tree(async (root) => {
+    const handle = handler({
+      root,
+      experiments: EXPERIMENTS,
+      bundle: BUNDLE,
+      poll: 50,
+    });
+    const server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+      handle,
+    );
+    const base = `http://127.0.0.1:${server.addr.port}`;
+    let streams: ReadableStreamDefaultReader<string>[] = [];
+    try {
+      streams = await Promise.all(
+        Array.from({ length: 60 }, async (_, i) => {
+          const res = await fetch(
+            `${base}/api/events${i % 2 ? "?dir=tiny" : ""}`,
+          );
+          const reader = res.body!.pipeThrough(new TextDecoderStream())
+            .getReader();
+          await reader.read(); // retry:
+          return reader;
+        }),
+      );
+      const looks = looked.dirs;
+      const started = Date.now();
+      const statuses: number[] = [];
+      await Promise.all(
+        Array.from({ length: 12 }, async (_, c) => {
+          for (let k = 0; k < 10; k++) {
+            const path = [
+              "/api/experiments",
+              "/api/experiment?dir=tiny",
+              "/",
+            ][(c + k) % 3];
+            const res = await fetch(`${base}${path}`);
+            await res.arrayBuffer();
+            statuses.push(res.status);
+          }
+        }),
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      const polls = (Date.now() - started) / 50;
+      assert.equal(statuses.length, 120);
+      assert.ok(statuses.every((s) => s === 200), `${statuses}`);
+      // One look at the tree (one directory) per poll for all 60 streams,
+      // and one per request that answers with a view's state: a look of
+      // its own for each stream would be 60 a poll.
+      const taken = looked.dirs - looks;
+      assert.ok(
+        taken <= polls + 2 + 80,
+        `${taken} directory reads in ${polls.toFixed(0)} polls`,
+      );
+      // Nothing changed: the list and the view were each read once.
+      assert.equal(handle.views.reads, 2);
+      // A change reaches every stream, and the view is read again once.
+      await writeCell(
+        `${root}/tiny`,
+        await storedRun(resolveConfig({ num_epochs: 2, seed: 1 })),
+      );
+      await Promise.all(streams.map(async (reader) => {
+        let text = "";
+        while (!text.includes("event: change")) {
+          text += (await reader.read()).value ?? "";
+        }
+      }));
+      const views = await Promise.all(
+        Array.from(
+          { length: 8 },
+          () => fetch(`${base}/api/experiment?dir=tiny`).then((r) => r.json()),
+        ),
+      );
+      assert.ok(views.every((v) => v.cells.length === 2));
+      assert.equal(handle.views.reads, 3);
+    } finally {
+      // Open streams would hold the server's shutdown.
+      await Promise.all(streams.map((r) => r.cancel()));
+      await server.shutdown();
+    }
+  });
 });
