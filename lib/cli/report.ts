@@ -3,7 +3,8 @@
  * (results.json, README.md, SVG curves) from the cells stored in its results
  * directory — e.g. after copying shards' cells into one directory — and, for
  * `results/<name>`, the index `results/README.md`. `deno task report --index`
- * rewrites only the index.
+ * rewrites only the index; `--html FILE` writes the experiment's page as
+ * one self-contained HTML file instead.
  *
  * @module
  */
@@ -17,7 +18,19 @@ import { storedGridCells } from "../experiment/runner.ts";
 import { buildResults, writeReport } from "../report/report.ts";
 import { refreshIndex } from "../report/index.ts";
 import { outputDir } from "../experiment/paths.ts";
-import { checkResultsDir, parseCommand, runMain } from "./common.ts";
+import {
+  checkJsonTarget,
+  checkResultsDir,
+  parseCommand,
+  runMain,
+} from "./common.ts";
+import { basename, dirname } from "node:path";
+import { io } from "../errors.ts";
+import { writeTextAtomic } from "../fsutil.ts";
+import { EXPERIMENTS_DIR } from "../experiment/load.ts";
+import { experimentView } from "../serve/data.ts";
+import { exportHtml } from "../serve/export.ts";
+import { ensureBundle } from "../serve/bundle.ts";
 
 async function main(): Promise<number> {
   const program = new Command()
@@ -28,11 +41,17 @@ async function main(): Promise<number> {
     .option(
       "--index",
       "rewrite results/README.md, the index of all experiments, and exit",
+    )
+    .option(
+      "--html <file>",
+      "write the experiment's page as one self-contained HTML file (opens offline: grouped table, curves over seeds, parallel coordinates, diffs) instead of the report",
     );
   const status = parseCommand(program);
   if (status !== null) return status;
   const name = program.args[0];
-  const { out, index } = program.opts<{ out?: string; index?: boolean }>();
+  const { out, index, html } = program.opts<
+    { out?: string; index?: boolean; html?: string }
+  >();
   if (index) {
     for (const w of await refreshIndex()) console.error(w);
     console.log("results/README.md written");
@@ -46,6 +65,7 @@ async function main(): Promise<number> {
   const { spec, file } = await loadExperiment(name, { allowLarge: true });
   const dir = outputDir(name, {}, out);
   await checkResultsDir(dir, out ? "--out" : "results directory");
+  if (html) return await writeHtml(dir, html);
   const { cells: stored, rejected } = await scanCells(dir);
   namesRejected(rejected);
   if (stored.length === 0) {
@@ -76,6 +96,32 @@ async function main(): Promise<number> {
     } cells written to ${dir}/README.md`,
   );
   return rejected.length ? 1 : 0;
+}
+
+/** `--html FILE`: the page of results directory `dir`, self-contained, written atomically. */
+async function writeHtml(dir: string, path: string): Promise<number> {
+  await checkJsonTarget(path, "--html");
+  const view = await experimentView(
+    dirname(dir),
+    basename(dir),
+    EXPERIMENTS_DIR,
+  );
+  if (!view || view.cells.length === 0) {
+    throw new UserError(`${dir}: no stored cells to export`);
+  }
+  for (const r of view.rejected) {
+    console.error(
+      `error: ${dir}/cells/${r.file}: not a valid cell, left out: ${r.reason}`,
+    );
+  }
+  const text = await exportHtml(view, (await ensureBundle()).dir);
+  await io(path, () => writeTextAtomic(path, text));
+  console.log(
+    `${path}: ${view.cells.length} cells of ${view.dir}, ${
+      (text.length / 1e6).toFixed(1)
+    } MB, self-contained (opens offline)`,
+  );
+  return view.rejected.length ? 1 : 0;
 }
 
 /** Names each file that is not a valid cell (left out of the report). */

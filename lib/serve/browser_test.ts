@@ -83,6 +83,14 @@ async function openPage(browser: Browser, problems: string[]): Promise<Page> {
   return page;
 }
 
+/** Shows a cell per row instead of a row per grid point. */
+async function ungroup(page: Page): Promise<void> {
+  await page.evaluate(`(() => {
+    const box = document.getElementById("grouped");
+    if (box.checked) box.click();
+  })()`);
+}
+
 Deno.test({
   name:
     "serve in headless Chromium: the index lists every experiment, a page has a row per cell and draws its curves, a grid run beside it shows up live, no console errors",
@@ -137,6 +145,9 @@ Deno.test({
         waitUntil: "load",
       });
       await page.waitForSelector("#chart-train svg .mark-line path");
+      // Grouped over seeds by default: a row per grid point.
+      assert.equal((await page.$$("tr.group")).length, 8);
+      await ungroup(page);
       assert.equal((await page.$$("tr.cell")).length, 24);
       const lines = await page.$$("#chart-val svg .mark-line path");
       assert.ok(lines.length >= 1, "the validation chart draws lines");
@@ -192,6 +203,8 @@ Deno.test({
           timeout: 60_000,
         });
         await page.goto(`${base}#/exp/tiny`, { waitUntil: "load" });
+        await page.waitForSelector("#grouped", { timeout: 60_000 });
+        await ungroup(page);
         await page.waitForSelector("tr.cell.running", { timeout: 60_000 });
         const ran = await book.serveUntil(runner.output());
         assert.equal(
@@ -284,6 +297,8 @@ Deno.test({
       await page.goto(`http://127.0.0.1:${port}/#/exp/here`, {
         waitUntil: "load",
       });
+      await page.waitForSelector("#grouped");
+      await ungroup(page);
       await page.waitForSelector("tr.cell td.status a");
       await page.click("tr.cell td.status a");
       await page.waitForSelector("#train-here");
@@ -325,6 +340,223 @@ Deno.test({
       await page?.close();
       ac.abort();
       await Deno.remove(root, { recursive: true });
+    }
+  }),
+});
+
+/** Per small multiple of `chart`, each line's colour and dash: no two alike within one. */
+const lineLooks = (page: Page, chart: string) =>
+  page.evaluate(`(() => {
+    const facets = new Map();
+    for (const p of document.querySelectorAll("${chart} svg .mark-line path")) {
+      const facet = p.closest(".cell > g") ?? p.closest("svg");
+      const looks = facets.get(facet) ?? [];
+      looks.push(p.getAttribute("stroke") + " " + p.getAttribute("stroke-dasharray"));
+      facets.set(facet, looks);
+    }
+    return [...facets.values()];
+  })()`) as Promise<string[][]>;
+
+Deno.test({
+  name:
+    "serve in headless Chromium: seeds grouped (a row and a banded line per grid point, coloured by one key and split by another, no two lines alike), parallel coordinates brushing the table and curves, a diff of two points and of two cells by URL, and the exported report opened from a file with the network off",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  ...requires(["chromium"], async () => {
+    const ac = new AbortController();
+    const out = await Deno.makeTempDir({ prefix: "rnnlab-export-" });
+    let page: Page | undefined;
+    const problems: string[] = [];
+    try {
+      let port = 0;
+      await new Promise<void>((resolve) => {
+        serveResults({
+          root: RESULTS,
+          experiments: EXPERIMENTS,
+          bundle: BUNDLE,
+          port: 0,
+          signal: ac.signal,
+          onListen: (addr) => {
+            port = addr.port;
+            resolve();
+          },
+        });
+      });
+      const base = `http://127.0.0.1:${port}/`;
+      const browser = await chromium();
+      page = await openPage(browser, problems);
+      await page.goto(`${base}#/exp/clipping-ablation`, { waitUntil: "load" });
+      await page.waitForSelector("#chart-train svg .mark-line path");
+
+      // A row per grid point, its seeds under ▸; a line per point.
+      assert.equal((await page.$$("tr.group")).length, 8);
+      assert.match(
+        await page.$eval(
+          'tr.group[data-point="clip=1 activation=tanh lr=1"] td.best_val_ppl',
+          (e) => e.textContent ?? "",
+        ),
+        /^8\.47 ± 0\.08$/, // the report's mean ± sd
+      );
+      await page.click(
+        'tr.group[data-point="clip=1 activation=tanh lr=1"] a.expand',
+      );
+      assert.equal((await page.$$("tr.seed")).length, 3);
+      assert.equal((await page.$$("#chart-val svg .mark-line path")).length, 8);
+      assert.ok(
+        (await page.$$("#chart-val svg .mark-area path")).length >= 8,
+        "bands",
+      );
+      for (const looks of await lineLooks(page, "#chart-train")) {
+        assert.equal(new Set(looks).size, looks.length, `${looks}`);
+      }
+      // Coloured by activation, split by clip: two figures of four lines.
+      await page.select("#colour", "activation");
+      await page.select("#facet", "clip");
+      await page.waitForFunction(
+        `document.querySelectorAll("#chart-train svg .cell > g").length === 2`,
+      );
+      const facets = await lineLooks(page, "#chart-train");
+      assert.deepEqual(facets.map((f) => f.length), [4, 4]);
+      for (const looks of facets) {
+        assert.equal(new Set(looks).size, 4, `${looks}`);
+      }
+      if (SHOTS) {
+        await (await page.$("#chart-train"))!.screenshot({
+          path: `${SHOTS}/serve-grouped.png`,
+        });
+      }
+
+      // Brushing ReLU on the activation axis keeps its 4 points in the
+      // table, the curves and the lines of the parallel coordinates.
+      const hit = await page.$(
+        '#parallel g.axis[data-axis="activation"] rect.hit',
+      );
+      await hit!.scrollIntoView();
+      const box = (await hit!.boundingBox())!;
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height - 2);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height - 30, {
+        steps: 4,
+      });
+      await page.mouse.up();
+      await page.waitForFunction(
+        `document.querySelectorAll("tr.group").length === 4`,
+      );
+      assert.deepEqual(
+        await page.$$eval(
+          "tr.group td.activation",
+          (tds) => [...new Set(tds.map((t) => t.textContent))],
+        ),
+        ["relu"],
+      );
+      assert.match(
+        await page.$eval("#brushed", (e) => e.textContent ?? ""),
+        /^4 of 8 grid points within the brushes on activation/,
+      );
+      await page.waitForFunction(
+        `document.querySelectorAll("#chart-val svg .mark-line path").length === 4`,
+      );
+      assert.equal((await page.$$("#parallel polyline.kept")).length, 4);
+      if (SHOTS) {
+        await (await page.$("#parallel"))!.screenshot({
+          path: `${SHOTS}/serve-parallel.png`,
+        });
+      }
+
+      // A diff of two points from the table: only lr differs.
+      await page.click(
+        'tr.group[data-point="clip=1 activation=relu lr=1"] td:nth-child(3) input',
+      );
+      await page.click(
+        'tr.group[data-point="clip=1 activation=relu lr=2"] td:nth-child(3) input',
+      );
+      await page.waitForSelector("#diff-link a");
+      await page.click("#diff-link a");
+      await page.waitForSelector("#diff-val svg .mark-line path");
+      assert.deepEqual(
+        await page.$$eval(
+          "#diff-keys tr[data-key]",
+          (trs) => trs.map((t) => t.getAttribute("data-key")),
+        ),
+        ["lr"],
+      );
+      assert.match(
+        await page.$eval(
+          '#diff-metrics tr[data-metric="best_val_ppl"]',
+          (e) => e.textContent ?? "",
+        ),
+        /7\.2387 ± 0\.0402.*6\.8908 ± 0\.2214-0\.3480-4\.8%/,
+      );
+      if (SHOTS) {
+        await page.screenshot({
+          path: `${SHOTS}/serve-diff.png`,
+          fullPage: true,
+        });
+      }
+      // Two cells by URL: the same point, other seeds.
+      const cells = JSON.parse(
+        await (await fetch(`${base}api/experiment?dir=clipping-ablation`))
+          .text(),
+      ).cells.filter((
+        c: { point: { clip: unknown; activation: string; lr: number } },
+      ) =>
+        c.point.clip === 1 && c.point.activation === "tanh" && c.point.lr === 1
+      );
+      await page.goto(
+        `${base}#/diff/clipping-ablation/${cells[0].id}/${cells[1].id}`,
+        {
+          waitUntil: "load",
+        },
+      );
+      await page.waitForSelector("#diff-keys");
+      assert.deepEqual(
+        await page.$$eval(
+          "#diff-keys tr[data-key]",
+          (trs) => trs.map((t) => t.getAttribute("data-key")),
+        ),
+        ["seed"],
+      );
+
+      // The export: one file, opened from disk with the network off.
+      const file = `${out}/clipping-ablation.html`;
+      const made = await runTask("report", [
+        "clipping-ablation",
+        "--html",
+        file,
+      ]);
+      assert.equal(made.code, 0, made.stderr);
+      assert.match(
+        made.stdout,
+        /24 cells of clipping-ablation, [\d.]+ MB, self-contained/,
+      );
+      const html = await Deno.readTextFile(file);
+      assert.doesNotMatch(html, /<script[^>]+src=|<link[^>]+stylesheet/);
+      const offline = await openPage(browser, problems);
+      await offline.setOfflineMode(true);
+      const requests: string[] = [];
+      offline.on("request", (r) => {
+        if (!/^(file|data|about):/.test(r.url())) requests.push(r.url());
+      });
+      await offline.goto(`file://${file}`, { waitUntil: "load" });
+      await offline.waitForSelector("#chart-val svg .mark-line path");
+      assert.equal((await offline.$$("tr.group")).length, 8);
+      assert.equal((await offline.$$("#parallel polyline")).length, 8);
+      assert.ok(
+        (await offline.$$("#chart-train svg .mark-area path")).length >= 8,
+      );
+      assert.deepEqual(requests, [], "nothing asked of the network");
+      if (SHOTS) {
+        await offline.screenshot({
+          path: `${SHOTS}/export-offline.png`,
+          fullPage: true,
+        });
+      }
+      await offline.close();
+      assert.deepEqual(problems, [], problems.join("\n"));
+    } finally {
+      await page?.close();
+      ac.abort();
+      await Deno.remove(out, { recursive: true });
     }
   }),
 });

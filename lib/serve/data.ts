@@ -183,6 +183,8 @@ export interface CellSummary {
   blew_up_epoch: number | null;
   computed_on: string | null;
   reused_from: string | null;
+  /** Its whole config (a diff names the keys that differ). */
+  config: CellRecord["config"];
   /** Training perplexity per epoch. */
   train: number[];
   /** Validation perplexity per evaluation, [epoch, ppl]. */
@@ -241,6 +243,7 @@ export async function experimentView(
       point: c.point,
       ...cellSummary(c),
       reused_from: c.reused_from ?? null,
+      config: c.config,
       train: c.train_ppl,
       val: c.val_ppl.map((v) => [v.epoch, v.ppl]),
     })),

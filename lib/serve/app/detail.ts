@@ -13,6 +13,16 @@ import { herePanel } from "./here.ts";
 export async function showDetail(id: string): Promise<void> {
   state.detail = id;
   const panel = document.getElementById("detail")!;
+  if (state.offline) {
+    panel.replaceChildren(
+      h(
+        "p",
+        { class: "meta" },
+        `Cell ${id}: its texts and environment are in its results directory (deno task serve); an exported report holds the numbers and curves.`,
+      ),
+    );
+    return;
+  }
   try {
     const c = await getJSON<CellRecord>(
       `/api/cell?dir=${encodeURIComponent(state.dir!)}&id=${

@@ -8,6 +8,9 @@
  */
 import type { ExperimentView } from "../data.ts";
 
+/** A brush on one axis: a range of numbers, or the categories it covers. */
+export type Brush = { lo: number; hi: number } | { values: string[] };
+
 /** What the page shows now. */
 export const state = {
   events: null as EventSource | null,
@@ -19,6 +22,22 @@ export const state = {
   sort: { key: null as string | null, desc: false },
   filter: "",
   picked: new Set<string>(),
+  /** One row and one line per grid point over its seeds (else per cell). */
+  grouped: true,
+  /** The key whose values colour the lines (null: a colour per grid point). */
+  colour: null as string | null,
+  /** The key whose values split the curves into small multiples (null: one figure). */
+  facet: null as string | null,
+  /** Grid points whose lines are not drawn. */
+  hidden: new Set<string>(),
+  /** Grid points whose seeds are shown in the table. */
+  expanded: new Set<string>(),
+  /** The parallel coordinates' brushes: an axis's range, or its categories. */
+  brush: {} as Record<string, Brush>,
+  /** The cells or grid points ticked to diff (at most two). */
+  diff: [] as string[],
+  /** A report opened from its file: the view is in the page, nothing is fetched. */
+  offline: false,
   log: true,
   clamp: true,
   detail: null as string | null,
