@@ -82,11 +82,7 @@ export function buildResults(
   );
   const pointed = withPoints(cells, keys);
   return {
-    schema: RESULTS_SCHEMA,
-    experiment: spec,
-    overrides,
-    command: reproduceCommand(spec.name, overrides),
-    varying_keys: keys,
+    ...head(spec, overrides, keys),
     rows: summarize(pointed),
     cells: pointed,
   };
@@ -179,6 +175,22 @@ export async function readResults(
   };
 }
 
+/** What every results object starts with: its schema, spec, overrides, command and key columns. */
+const head = (
+  spec: ExperimentSpec,
+  overrides: Overrides,
+  keys: string[],
+): Pick<
+  Results,
+  "schema" | "experiment" | "overrides" | "command" | "varying_keys"
+> => ({
+  schema: RESULTS_SCHEMA,
+  experiment: spec,
+  overrides,
+  command: reproduceCommand(spec.name, overrides),
+  varying_keys: keys,
+});
+
 /** {@linkcode buildResults} of a search. */
 function searchResults(
   spec: ExperimentSpec,
@@ -200,11 +212,7 @@ function searchResults(
   );
   const winners = state.rungs.at(-1)?.kept ?? null;
   return {
-    schema: RESULTS_SCHEMA,
-    experiment: spec,
-    overrides,
-    command: reproduceCommand(spec.name, overrides),
-    varying_keys: keys,
+    ...head(spec, overrides, keys),
     rows: summarize(finals),
     cells,
     search: {

@@ -83,6 +83,26 @@ async function openPage(browser: Browser, problems: string[]): Promise<Page> {
   return page;
 }
 
+/** Serves `root` until `signal` aborts; its port, once it listens. */
+function serveOn(
+  root: string,
+  experiments: string,
+  signal: AbortSignal,
+  poll?: number,
+): Promise<number> {
+  return new Promise((resolve) => {
+    serveResults({
+      root,
+      experiments,
+      bundle: BUNDLE,
+      port: 0,
+      poll,
+      signal,
+      onListen: (addr) => resolve(addr.port),
+    });
+  });
+}
+
 /** Shows a cell per row instead of a row per grid point. */
 async function ungroup(page: Page): Promise<void> {
   await page.evaluate(`(() => {
@@ -106,22 +126,7 @@ Deno.test({
       const dirs = [...Deno.readDirSync(root)].filter((e) =>
         e.isDirectory && e.name !== "bench"
       ).map((e) => e.name).sort();
-      let port = 0;
-      const ready = new Promise<void>((resolve) => {
-        serveResults({
-          root,
-          experiments: EXPERIMENTS,
-          bundle: BUNDLE,
-          port: 0,
-          poll: 200,
-          signal: ac.signal,
-          onListen: (addr) => {
-            port = addr.port;
-            resolve();
-          },
-        });
-      });
-      await ready;
+      const port = await serveOn(root, EXPERIMENTS, ac.signal, 200);
       const base = `http://127.0.0.1:${port}/`;
       const browser = await chromium();
 
@@ -278,20 +283,7 @@ Deno.test({
       });
       assert.equal(ran.code, 0, ran.stderr);
       Deno.env.set("RNNLAB_DATA_DIR", TEST_DATA_DIR);
-      let port = 0;
-      await new Promise<void>((resolve) => {
-        serveResults({
-          root: `${root}/results`,
-          experiments,
-          bundle: BUNDLE,
-          port: 0,
-          signal: ac.signal,
-          onListen: (addr) => {
-            port = addr.port;
-            resolve();
-          },
-        });
-      });
+      const port = await serveOn(`${root}/results`, experiments, ac.signal);
       const browser = await chromium();
       page = await openPage(browser, problems);
       await page.goto(`http://127.0.0.1:${port}/#/exp/here`, {
@@ -344,6 +336,13 @@ Deno.test({
   }),
 });
 
+/** The keys a diff page lists as differing. */
+const diffKeys = (page: Page) =>
+  page.$$eval(
+    "#diff-keys tr[data-key]",
+    (trs) => trs.map((t) => t.getAttribute("data-key")),
+  );
+
 /** Per small multiple of `chart`, each line's colour and dash: no two alike within one. */
 const lineLooks = (page: Page, chart: string) =>
   page.evaluate(`(() => {
@@ -368,20 +367,7 @@ Deno.test({
     let page: Page | undefined;
     const problems: string[] = [];
     try {
-      let port = 0;
-      await new Promise<void>((resolve) => {
-        serveResults({
-          root: RESULTS,
-          experiments: EXPERIMENTS,
-          bundle: BUNDLE,
-          port: 0,
-          signal: ac.signal,
-          onListen: (addr) => {
-            port = addr.port;
-            resolve();
-          },
-        });
-      });
+      const port = await serveOn(RESULTS, EXPERIMENTS, ac.signal);
       const base = `http://127.0.0.1:${port}/`;
       const browser = await chromium();
       page = await openPage(browser, problems);
@@ -474,10 +460,7 @@ Deno.test({
       await page.click("#diff-link a");
       await page.waitForSelector("#diff-val svg .mark-line path");
       assert.deepEqual(
-        await page.$$eval(
-          "#diff-keys tr[data-key]",
-          (trs) => trs.map((t) => t.getAttribute("data-key")),
-        ),
+        await diffKeys(page),
         ["lr"],
       );
       assert.match(
@@ -510,10 +493,7 @@ Deno.test({
       );
       await page.waitForSelector("#diff-keys");
       assert.deepEqual(
-        await page.$$eval(
-          "#diff-keys tr[data-key]",
-          (trs) => trs.map((t) => t.getAttribute("data-key")),
-        ),
+        await diffKeys(page),
         ["seed"],
       );
 

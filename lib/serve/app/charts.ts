@@ -26,6 +26,14 @@ export const draw = (
   spec: unknown,
 ): Promise<unknown> => vegaEmbed(el, spec, { actions: false, renderer: "svg" });
 
+/** The x axis of every curve: whole epochs. */
+const EPOCHS = {
+  field: "epoch",
+  type: "quantitative",
+  title: "epoch",
+  axis: { format: "d" },
+};
+
 /** One point of a curve. */
 interface Point {
   cell: string;
@@ -53,12 +61,7 @@ function chartSpec(
       clip: true,
     },
     encoding: {
-      x: {
-        field: "epoch",
-        type: "quantitative",
-        title: "epoch",
-        axis: { format: "d" },
-      },
+      x: EPOCHS,
       y: {
         field: "ppl",
         type: "quantitative",
@@ -167,7 +170,7 @@ export function groupSpec(
     {
       mark: { type: "area", opacity: 0.15, clip: true },
       encoding: {
-        x: { field: "epoch", type: "quantitative", title: "epoch" },
+        x: EPOCHS,
         y: { field: "lo", ...y },
         y2: { field: "hi" },
         color: colour,
@@ -182,12 +185,7 @@ export function groupSpec(
         point: metric === "val",
       },
       encoding: {
-        x: {
-          field: "epoch",
-          type: "quantitative",
-          title: "epoch",
-          axis: { format: "d" },
-        },
+        x: EPOCHS,
         y: { field: "mean", ...y },
         color: colour,
         strokeDash: {

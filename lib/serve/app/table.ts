@@ -120,15 +120,16 @@ export function filtered(rows: Row[], filter: string): Row[] {
   );
 }
 
-/** The rows sorted by a column (missing values last). */
-export function sorted(
-  rows: Row[],
+/** Items sorted by `value(item, key)` (missing values last). */
+function sortBy<T>(
+  items: T[],
   { key, desc }: { key: string | null; desc: boolean },
-): Row[] {
-  if (!key) return rows;
+  value: (item: T, key: string) => unknown,
+): T[] {
+  if (!key) return items;
   const sign = desc ? -1 : 1;
-  return [...rows].sort((a, b) => {
-    const x = a[key], y = b[key];
+  return [...items].sort((a, b) => {
+    const x = value(a, key), y = value(b, key);
     if (x === null || x === undefined) return 1;
     if (y === null || y === undefined) return -1;
     return sign *
@@ -137,6 +138,12 @@ export function sorted(
         : String(x).localeCompare(String(y)));
   });
 }
+
+/** The rows sorted by a column (missing values last). */
+export const sorted = (
+  rows: Row[],
+  sort: { key: string | null; desc: boolean },
+): Row[] => sortBy(rows, sort, (r, k) => r[k]);
 
 const NUMERIC = new Set([
   "seed",
@@ -212,15 +219,10 @@ export function renderTable(
       h(
         "td",
         {},
-        h("input", {
-          type: "checkbox",
-          checked: state.picked.has(r._id),
-          onchange: (e: Event) => {
-            if ((e.target as HTMLInputElement).checked) {
-              state.picked.add(r._id);
-            } else state.picked.delete(r._id);
-            act.replot();
-          },
+        plotBox(state.picked.has(r._id), "draw its curves", (on) => {
+          if (on) state.picked.add(r._id);
+          else state.picked.delete(r._id);
+          act.replot();
         }),
       ),
       h("td", {}, diffBox(r._id, act)),
@@ -262,20 +264,22 @@ function spreadText(k: string, s: Spread | null): string {
 }
 
 /** The groups sorted by a key or a metric's mean (missing values last). */
-export function sortedGroups(
+export const sortedGroups = (
   groups: Group[],
-  { key, desc }: { key: string | null; desc: boolean },
-): Group[] {
-  if (!key) return groups;
-  const sign = desc ? -1 : 1;
-  return [...groups].sort((a, b) => {
-    const x = axisValue(a, key), y = axisValue(b, key);
-    if (x === null || x === undefined) return 1;
-    if (y === null || y === undefined) return -1;
-    return sign *
-      (typeof x === "number" && typeof y === "number"
-        ? x - y
-        : String(x).localeCompare(String(y)));
+  sort: { key: string | null; desc: boolean },
+): Group[] => sortBy(groups, sort, axisValue);
+
+/** A "plot" box: `change` hears whether it is ticked now. */
+function plotBox(
+  checked: boolean,
+  title: string,
+  change: (on: boolean) => void,
+): HTMLElement {
+  return h("input", {
+    type: "checkbox",
+    title,
+    checked,
+    onchange: (e: Event) => change((e.target as HTMLInputElement).checked),
   });
 }
 
@@ -350,16 +354,10 @@ export function renderGroupTable(
       h(
         "td",
         {},
-        h("input", {
-          type: "checkbox",
-          title: "draw its curve",
-          checked: !state.hidden.has(g.label),
-          onchange: (e: Event) => {
-            if ((e.target as HTMLInputElement).checked) {
-              state.hidden.delete(g.label);
-            } else state.hidden.add(g.label);
-            act.replot();
-          },
+        plotBox(!state.hidden.has(g.label), "draw its curve", (on) => {
+          if (on) state.hidden.delete(g.label);
+          else state.hidden.add(g.label);
+          act.replot();
         }),
       ),
       h("td", {}, diffBox(g.label, act)),
