@@ -77,9 +77,9 @@ export interface SearchRun {
 
 /**
  * Brings a search up to date: trains stage after stage until it is
- * complete, a cell of a stage failed or diverged in a way that leaves it
- * undecided (a failed cell), or (a shard) the stage waits for the others.
- * The caller holds the lock.
+ * complete, a cell of a stage failed (the stage stays undecided; the same
+ * command trains it again), or (a shard) the stage waits for the others'
+ * cells. A diverged cell decides: it ranks last. The caller holds the lock.
  */
 export async function runSearch(
   g: PreparedGrid & { search: PreparedSearch },
