@@ -91,6 +91,15 @@ Deno.test("bad experiment files and flags: one error naming file, key and value;
     broken: "export default {",
     noexport: "export const spec = {};\n",
     short: { ...TINY, base: { ...TINY.base, batch_size: 60 } },
+    badsearch: {
+      ...TINY,
+      grid: undefined,
+      search: {
+        space: { lr: { log_uniform: [2, 1] } },
+        configurations: 3,
+        rungs: [2],
+      },
+    },
     nocorpus: `export default ${
       JSON.stringify({
         ...TINY,
@@ -103,7 +112,7 @@ Deno.test("bad experiment files and flags: one error naming file, key and value;
     const cases: [string[], RegExp][] = [
       [
         ["exp", "nope"],
-        /^error: experiment "nope": no file .*nope\.ts \(experiments: badkey, badvalue, broken, nocorpus, noexport, short, tiny\)/,
+        /^error: experiment "nope": no file .*nope\.ts \(experiments: badkey, badsearch, badvalue, broken, nocorpus, noexport, short, tiny\)/,
       ],
       [
         ["exp", "badkey"],
@@ -114,6 +123,10 @@ Deno.test("bad experiment files and flags: one error naming file, key and value;
         /^error: .*badvalue\.ts: grid\.lr\[1\]: lr: .*\(got -1\)/,
       ],
       [["exp", "broken"], /^error: .*broken\.ts: cannot be loaded/],
+      [
+        ["exp", "badsearch"],
+        /^error: .*badsearch\.ts: search\.space\.lr: expected lo < hi, got \[2, 1\]$/m,
+      ],
       [
         ["exp", "noexport"],
         /^error: .*noexport\.ts: no default export \(write `export default defineExperiment/,

@@ -91,6 +91,47 @@ Deno.test({
         ),
       );
 
+      // Its page as one file; a target that cannot be one is refused first.
+      const html = await run([
+        "report",
+        "s",
+        "--out",
+        out,
+        "--html",
+        `${root}/s.html`,
+      ]);
+      assert.equal(html.code, 0, html.stderr);
+      assert.match(
+        await Deno.readTextFile(`${root}/s.html`),
+        /globalThis\.RNNLAB_VIEW = \{"dir":"out"/,
+      );
+      for (
+        const [target, message] of [
+          [root, /^error: --html: .* is a directory; name a file$/m],
+          [
+            `${root}/none/s.html`,
+            /^error: --html: directory ".*none" does not exist$/m,
+          ],
+        ]
+      ) {
+        const bad = await run([
+          "report",
+          "s",
+          "--out",
+          out,
+          "--html",
+          target as string,
+        ]);
+        assert.equal(bad.code, 2, bad.stderr);
+        assert.match(bad.stderr, message as RegExp);
+      }
+      const sweep = await run(["exp", "s", "--out", out, "--set", "lr=1,2"]);
+      assert.equal(sweep.code, 2);
+      assert.match(
+        sweep.stderr,
+        /^error: --set lr: a search draws its own values; set one value, not a list$/m,
+      );
+
       const filtered = await run([
         "exp",
         "s",
