@@ -8,7 +8,17 @@
  *
  * @module
  */
-import type { Row } from "./table.ts";
+
+/** A cell as the page holds it, a table row: its columns' values, and (under `_` names) what the charts, the diff and links need. */
+export type Row = Record<string, unknown> & {
+  _id: string;
+  _label: string;
+  _train: number[];
+  _val: [number, number][];
+  _running: boolean;
+  /** Its config (none for a cell still running). */
+  _config: Record<string, unknown> | null;
+};
 
 /** A metric over a point's cells. */
 export interface Spread {

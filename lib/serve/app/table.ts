@@ -8,18 +8,15 @@
  */
 import type { ExperimentView } from "../data.ts";
 import { type Brush, h, num, pointLabel, state } from "./dom.ts";
-import { type Group, groupRows, METRICS, type Spread } from "./groups.ts";
+import {
+  type Group,
+  groupRows,
+  METRICS,
+  type Row,
+  type Spread,
+} from "./groups.ts";
 
-/** One row: its columns' values, and (under `_` names) what the charts and links need. */
-export type Row = Record<string, unknown> & {
-  _id: string;
-  _label: string;
-  _train: number[];
-  _val: [number, number][];
-  _running: boolean;
-  /** Its config (none for a cell still running). */
-  _config: Record<string, unknown> | null;
-};
+export type { Row };
 
 /** The table's rows: stored cells, then running ones. */
 export function rowsOf(view: ExperimentView): Row[] {
