@@ -41,10 +41,9 @@ import {
   encodeForward,
   encodeGradients,
   encodeMinibatch,
-  type Model,
   STATE,
 } from "./passes.ts";
-import { groupCapacity, makeModel, Scratch } from "./model.ts";
+import { groupCapacity, makeModel, type Model, Scratch } from "./model.ts";
 import { type KernelTimes, Recorder } from "./recorder.ts";
 import { COMMON, packStruct } from "./wgsl.ts";
 import { loopsFor } from "./tiles.ts";

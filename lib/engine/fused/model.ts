@@ -9,12 +9,80 @@
 import { MAX_GROUP } from "../group.ts";
 import type { GroupSpec } from "../group.ts";
 import { kernelsFor, type KernelShape, pad } from "./kernels.ts";
-import type { Buffers, Model, Tokens } from "./passes.ts";
 import { Gpu, type Resource } from "./gpu.ts";
 import { ParamLayout, StepRows } from "./layout.ts";
 import { TILES } from "./tiles.ts";
-import { packTokens, type Sequence } from "./tokens.ts";
+import { packTokens, type Sequence, type Tokens } from "./tokens.ts";
+import type { Kernels } from "./kernels.ts";
 import { COMMON, structBytes, UNIFORM_BYTES } from "./wgsl.ts";
+
+/** The models' GPU buffers, each holding every cell's part in turn (widths padded, see `fused.ts`). */
+export interface Buffers {
+  params: GPUBuffer;
+  grads: GPUBuffer;
+  /** States of steps 0…L, slot 0 the initial one. */
+  hs: GPUBuffer;
+  /** W_hhᵀ and W_hqᵀ, kept by the update: the backward steps read their rows. */
+  W_hh_T: GPUBuffer;
+  W_hq_T: GPUBuffer;
+  /** dL/dA_t of every step. */
+  da: GPUBuffer;
+  /** Logits of the loss window, then dlogits. */
+  logits: GPUBuffer;
+  /** dlogits of the steps before the loss window (`detach: false`). */
+  zeros: GPUBuffer;
+  losses: GPUBuffer;
+  /** The embedded inputs' projection, E_x W_xh of every step. */
+  P: GPUBuffer;
+  /** The embedded inputs, E_x (for the per-step kernels' P). */
+  Ex: GPUBuffer;
+  /** Their gradient, dA W_xhᵀ. */
+  dEx: GPUBuffer;
+  /** The step products' A operands: states, and dA in the backward steps (two take turns). */
+  hcur: [GPUBuffer, GPUBuffer];
+  dcur: [GPUBuffer, GPUBuffer];
+  /** Each cell's lr, θ and activation (`Hyper`). */
+  hyper: GPUBuffer;
+}
+
+/** What the passes need of a group of models of one shape. */
+export interface Model {
+  gpu: Gpu;
+  spec: GroupSpec;
+  layout: ParamLayout;
+  /** Cells (models) in the group. */
+  C: number;
+  B: number;
+  T: number;
+  /** Padded widths of H, V and E. */
+  Hp: number;
+  Vp: number;
+  Ep: number;
+  /** States (`hs`, and the steps' operands): steps of B rows of H/4 vec4s. */
+  states: StepRows;
+  /** Logits and dlogits: steps of B rows of V/4 vec4s. */
+  outputs: StepRows;
+  /**
+   * A state fits a uniform slot: the weight gradients are summed
+   * {@linkcode SLICES} steps at a time (the engine's arithmetic for such
+   * shapes, whatever the group's size).
+   */
+  chunked: boolean;
+  /** The recurrences loop over time inside one dispatch each (else one dispatch per step). */
+  looped: boolean;
+  /** A group of one whose state fits a uniform slot (faster on llvmpipe): the step products read it so. */
+  uniformA: boolean;
+  /** One step's dlogits fit one too (and start 256-byte aligned). */
+  uniformD: boolean;
+  k: Kernels;
+  b: Buffers;
+}
+
+/** Minibatch `i` of an epoch, whose initial state each cell's `modes` entry gives ({@linkcode STATE}). */
+export interface Start {
+  i: number;
+  modes: GPUBuffer;
+}
 
 /**
  * What a group of `cells` models of `spec` decides of its kernels, on a

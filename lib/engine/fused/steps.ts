@@ -9,8 +9,8 @@
  */
 import { WIDE } from "./kernels.ts";
 import type { Resource } from "./gpu.ts";
-import { region } from "./model.ts";
-import type { Model, Start, Tokens } from "./passes.ts";
+import { type Model, region, type Start } from "./model.ts";
+import type { Tokens } from "./tokens.ts";
 import type { Recorder } from "./recorder.ts";
 import { productGroups } from "./tiles.ts";
 import { UNIFORM_BYTES } from "./wgsl.ts";

@@ -9,7 +9,18 @@
 import { timeMajor } from "../group.ts";
 import type { Resource } from "./gpu.ts";
 import { Sections } from "./layout.ts";
-import type { Tokens } from "./passes.ts";
+
+/** Where one minibatch's token arrays lie in the `tokens` buffer (cell 0's, the others' following at the buffer's stride). */
+export interface Tokens {
+  /** The inputs of every step the backward pass reaches, time-major. */
+  x: Resource;
+  /** The targets of the loss window, time-major. */
+  y: Resource;
+  /** Rows grouped by token, for the lookups' gradient. */
+  order: Resource;
+  /** Where each token's rows start in `order`. */
+  start: Resource;
+}
 
 /** The minibatches one minibatch's backward pass reaches (`xs`, one unless `detach: false`) and the last one's targets. */
 export type Sequence = { xs: Int32Array[]; Y: Int32Array };
