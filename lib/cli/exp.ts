@@ -201,7 +201,7 @@ async function run(
       onStage: (stage: Stage, cells: Cell[]) => {
         bar?.stop();
         bar = undefined;
-        known.push(...cells.filter((c) => !known.includes(c)));
+        known.push(...cells.filter((c) => !known.some((k) => k.id === c.id)));
         console.error(
           `${stage.name}: ${plural(stage.configurations, "configuration")}, ${
             plural(cells.length, "cell")
