@@ -17,12 +17,13 @@ import { cellPath } from "../experiment/store.ts";
 import { pointLabel } from "../report/plot.ts";
 import { canonicalJson } from "../experiment/grid.ts";
 import {
-  goOn,
   numbers,
   plannedConfigs,
   plannedEpochs,
+  rungSizes,
+  searchSeconds,
 } from "../experiment/search.ts";
-import { estimateSeconds } from "../experiment/estimate.ts";
+import { plural } from "./common.ts";
 
 /** `--list`: each experiment with its cells and the time it takes here. */
 export async function list(): Promise<number> {
@@ -125,19 +126,19 @@ export async function searchDryRun(
       }
     }
   };
-  let n = search.configurations;
+  const sizes = rungSizes(search);
   for (const [r, epochs] of search.rungs.entries()) {
     const rung = state.rungs[r];
     const head = `rung ${r + 1} (${epochs} epochs)`;
     if (!rung) {
       console.log(
-        `${head}: ${n} configuration${
-          n === 1 ? "" : "s"
+        `${head}: ${
+          plural(sizes[r], "configuration")
         }, chosen once rung ${r} is stored`,
       );
     } else {
       console.log(
-        `${head}: ${rung.members.length} configurations${
+        `${head}: ${plural(rung.members.length, "configuration")}${
           rung.kept
             ? `; ${numbers(rung.kept)} ${
               r === search.rungs.length - 1 ? "won" : "went on"
@@ -146,9 +147,7 @@ export async function searchDryRun(
         }`,
       );
       show(rung.members);
-      n = rung.members.length;
     }
-    if (r < search.rungs.length - 1) n = goOn(n, search);
   }
   const head = `winners (${
     state.finals?.[0]?.grid.config.num_epochs ?? "the base's"
@@ -163,18 +162,14 @@ export async function searchDryRun(
       }, chosen once rung ${search.rungs.length} is stored`,
     );
   }
-  // The budget: the epochs the whole search trains, at its configurations' mean cost.
-  const configs = state.rungs[0].members.map((m) => m.grid.config);
-  const perEpoch =
-    estimateSeconds(configs.map((c) => ({ ...c, num_epochs: 1 }))) /
-    configs.length;
+  const engine = state.rungs[0].members[0].grid.config.engine;
   console.log(
     `${g.cells.length} cells named so far: ${plan.run.length} to run, ${plan.cached.length} stored, in ${g.shown}; ` +
       `${plannedConfigs(g.spec)} cells and ${
         plannedEpochs(g.spec)
       } epochs in all (≈ ${
-        duration(perEpoch * plannedEpochs(g.spec))
-      } on a 2-core CPU with ${configs[0].engine})`,
+        duration(searchSeconds(g.spec, g.search!.options))
+      } on a 2-core CPU with ${engine})`,
   );
   return 0;
 }

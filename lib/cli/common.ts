@@ -183,3 +183,7 @@ export function parseCount(raw: string, flag: string): number {
   }
   return n;
 }
+
+/** A count and its noun: `1 cell`, `3 cells`. */
+export const plural = (n: number, what: string): string =>
+  `${n} ${what}${n === 1 ? "" : "s"}`;

@@ -60,11 +60,10 @@ import {
   parseCount,
   parseSeconds,
   parseTolerance,
+  plural,
   runMain,
   sourceOptions,
 } from "./common.ts";
-
-const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 

@@ -11,8 +11,7 @@ import { expandConfigs } from "./grid.ts";
 import { listExperiments, loadExperiment } from "./load.ts";
 import type { ExperimentSpec } from "./spec.ts";
 import { estimateSeconds } from "./estimate.ts";
-import { plannedConfigs, plannedEpochs, sampleSpace } from "./search.ts";
-import { resolveConfig } from "../config/config.ts";
+import { plannedConfigs, searchSeconds } from "./search.ts";
 
 /** One experiment file as listed. */
 export type Listed =
@@ -33,15 +32,11 @@ export async function listing(machine: EngineChoice): Promise<Listed[]> {
     try {
       const { spec, file } = await loadExperiment(name, { allowLarge: true });
       if (spec.search) {
-        // A search's budget: the epochs it trains, at its draws' mean cost.
-        const draws = sampleSpace(spec.search, spec.seeds[0], file).map((s) =>
-          resolveConfig({ ...spec.base, ...s, num_epochs: 1 }, file, machine)
-        );
         out.push({
           name,
           spec,
           cells: plannedConfigs(spec),
-          seconds: estimateSeconds(draws) / draws.length * plannedEpochs(spec),
+          seconds: searchSeconds(spec, { file, machine }),
         });
         continue;
       }

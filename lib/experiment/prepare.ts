@@ -37,6 +37,7 @@ import {
 } from "./grid.ts";
 import { loadExperiment } from "./load.ts";
 import {
+  cellConfig,
   readSearch,
   sampleSpace,
   searchConfigs,
@@ -159,7 +160,6 @@ export interface PreparedSearch {
   sha1Of: (corpus: string) => string;
   /** The keys a cell's point shows: the space's, then the epochs. */
   order: string[];
-  filters: string[];
   shard?: string;
 }
 
@@ -251,7 +251,8 @@ export async function prepareGrid(
   const machine = typeof request.machine === "function"
     ? await request.machine()
     : request.machine;
-  const grid = expandGrid(spec, {
+  // A search names its cells as it goes (below).
+  const expanded = spec.search ? [] : expandGrid(spec, {
     overrides,
     allowLarge: request.allowLarge,
     file,
@@ -262,9 +263,9 @@ export async function prepareGrid(
   const options: SearchOptions = { overrides, file, machine };
   const configs = spec.search
     ? sampleSpace(spec.search, spec.seeds[0], file).map((s) =>
-      resolveConfig({ ...spec.base, ...s, ...splitOverrides(overrides).single })
+      cellConfig(spec, s, undefined, spec.seeds[0], options).config
     )
-    : grid.map((g) => g.config);
+    : expanded.map((g) => g.config);
   const { facts, warnings } = await readCorpora(configs, source, file);
   checkMinibatches(configs, facts, file);
   const sha1Of = (corpus: string) => facts.get(corpus)!.sha1;
@@ -277,14 +278,15 @@ export async function prepareGrid(
     options,
     sha1Of,
     order: [...Object.keys(spec.search.space), "num_epochs"],
-    filters: request.filters ?? [],
     shard: request.shard,
   };
-  const named = search ? searchCells(search) : undefined;
-  const all = named ? (await named).all : await makeCells(grid, sha1Of, [
-    ...Object.keys(spec.grid ?? {}),
-    ...splitOverrides(overrides).sweeps.map(([k]) => k),
-  ]);
+  const { grid, all } = search ? await searchCells(search) : {
+    grid: expanded,
+    all: await makeCells(expanded, sha1Of, [
+      ...Object.keys(spec.grid ?? {}),
+      ...splitOverrides(overrides).sweeps.map(([k]) => k),
+    ]),
+  };
   let cells = filterCells(all, request.filters ?? []);
   if (request.shard) {
     cells = search
@@ -295,7 +297,7 @@ export async function prepareGrid(
     spec,
     file,
     overrides,
-    grid: named ? (await named).grid : grid,
+    grid,
     all,
     cells,
     dir,

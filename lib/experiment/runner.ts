@@ -5,18 +5,16 @@
  *
  * @module
  */
-import { engineVersion } from "../train/result.ts";
 import type { CellRecord } from "./cell.ts";
-import {
-  canonicalJson,
-  type Cell,
-  type GridConfig,
-  gridKey,
-  type Overrides,
-  storedKeys,
-} from "./grid.ts";
+import type { Cell, GridConfig, Overrides } from "./grid.ts";
 import { io } from "../errors.ts";
-import { readCellFile, readCells, type Rejected, setAside } from "./store.ts";
+import {
+  answerGrid,
+  readCellFile,
+  readCells,
+  type Rejected,
+  setAside,
+} from "./store.ts";
 import type { OnThisMachine } from "./notes.ts";
 import { LiveLog } from "./live.ts";
 import { runCells, type RunnerEvents, type RunOptions } from "./pool.ts";
@@ -75,20 +73,7 @@ export async function storedGridCells(
   dir: string,
   grid: GridConfig[],
 ): Promise<CellRecord[]> {
-  const rank = new Map(grid.map((g, i) => [gridKey(g), i]));
-  const found = new Map<number, CellRecord>();
-  for (const record of await readCells(dir)) {
-    if (record.engine !== engineVersion(record.config)) continue;
-    for (const key of storedKeys(record.config)) {
-      const i = rank.get(key);
-      if (i === undefined) continue;
-      const exact = canonicalJson(record.config) ===
-        canonicalJson(grid[i].config);
-      if (!found.has(i) || exact) found.set(i, record);
-      break;
-    }
-  }
-  return [...found].sort(([a], [b]) => a - b).map(([, record]) => record);
+  return answerGrid(await readCells(dir), grid).filter((r) => r !== undefined);
 }
 
 /** What {@linkcode runGrid} tells as it goes, besides the cells' progress. */

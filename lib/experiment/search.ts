@@ -2,9 +2,10 @@
  * A search's decisions (successive halving), from the stored cells alone:
  * the configurations drawn from the space with the experiment's first
  * seed, each rung's cells, which of them go on, and the winners' cells
- * with every seed. Nothing here trains or reads a file, so a rerun,
- * `--verify` and every shard of a Slurm array derive the same decisions
- * from the same cells.
+ * with every seed. Nothing here trains, and the decisions depend on the
+ * stored cells alone (`readSearch` only reads them), so a rerun, `--verify`
+ * and every shard of a Slurm array derive the same decisions from the same
+ * cells.
  *
  * @module
  */
@@ -27,11 +28,10 @@ import {
   parseShard,
   shardCells,
   splitOverrides,
-  storedKeys,
 } from "./grid.ts";
 import type { Dimension, ExperimentSpec, SearchSpec } from "./spec.ts";
-import { readCells, siblingDirs } from "./store.ts";
-import { engineVersion } from "../train/result.ts";
+import { answerGrid, readCells, siblingDirs } from "./store.ts";
+import { estimateSeconds } from "./estimate.ts";
 
 /** Draws of a space before a search gives up finding a new configuration. */
 const MAX_DRAWS = 1000;
@@ -137,8 +137,11 @@ export interface SearchOptions {
   machine?: EngineChoice;
 }
 
-/** The cell config of drawn configuration `sample` at `epochs` and `seed`. */
-function cellConfig(
+/**
+ * The cell config of drawn configuration `sample` at `epochs` (the base's
+ * `num_epochs` when undefined) and `seed`, `--set` values on top.
+ */
+export function cellConfig(
   spec: ExperimentSpec,
   sample: Partial<TrainConfig>,
   epochs: number | undefined,
@@ -178,22 +181,6 @@ export function metricOf(record: CellRecord, spec: SearchSpec): number {
   return value !== null && Number.isFinite(value) ? value : Infinity;
 }
 
-/**
- * Indexes stored cells by what a grid config asks of them
- * ({@linkcode gridKey}); cells of an older engine version answer nothing.
- */
-export function storedIndex(records: CellRecord[]): Map<string, CellRecord> {
-  const index = new Map<string, CellRecord>();
-  for (const r of records) {
-    if (r.engine !== engineVersion(r.config)) continue;
-    if (r.status !== "done" && r.status !== "diverged") continue;
-    const [exact, ...others] = storedKeys(r.config);
-    index.set(exact, r);
-    for (const k of others) if (!index.has(k)) index.set(k, r);
-  }
-  return index;
-}
-
 /** How many configurations go on from a rung of `n` (all rungs but the last). */
 export const goOn = (n: number, search: SearchSpec): number =>
   Math.max(search.winners ?? 1, Math.floor(n / (search.eta ?? 3)));
@@ -217,21 +204,26 @@ export function searchState(
 ): SearchState {
   const search = spec.search!;
   const samples = sampleSpace(search, spec.seeds[0], options.file);
-  const index = storedIndex(records);
-  const member = (i: number, epochs: number | undefined, seed: number) => {
-    const grid = cellConfig(spec, samples[i], epochs, seed, options);
-    const record = index.get(gridKey(grid));
-    return {
+  // A failed cell is no result: its configuration is trained again.
+  const results = records.filter((r) =>
+    r.status === "done" || r.status === "diverged"
+  );
+  const membersOf = (cells: [number, number | undefined, number][]) => {
+    const grids = cells.map(([i, epochs, seed]) =>
+      cellConfig(spec, samples[i], epochs, seed, options)
+    );
+    const answers = answerGrid(results, grids);
+    return cells.map(([i], k): Member => ({
       index: i,
-      grid,
-      record,
-      value: record ? metricOf(record, search) : null,
-    };
+      grid: grids[k],
+      record: answers[k],
+      value: answers[k] ? metricOf(answers[k], search) : null,
+    }));
   };
   let alive = samples.map((_, i) => i);
   const rungs: Rung[] = [];
   for (const [r, epochs] of search.rungs.entries()) {
-    const members = alive.map((i) => member(i, epochs, spec.seeds[0]));
+    const members = membersOf(alive.map((i) => [i, epochs, spec.seeds[0]]));
     const decided = members.every((m) => m.record);
     const last = r === search.rungs.length - 1;
     const keep = last ? search.winners ?? 1 : goOn(members.length, search);
@@ -239,12 +231,16 @@ export function searchState(
       ? [...members].sort((a, b) => a.value! - b.value! || a.index - b.index)
         .slice(0, keep).map((m) => m.index).sort((a, b) => a - b)
       : null;
-    rungs.push({ epochs, members, kept });
+    rungs.push({ epochs, members: members, kept });
     if (!kept) return { samples, rungs, finals: null };
     alive = kept;
   }
-  const finals = alive.flatMap((i) =>
-    spec.seeds.map((seed) => member(i, undefined, seed))
+  const finals = membersOf(
+    alive.flatMap((i) =>
+      spec.seeds.map((
+        seed,
+      ): [number, undefined, number] => [i, undefined, seed])
+    ),
   );
   return { samples, rungs, finals };
 }
@@ -264,18 +260,30 @@ export async function readSearch(
   return searchState(spec, records, options);
 }
 
+/** Every member the search has named so far, rung by rung, then the finals. */
+const allMembers = (state: SearchState): Member[] => [
+  ...state.rungs.flatMap((r) => r.members),
+  ...state.finals ?? [],
+];
+
 /** Every cell config the search has named so far, rung by rung, then the finals; each once. */
 export function searchConfigs(state: SearchState): GridConfig[] {
   const seen = new Set<string>();
-  return [
-    ...state.rungs.flatMap((r) => r.members),
-    ...state.finals ?? [],
-  ].map((m) => m.grid).filter((g) => {
+  return allMembers(state).map((m) => m.grid).filter((g) => {
     const key = gridKey(g);
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
   });
+}
+
+/** How many configurations each rung trains, when every rung has its full count. */
+export function rungSizes(search: SearchSpec): number[] {
+  const sizes = [search.configurations];
+  while (sizes.length < search.rungs.length) {
+    sizes.push(goOn(sizes.at(-1)!, search));
+  }
+  return sizes;
 }
 
 /**
@@ -285,14 +293,10 @@ export function searchConfigs(state: SearchState): GridConfig[] {
  */
 export function plannedConfigs(spec: ExperimentSpec): number {
   const search = spec.search!;
-  let n = search.configurations, cells = 0;
-  for (const [r] of search.rungs.entries()) {
-    cells += n;
-    if (r < search.rungs.length - 1) n = goOn(n, search);
-  }
   const winners = search.winners ?? 1;
   const full = resolveConfig(spec.base ?? {}).num_epochs;
-  return cells + winners * spec.seeds.length -
+  return rungSizes(search).reduce((a, b) => a + b, 0) +
+    winners * spec.seeds.length -
     (search.rungs.at(-1) === full ? winners : 0);
 }
 
@@ -302,17 +306,30 @@ export function plannedConfigs(spec: ExperimentSpec): number {
  */
 export function plannedEpochs(spec: ExperimentSpec): number {
   const search = spec.search!;
-  let n = search.configurations, from = 0, epochs = 0;
-  for (const [r, to] of search.rungs.entries()) {
-    epochs += n * (to - from);
-    from = to;
-    if (r < search.rungs.length - 1) n = goOn(n, search);
-  }
+  const epochs = rungSizes(search).reduce(
+    (sum, n, r) => sum + n * (search.rungs[r] - (search.rungs[r - 1] ?? 0)),
+    0,
+  );
   const winners = search.winners ?? 1;
   const full = resolveConfig(spec.base ?? {}).num_epochs;
   // The first seed goes on from the last rung; the others start afresh.
-  return epochs + winners * (full - from) +
+  return epochs + winners * (full - search.rungs.at(-1)!) +
     winners * (spec.seeds.length - 1) * full;
+}
+
+/**
+ * Seconds a whole search takes on the 2-core machine
+ * ({@linkcode estimateSeconds}): its epochs at its drawn configurations'
+ * mean cost per epoch.
+ */
+export function searchSeconds(
+  spec: ExperimentSpec,
+  options: SearchOptions = {},
+): number {
+  const draws = sampleSpace(spec.search!, spec.seeds[0], options.file).map((
+    s,
+  ) => cellConfig(spec, s, 1, spec.seeds[0], options).config);
+  return estimateSeconds(draws) / draws.length * plannedEpochs(spec);
 }
 
 /** Whether two searches' decisions agree: the same survivors at every rung. */
@@ -363,9 +380,7 @@ export function shardSearch(
 /** The stored cells a search's state names, each once, rung by rung then the winners'. */
 export function searchRecords(state: SearchState): CellRecord[] {
   const out = new Map<string, CellRecord>();
-  for (
-    const m of [...state.rungs.flatMap((r) => r.members), ...state.finals ?? []]
-  ) {
+  for (const m of allMembers(state)) {
     if (m.record && !out.has(m.record.id)) out.set(m.record.id, m.record);
   }
   return [...out.values()];

@@ -10,7 +10,8 @@ import { IoError, ioMessage, UserError } from "../errors.ts";
 import { writeTextAtomic } from "../fsutil.ts";
 import { sha1Hex } from "../data/source.ts";
 import type { CellRecord } from "./cell.ts";
-import { canonicalJson } from "./grid.ts";
+import { canonicalJson, type GridConfig, gridKey, storedKeys } from "./grid.ts";
+import { engineVersion } from "../train/result.ts";
 import { cellRef, compactJson, encodeCell, resolveRef } from "./format.ts";
 import { checkCellFile } from "./validate.ts";
 
@@ -256,4 +257,31 @@ export async function acquireLock(dir: string): Promise<() => void> {
     file.unlockSync();
     file.close();
   };
+}
+
+/**
+ * Which of `records` answers each grid config, in grid order (undefined
+ * where none does): the same config and the current engine version, or,
+ * where the grid left the engine to the machine, any engine a machine may
+ * pick. Where two engines' runs answer one config, the one with the grid's
+ * own engine is taken.
+ */
+export function answerGrid(
+  records: CellRecord[],
+  grid: GridConfig[],
+): (CellRecord | undefined)[] {
+  const rank = new Map(grid.map((g, i) => [gridKey(g), i]));
+  const found: (CellRecord | undefined)[] = grid.map(() => undefined);
+  for (const record of records) {
+    if (record.engine !== engineVersion(record.config)) continue;
+    for (const key of storedKeys(record.config)) {
+      const i = rank.get(key);
+      if (i === undefined) continue;
+      const exact = canonicalJson(record.config) ===
+        canonicalJson(grid[i].config);
+      if (!found[i] || exact) found[i] = record;
+      break;
+    }
+  }
+  return found;
 }

@@ -205,7 +205,6 @@ function searchResults(
     space,
   );
   const cells = withPoints(searchRecords(state), [...keys, "num_epochs"]);
-
   const finals = withPoints(
     (state.finals ?? []).flatMap((m) => m.record ? [m.record] : []),
     keys,

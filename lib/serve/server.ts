@@ -77,13 +77,20 @@ const notFound = () =>
     headers: { "content-type": "text/plain; charset=utf-8" },
   });
 
-const json = (value: unknown) =>
-  new Response(JSON.stringify(value), {
+/** The header that carries a view's {@linkcode fingerprint}. */
+const STATE = "rnnlab-state";
+
+/** JSON already serialised, with the state it was read at when there is one. */
+const jsonText = (text: string, state?: string) =>
+  new Response(text, {
     headers: {
       "content-type": TYPES.json,
       "cache-control": "no-store",
+      ...(state ? { [STATE]: state } : {}),
     },
   });
+
+const json = (value: unknown) => jsonText(JSON.stringify(value));
 
 async function file(path: string): Promise<Response> {
   try {
@@ -129,9 +136,6 @@ export interface ServeOptions {
   onListen?: (addr: Deno.NetAddr) => void;
   signal?: AbortSignal;
 }
-
-/** The header that carries a view's {@linkcode fingerprint}. */
-const STATE = "rnnlab-state";
 
 /** One event stream: the directory it follows (or the tree), what it last saw, where it writes. */
 interface Follower {
@@ -276,13 +280,6 @@ export function handler(
   const { root, experiments } = options;
   const watcher = new Watcher(root, options.poll ?? 700);
   const views = new Views();
-  const body = (text: string, state: string) => {
-    const res = new Response(text, {
-      headers: { "content-type": TYPES.json, "cache-control": "no-store" },
-    });
-    res.headers.set(STATE, state);
-    return res;
-  };
   const handle = async (req: Request): Promise<Response> => {
     if (req.method !== "GET" && req.method !== "HEAD") {
       return new Response("read-only\n", {
@@ -322,7 +319,7 @@ export function handler(
             state,
             () => experimentList(root, experiments),
           );
-          return body(list!, state);
+          return jsonText(list!, state);
         }
         case "experiment": {
           const dir = q("dir");
@@ -332,7 +329,7 @@ export function handler(
             state,
             () => experimentView(root, dir, experiments),
           );
-          return view === null ? notFound() : body(view, state);
+          return view === null ? notFound() : jsonText(view, state);
         }
         case "cell": {
           const cell = await cellView(root, q("dir"), q("id"));

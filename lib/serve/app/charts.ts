@@ -11,7 +11,13 @@
 import type { ExperimentView } from "../data.ts";
 import { h, state } from "./dom.ts";
 import { pointKeys, visibleGroups, visibleRows } from "./table.ts";
-import { DASHES, type Group, labelOf, lineStyles, palette } from "./groups.ts";
+import {
+  DASHES,
+  type Group,
+  lineStyles,
+  palette,
+  pointLabel,
+} from "./groups.ts";
 
 /** vega-embed, loaded by the page's script tag. */
 declare const vegaEmbed: (
@@ -33,6 +39,17 @@ const EPOCHS = {
   title: "epoch",
   axis: { format: "d" },
 };
+
+/** A perplexity axis: log or linear, stopped at `ceiling` when given (from just under `low`). */
+const perplexityAxis = (log: boolean, low: number, ceiling: number | null) => ({
+  type: "quantitative",
+  title: `perplexity${log ? " (log scale)" : ""}`,
+  scale: {
+    type: log ? "log" : "linear",
+    ...(log ? {} : { zero: false }),
+    ...(ceiling ? { domain: [low * 0.9, ceiling] } : {}),
+  },
+});
 
 /** One point of a curve. */
 interface Point {
@@ -64,15 +81,11 @@ function chartSpec(
       x: EPOCHS,
       y: {
         field: "ppl",
-        type: "quantitative",
-        title: `perplexity${log ? " (log scale)" : ""}`,
-        scale: {
-          type: log ? "log" : "linear",
-          ...(log ? {} : { zero: false }),
-          ...(ceiling
-            ? { domain: [Math.min(...values.map((v) => v.ppl)) * 0.9, ceiling] }
-            : {}),
-        },
+        ...perplexityAxis(
+          log,
+          Math.min(...values.map((v) => v.ppl)),
+          ceiling,
+        ),
       },
       color: {
         field: "cell",
@@ -144,15 +157,7 @@ export function groupSpec(
     .sort((a, b) => a - b);
   const rest = keys.filter((k) => k !== options.colour && k !== options.facet);
   const low = Math.min(...values.map((v) => v.lo));
-  const y = {
-    type: "quantitative",
-    title: `perplexity${options.log ? " (log scale)" : ""}`,
-    scale: {
-      type: options.log ? "log" : "linear",
-      ...(options.log ? {} : { zero: false }),
-      ...(options.ceiling ? { domain: [low * 0.9, options.ceiling] } : {}),
-    },
-  };
+  const y = perplexityAxis(options.log, low, options.ceiling);
   const colour = {
     field: "colour",
     type: "nominal",
@@ -199,7 +204,7 @@ export function groupSpec(
                 Object.fromEntries(
                   groups.map((g) => [
                     styles.get(g.label)!.dash,
-                    labelOf(
+                    pointLabel(
                       Object.fromEntries(rest.map((k) => [k, g.point[k]])),
                     ),
                   ]),

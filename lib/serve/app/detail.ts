@@ -6,7 +6,8 @@
  * @module
  */
 import type { CellRecord } from "../../experiment/cell.ts";
-import { getJSON, h, pointLabel, state } from "./dom.ts";
+import { getJSON, h, state } from "./dom.ts";
+import { pointLabel } from "./groups.ts";
 import { herePanel } from "./here.ts";
 
 /** Shows cell `id` of the experiment shown in the detail panel. */

@@ -112,10 +112,6 @@ export const num = (x: number | null | undefined, digits = 2): string =>
     ? x.toExponential(2)
     : x.toFixed(digits);
 
-/** A grid point as `key=value …`. */
-export const pointLabel = (point: Record<string, unknown>): string =>
-  Object.entries(point).map(([k, v]) => `${k}=${v}`).join(" ") || "all";
-
 /** The page when a view cannot be loaded. */
 export function showError(e: Error): void {
   main.replaceChildren(h("p", { class: "error" }, `Cannot load: ${e.message}`));

@@ -111,7 +111,7 @@ export const blewUp = (r: Row, vocab_size: number): boolean =>
     typeof r.train_ppl === "number" && r.train_ppl > vocab_size);
 
 /** A grid point as `key=value …`. */
-export const labelOf = (point: Record<string, unknown>): string =>
+export const pointLabel = (point: Record<string, unknown>): string =>
   Object.entries(point).map(([k, v]) => `${k}=${v}`).join(" ") || "all";
 
 /**
@@ -131,7 +131,7 @@ export function groupRows(
 ): Group[] {
   const groups = new Map<string, Row[]>();
   for (const r of rows) {
-    const label = labelOf(Object.fromEntries(keys.map((k) => [k, r[k]])));
+    const label = pointLabel(Object.fromEntries(keys.map((k) => [k, r[k]])));
     groups.set(label, [...groups.get(label) ?? [], r]);
   }
   return [...groups].map(([label, members]) => {
@@ -188,7 +188,7 @@ export function lineStyles(
 ): Map<string, LineStyle> {
   const rest = keys.filter((k) => k !== colourKey && k !== facetKey);
   const styleOf = (g: Group) =>
-    labelOf(Object.fromEntries(rest.map((k) => [k, g.point[k]])));
+    pointLabel(Object.fromEntries(rest.map((k) => [k, g.point[k]])));
   const styles = [...new Set(groups.map(styleOf))];
   const out = new Map<string, LineStyle>();
   if (colourKey === null || styles.length > DASHES.length) {

@@ -7,11 +7,12 @@
  * @module
  */
 import type { ExperimentView } from "../data.ts";
-import { type Brush, h, num, pointLabel, state } from "./dom.ts";
+import { type Brush, h, num, state } from "./dom.ts";
 import {
   type Group,
   groupRows,
   METRICS,
+  pointLabel,
   type Row,
   type Spread,
 } from "./groups.ts";
