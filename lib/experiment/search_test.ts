@@ -301,3 +301,24 @@ Deno.test("validateExperiment takes the committed kind of search", () => {
     9,
   );
 });
+
+Deno.test("searchState: where cells of two engines answer a configuration whose engine the machine picks, the machine's own engine's cell is taken, whatever their order", () => {
+  const { engine: _e, ...base } = SEARCH.base!;
+  const auto = { ...SEARCH, base };
+  const machine = { engine: "blas", backend: "cpu" } as const;
+  const first = searchState(auto, [], { machine }).rungs[0].members[0].grid;
+  assert.equal(first.auto, true);
+  const blas = stored(first.config, 5);
+  const fused = stored(
+    { ...first.config, engine: "fused", backend: "webgpu" },
+    1,
+  );
+  for (const records of [[blas, fused], [fused, blas]]) {
+    const [m] = searchState(auto, records, { machine }).rungs[0].members;
+    assert.equal(m.record?.config.engine, "blas");
+    assert.equal(m.value, 5);
+  }
+  // Without the machine's own, the other engine's cell answers.
+  const [m] = searchState(auto, [fused], { machine }).rungs[0].members;
+  assert.equal(m.value, 1);
+});
