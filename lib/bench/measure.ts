@@ -179,7 +179,10 @@ export async function fusedShape(
   config: TrainConfig,
   corpus: Corpus,
 ): Promise<
-  { dispatches_per_minibatch: number; kernels: "looped" | "steps" | null }
+  {
+    dispatches_per_minibatch: number;
+    kernels: "rows" | "looped" | "steps" | null;
+  }
 > {
   return {
     dispatches_per_minibatch: await groupDispatches(config, corpus, 1),

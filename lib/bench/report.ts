@@ -32,7 +32,7 @@ export interface BenchRow {
   cold_compile_s: number | null;
   /** Dispatches one minibatch records (the fused engine), and which recurrence kernels it ran. */
   dispatches_per_minibatch?: number;
-  kernels?: "looped" | "steps";
+  kernels?: "rows" | "looped" | "steps";
   /** Tokens/s over the best PyTorch row of the same run, with --pytorch. */
   vs_pytorch?: number;
   /** This machine's engine for configs that name none. */
@@ -102,7 +102,7 @@ export interface SizeRow {
   epochs_tokens_per_sec: number[];
   cold_compile_s: number | null;
   dispatches_per_minibatch: number | null;
-  kernels: "looped" | "steps" | null;
+  kernels: "rows" | "looped" | "steps" | null;
   adapter: string | null;
   error?: string;
 }

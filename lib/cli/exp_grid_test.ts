@@ -104,7 +104,7 @@ Deno.test({
         const r = JSON.parse(
           await Deno.readTextFile(`${together}/cells/${f}`),
         );
-        assert.match(r.env.kernels, /^(looped|steps)$/, f);
+        assert.match(r.env.kernels, /^(rows|looped|steps)$/, f);
       }
       // Verifying a batched grid reruns it batched, and agrees exactly.
       const verified = await run([

@@ -19,8 +19,8 @@ export interface BackendInfo {
   tfjs: string | null;
   /** WebGPU adapter (vendor, architecture, device, description), or null off WebGPU. */
   adapter: Record<string, string | boolean> | null;
-  /** The fused engine's recurrence kernels: looped over the steps, or one dispatch per step (same numbers). */
-  kernels?: "looped" | "steps";
+  /** The fused engine's recurrence kernels: looped over the steps (a workgroup's rows, or one row per invocation), or one dispatch per step (same numbers). */
+  kernels?: "rows" | "looped" | "steps";
 }
 
 /**

@@ -85,6 +85,14 @@ export interface EngineGroup {
   /** Cells in the group. */
   readonly cells: number;
   /**
+   * Whether each call of `trainEpochs`, `evaluate` and `values` takes
+   * effect in the order the calls are made, before its promise settles:
+   * then the training loop asks for the next epoch before it awaits the
+   * last one's numbers, and the device never waits on the host between
+   * epochs (a WebGPU read-back has a latency of its own).
+   */
+  readonly inOrder?: boolean;
+  /**
    * One epoch of SGD for every cell, each as d2l's `train_epoch_ch8`: the
    * state starts from zeros (before every minibatch with random sampling)
    * and is carried on, detached, otherwise; with `detach: false`
@@ -242,26 +250,32 @@ export class SplitGroup implements EngineGroup {
     this.cells = parts.reduce((n, p) => n + p.cells, 0);
   }
 
-  /** Each part's slice of `items`, in turn, through `f`; the results in cell order. */
+  readonly #clock = new EpochClock();
+
+  /** In order where every part is. */
+  get inOrder(): boolean {
+    return this.parts.every((p) => p.inOrder);
+  }
+
+  /** Each part's slice of `items` through `f`, all asked for at once (in part order); the results in cell order. */
   async #each<I, O>(
     items: I[],
     f: (part: EngineGroup, slice: I[]) => Promise<O[]>,
   ): Promise<O[]> {
-    const out: O[] = [];
     let at = 0;
-    for (const part of this.parts) {
-      out.push(...await f(part, items.slice(at, at + part.cells)));
-      at += part.cells;
-    }
-    return out;
+    const asked = this.parts.map((part) => {
+      const slice = items.slice(at, at += part.cells);
+      return f(part, slice);
+    });
+    return (await Promise.all(asked)).flat();
   }
 
-  /** Every part's epoch in turn; every cell's `seconds` is the whole epoch's. */
+  /** Every part's epoch; every cell's `seconds` is the whole epoch's. */
   async trainEpochs(epochs: CellEpoch[]): Promise<(EpochStats | null)[]> {
-    const start = performance.now();
+    const seconds = this.#clock.start();
     const stats = await this.#each(epochs, (p, e) => p.trainEpochs(e));
-    const seconds = (performance.now() - start) / 1000;
-    return stats.map((s) => s && { ...s, seconds });
+    const s = seconds();
+    return stats.map((x) => x && { ...x, seconds: s });
   }
 
   evaluate(cells: CellEval[]): Promise<number[]> {
@@ -286,5 +300,33 @@ export class SplitGroup implements EngineGroup {
 
   destroy(): void {
     for (const part of this.parts) part.destroy();
+  }
+}
+
+/**
+ * An epoch's wall seconds where the next epoch may be asked for before the
+ * last one's numbers are in: from when it was asked for, or from when the
+ * epoch before it ended if that was later (epochs in flight together
+ * share the device, so each counts the time since the one before).
+ *
+ * @example
+ * ```ts
+ * const clock = new EpochClock();
+ * const seconds = clock.start(); // … the epoch runs …
+ * seconds(); // its wall seconds
+ * ```
+ */
+export class EpochClock {
+  #ended = 0;
+
+  /** An epoch starts: the function that ends it and gives its seconds. */
+  start(): () => number {
+    const asked = performance.now();
+    return () => {
+      const now = performance.now();
+      const seconds = (now - Math.max(asked, this.#ended)) / 1000;
+      this.#ended = now;
+      return seconds;
+    };
   }
 }

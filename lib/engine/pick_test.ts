@@ -41,14 +41,15 @@ Deno.test("pickEngine: fused on a hardware adapter; on a software one or none, b
   }
 });
 
-Deno.test("describeBackend: a fused run records which recurrence kernels its shape runs there (looped on a GPU, and on a CPU adapter up to 128 hidden units); other engines none", async () => {
+Deno.test("describeBackend: a fused run records which recurrence kernels its shape runs there (looped on a GPU; on a CPU adapter rows up to 32 hidden units, looped up to 128); other engines none", async () => {
   const H200 = gpuWith({ description: "NVIDIA H200" });
   const llvmpipe = gpuWith({ description: "llvmpipe (LLVM 15.0.6, 256 bits)" });
   const fused = { engine: "fused", backend: "webgpu" } as const;
   const cases = [
     [H200, 512, "looped"],
     [H200, 32, "looped"],
-    [llvmpipe, 32, "looped"],
+    [llvmpipe, 32, "rows"],
+    [llvmpipe, 33, "looped"],
     [llvmpipe, 128, "looped"],
     [llvmpipe, 129, "steps"],
     [llvmpipe, 512, "steps"],

@@ -155,6 +155,8 @@ export class Ch8Run {
   readonly #hooks: TrainHooks;
   readonly #seedRng: (salt: number) => Rng;
   #dataRng: Rng;
+  /** The data order's state before each epoch drawn and not yet trained. */
+  #drawn: number[] = [];
   #norms: number[] = [];
   readonly #theta: number;
   #t0 = performance.now();
@@ -186,7 +188,7 @@ export class Ch8Run {
     const { train_ppl, val_ppl, epochs } = this.result;
     return structuredClone({
       epoch: this.epoch,
-      data_rng: this.#dataRng.state(),
+      data_rng: this.#drawn[0] ?? this.#dataRng.state(),
       result: { train_ppl, val_ppl, epochs },
       norms: this.#norms,
       tokens: this.#tokens,
@@ -223,9 +225,13 @@ export class Ch8Run {
       this.epoch < this.config.num_epochs;
   }
 
-  /** The next epoch's minibatches, in the run's data order. */
+  /**
+   * The next epoch's minibatches, in the run's data order (the epoch after
+   * the one drawn last: the loop may draw one before the last is trained).
+   */
   batches(): Minibatch[] {
     const c = this.config;
+    this.#drawn.push(this.#dataRng.state());
     return [
       ...dataIter(
         c.sampling,
@@ -242,6 +248,7 @@ export class Ch8Run {
    * finite (the run stops as diverged, with this epoch).
    */
   trained(s: EpochStats): EpochLog | null {
+    this.#drawn.shift();
     const r = epochResult(s);
     const epoch = ++this.epoch;
     if (!Number.isFinite(r.ppl)) {
@@ -268,8 +275,13 @@ export class Ch8Run {
 
   /** Whether the epoch just trained is an evaluation epoch. */
   get evaluates(): boolean {
-    return this.epoch % this.config.eval_every === 0 ||
-      this.epoch === this.config.num_epochs;
+    return this.evaluatesAt(this.epoch);
+  }
+
+  /** Whether epoch `epoch` (from 1) is an evaluation epoch. */
+  evaluatesAt(epoch: number): boolean {
+    return epoch % this.config.eval_every === 0 ||
+      epoch === this.config.num_epochs;
   }
 
   /**

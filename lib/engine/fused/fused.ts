@@ -28,6 +28,7 @@ import {
   type CellEpoch,
   type CellEval,
   type EngineGroup,
+  EpochClock,
   type EpochOptions,
   type EpochStats,
   evalRows,
@@ -46,7 +47,7 @@ import {
 import { groupCapacity, makeModel, type Model, Scratch } from "./model.ts";
 import { type KernelTimes, Recorder } from "./recorder.ts";
 import { COMMON, packStruct } from "./wgsl.ts";
-import { loopsFor } from "./tiles.ts";
+import { loopsFor, type Recurrence, ROWS_MAX } from "./tiles.ts";
 
 export { isSoftware, loopsFor, tilesFor } from "./tiles.ts";
 export { groupCapacity, groupShape } from "./model.ts";
@@ -62,11 +63,11 @@ export interface FusedSpec extends GroupSpec {
    */
   tiles?: "cpu" | "gpu";
   /**
-   * The recurrences' kernels: one dispatch per pass that loops over the
-   * steps ("looped"), or one dispatch per step ("steps"). Both give the
-   * same numbers. Default: the faster for the shape ({@linkcode loopsFor}).
+   * The recurrences' kernels ({@linkcode Recurrence}): all give the same
+   * numbers. Default: the fastest for the shape ({@linkcode loopsFor});
+   * "rows" takes at most {@linkcode ROWS_MAX} hidden units.
    */
-  kernels?: "looped" | "steps";
+  kernels?: Recurrence;
 }
 
 /** One cell of a group: its initial parameters and its activation (the group's spec gives the rest). */
@@ -100,6 +101,9 @@ export class FusedCells implements EngineGroup {
   readonly spec: Required<FusedSpec>;
   /** Cells in the group. */
   readonly cells: number;
+  /** Every call records and submits its commands before it awaits anything. */
+  readonly inOrder = true;
+  readonly #clock = new EpochClock();
   readonly #m: Model;
   readonly #relu: boolean[];
   readonly #buffers: GPUBuffer[];
@@ -120,6 +124,11 @@ export class FusedCells implements EngineGroup {
       tiles,
       kernels: spec.kernels ?? loopsFor(spec.num_hiddens, tiles),
     };
+    if (this.spec.kernels === "rows" && spec.num_hiddens > ROWS_MAX) {
+      throw new Error(
+        `the rows kernels take at most ${ROWS_MAX} hidden units (got ${spec.num_hiddens})`,
+      );
+    }
     if (C > 1 && this.spec.max_steps !== spec.num_steps) {
       throw new Error("detach: false trains one cell at a time");
     }
@@ -128,7 +137,7 @@ export class FusedCells implements EngineGroup {
       spec,
       C,
       tiles,
-      this.spec.kernels === "looped",
+      this.spec.kernels,
     );
     this.#m = model;
     this.#buffers = buffers;
@@ -189,7 +198,7 @@ export class FusedCells implements EngineGroup {
    */
   async trainEpochs(epochs: CellEpoch[]): Promise<(EpochStats | null)[]> {
     const { batch_size: B, num_steps: T } = this.spec;
-    const start = performance.now();
+    const seconds = this.#clock.start();
     const N = Math.max(0, ...epochs.map((e) => e?.batches.length ?? 0));
     const replay = epochs.map((e) =>
       e ? replays(this.spec, e.options, e.batches.length) : false
@@ -225,7 +234,7 @@ export class FusedCells implements EngineGroup {
     }
     rec.submit();
     const stats = await this.#scratch.read(statsBuffer, 0, this.cells * N * 2);
-    const seconds = (performance.now() - start) / 1000;
+    const s = seconds();
     return epochs.map((e, c) => {
       if (!e) return null;
       const at = (i: number) => stats[c * N * 2 + 2 * i];
@@ -236,7 +245,7 @@ export class FusedCells implements EngineGroup {
           Math.sqrt(stats[c * N * 2 + 2 * i + 1])
         ),
         tokens: n * B * T,
-        seconds,
+        seconds: s,
       };
     });
   }
@@ -252,16 +261,26 @@ export class FusedCells implements EngineGroup {
    */
   async evaluate(cells: CellEval[]): Promise<number[]> {
     const B = this.spec.batch_size;
-    const out = await this.#evaluate(
+    const asked = this.#evaluate(
       cells.map((e) => evalRows(e) === B ? e : null),
     );
-    for (const [c, e] of cells.entries()) {
+    // The short cells' weights are read now, in order with the calls.
+    const weights = cells.map((e, c) => {
       const rows = evalRows(e);
-      if (rows === 0 || rows === B) continue;
+      return rows === 0 || rows === B ? null : this.values(c);
+    });
+    for (const w of weights) w?.catch(() => {}); // awaited below
+    const out = await asked;
+    for (const [c, e] of cells.entries()) {
+      if (!weights[c]) continue;
       const short = new FusedCells(
         this.device,
-        { ...this.spec, batch_size: rows, max_steps: this.spec.num_steps },
-        [{ params: await this.values(c), activation: this.#activation(c) }],
+        {
+          ...this.spec,
+          batch_size: evalRows(e),
+          max_steps: this.spec.num_steps,
+        },
+        [{ params: await weights[c], activation: this.#activation(c) }],
       );
       try {
         [out[c]] = await short.#evaluate([e]);

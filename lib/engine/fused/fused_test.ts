@@ -14,6 +14,7 @@ import {
 } from "../../model/params.ts";
 import { FusedCells, fusedGroup, groupCapacity } from "./fused.ts";
 import { openDevice } from "./gpu.ts";
+import { type Recurrence, ROWS_MAX } from "./tiles.ts";
 import { type CellEpoch, type EpochOptions, SplitGroup } from "../group.ts";
 
 const { device } = await openDevice();
@@ -252,7 +253,7 @@ async function loopedAndSteps(
   detach: boolean,
   epochs = 3,
   tokens = 300,
-): Promise<Record<"looped" | "steps", Run>> {
+): Promise<Partial<Record<Recurrence, Run>>> {
   const { vocab, train, val } = loadCorpus(TEXT.repeat(3), tokens, 120);
   const batches = (rng: ReturnType<typeof makeRng>) => [
     ...dataIter(c.sampling, train, shape.B, shape.T, rng),
@@ -269,8 +270,9 @@ async function loopedAndSteps(
     activation: c.activation,
     tiles: shape.tiles,
   };
-  const out = {} as Record<"looped" | "steps", Run>;
-  for (const kernels of ["looped", "steps"] as const) {
+  const out: Partial<Record<Recurrence, Run>> = {};
+  const kinds = ["looped", "steps", ...(shape.H <= ROWS_MAX ? ["rows"] : [])];
+  for (const kernels of kinds as Recurrence[]) {
     const net = new FusedCells(device, { ...spec, kernels }, [{
       params: get_params(spec, makeRng(c.seed)),
       activation: c.activation,
@@ -309,7 +311,7 @@ for (
     { B: 40, T: 3, H: 420, input: "one_hot", tiles: "cpu" },
   ] as const
 ) {
-  Deno.test(`looped and per-step kernels train bit-identically (B=${shape.B} T=${shape.T} H=${shape.H} ${shape.input}, ${shape.tiles} tiles; tanh and relu, clip θ and off, sequential and random, detach: false)`, async () => {
+  Deno.test(`looped, per-step${shape.H <= ROWS_MAX ? " and rows" : ""} kernels train bit-identically (B=${shape.B} T=${shape.T} H=${shape.H} ${shape.input}, ${shape.tiles} tiles; tanh and relu, clip θ and off, sequential and random, detach: false)`, async () => {
     const cases: [CellCase, boolean][] = [
       [MIXED[0], true],
       [MIXED[1], true],
@@ -317,8 +319,11 @@ for (
       [{ ...MIXED[0], activation: "relu" }, false],
     ];
     for (const [c, detach] of cases) {
-      const { looped, steps } = await loopedAndSteps(shape, c, detach);
-      assertSameRun(looped, steps, `${JSON.stringify(c)} detach: ${detach}`);
+      const { looped, steps, rows } = await loopedAndSteps(shape, c, detach);
+      assertSameRun(looped!, steps!, `${JSON.stringify(c)} detach: ${detach}`);
+      if (shape.H <= ROWS_MAX) {
+        assertSameRun(rows!, steps!, `rows: ${JSON.stringify(c)} ${detach}`);
+      }
     }
   });
 }
@@ -332,12 +337,12 @@ Deno.test("a recurrence longer than llvmpipe's 65,535 loop iterations a dispatch
       1,
       840,
     );
-    assert.equal(looped.losses[0].length, 11); // up to 385 steps
-    assertSameRun(looped, steps, tiles);
+    assert.equal(looped!.losses[0].length, 11); // up to 385 steps
+    assertSameRun(looped!, steps!, tiles);
   }
 });
 
-Deno.test("the looped kernels train a minibatch in at most 10 dispatches, one-hot or embedded, for 1 cell or 24", () => {
+Deno.test("the looped and rows kernels train a minibatch in at most 10 dispatches, one-hot or embedded, for 1 cell or 24", () => {
   const { vocab } = loadCorpus(TEXT, 600);
   for (const input of ["one_hot", "embedding"] as const) {
     const spec = {
@@ -349,11 +354,12 @@ Deno.test("the looped kernels train a minibatch in at most 10 dispatches, one-ho
       num_steps: 35,
       max_steps: 35,
       activation: "tanh" as const,
-      kernels: "looped" as const,
     };
-    for (const cells of [1, 24]) {
-      const n = dispatches(spec, cells);
-      assert.ok(n <= 10, `${input}, ${cells} cells: ${n} dispatches`);
+    for (const kernels of ["looped", "rows"] as const) {
+      for (const cells of [1, 24]) {
+        const n = dispatches({ ...spec, kernels }, cells);
+        assert.ok(n <= 10, `${input}, ${kernels}, ${cells} cells: ${n}`);
+      }
     }
   }
 });

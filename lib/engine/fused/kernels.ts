@@ -12,6 +12,8 @@ import forward from "./wgsl/forward.wgsl" with { type: "text" };
 import backward from "./wgsl/backward.wgsl" with { type: "text" };
 import product from "./wgsl/product.wgsl" with { type: "text" };
 import forwardLoop from "./wgsl/forward_loop.wgsl" with { type: "text" };
+import forwardRows from "./wgsl/forward_rows.wgsl" with { type: "text" };
+import backwardRows from "./wgsl/backward_rows.wgsl" with { type: "text" };
 import backwardLoop from "./wgsl/backward_loop.wgsl" with { type: "text" };
 import outer from "./wgsl/outer.wgsl" with { type: "text" };
 import productT from "./wgsl/product_t.wgsl" with { type: "text" };
@@ -24,7 +26,7 @@ import stats from "./wgsl/stats.wgsl" with { type: "text" };
 import update from "./wgsl/update.wgsl" with { type: "text" };
 import { MAX_GROUP } from "../group.ts";
 import { type Kernel, kernel, UNIFORM_BYTES } from "./wgsl.ts";
-import type { Tile, Tiles } from "./tiles.ts";
+import { LANES, ROWS_MAX, type Tile, type Tiles } from "./tiles.ts";
 
 export { MAX_GROUP };
 
@@ -56,6 +58,8 @@ const tileName = (t: Tile) => `${t.rb}x${t.cv}x${t.lanes}`;
 
 /** The WGSL files, by kernel, for a reader (`deno task wgsl`). */
 export const SOURCES: Record<string, string> = {
+  forward_rows: forwardRows,
+  backward_rows: backwardRows,
   forward_loop: forwardLoop,
   backward_loop: backwardLoop,
   forward,
@@ -138,6 +142,17 @@ export function kernelsFor(s: KernelShape, tiles: Tiles) {
       ONE_HOT: s.oneHot,
       MAX_GROUP,
     }),
+    // Written out for H up to ROWS_MAX only: their code grows with H².
+    forwardRows: s.Hp > ROWS_MAX ? null : kernel(
+      `forward_rows:${s.Hp}`,
+      forwardRows,
+      { HV: s.Hp / 4, HK: s.Hp, LANES, ONE_HOT: s.oneHot, MAX_GROUP },
+    ),
+    backwardRows: s.Hp > ROWS_MAX ? null : kernel(
+      `backward_rows:${s.Hp}`,
+      backwardRows,
+      { HV: s.Hp / 4, HK: s.Hp, LANES, EMBED: !s.oneHot, MAX_GROUP },
+    ),
     backwardLoop: kernel(
       `backward_loop:${tileName(tile.loop)}`,
       backwardLoop,
@@ -197,6 +212,8 @@ export type Kernels = ReturnType<typeof kernelsFor>;
 /** Every kernel of a group, by name (`deno task wgsl` prints them). */
 export function allKernels(k: Kernels): Record<string, Kernel> {
   return {
+    ...(k.forwardRows ? { forward_rows: k.forwardRows } : {}),
+    ...(k.backwardRows ? { backward_rows: k.backwardRows } : {}),
     forward_loop: k.forwardLoop,
     backward_loop: k.backwardLoop,
     forward: k.forward,

@@ -11,7 +11,7 @@ import type { GroupSpec } from "../group.ts";
 import { kernelsFor, type KernelShape, pad } from "./kernels.ts";
 import { Gpu, type Resource } from "./gpu.ts";
 import { ParamLayout, StepRows } from "./layout.ts";
-import { TILES } from "./tiles.ts";
+import { type Recurrence, TILES } from "./tiles.ts";
 import { packTokens, type Sequence, type Tokens } from "./tokens.ts";
 import type { Kernels } from "./kernels.ts";
 import { COMMON, structBytes, UNIFORM_BYTES } from "./wgsl.ts";
@@ -70,6 +70,8 @@ export interface Model {
   chunked: boolean;
   /** The recurrences loop over time inside one dispatch each (else one dispatch per step). */
   looped: boolean;
+  /** …one row per invocation, its state and weights in registers. */
+  rows: boolean;
   /** A group of one whose state fits a uniform slot (faster on llvmpipe): the step products read it so. */
   uniformA: boolean;
   /** One step's dlogits fit one too (and start 256-byte aligned). */
@@ -185,8 +187,9 @@ export function makeModel(
   spec: GroupSpec,
   C: number,
   tiles: "cpu" | "gpu",
-  looped: boolean,
+  kernels: Recurrence,
 ): { model: Model; buffers: GPUBuffer[] } {
+  const looped = kernels !== "steps";
   const shape = groupShape(spec, C, device.limits);
   const { B, T, Hp, Vp, Ep, uniformA } = shape;
   const embedding = !shape.oneHot;
@@ -241,6 +244,7 @@ export function makeModel(
     outputs: new StepRows(B, Vp / 4),
     chunked: shape.chunked,
     looped,
+    rows: kernels === "rows",
     uniformA,
     uniformD: shape.uniformD,
     k: kernelsFor(shape, TILES[tiles]),

@@ -3,7 +3,8 @@
  * command buffer: the forward recurrence and the loss, the backward
  * recurrence and the weight gradients, the loss and norm sums and the
  * clipped SGD update. Each recurrence is one dispatch that loops over the
- * steps (`m.looped`; more only where a loop would pass llvmpipe's
+ * steps (`m.looped`: a workgroup's rows, or one row per invocation where
+ * `m.rows`; more only where a loop would pass llvmpipe's
  * {@linkcode LOOP_LIMIT}) or one dispatch per step.
  * Each pass is a function of a group's sizes, kernels and buffers
  * ({@linkcode Model}); each dispatch covers every cell of the group and
@@ -15,7 +16,7 @@
 import { LOOP_LIMIT, SLICES, WIDE } from "./kernels.ts";
 import type { Resource } from "./gpu.ts";
 import type { Recorder } from "./recorder.ts";
-import { gradientGroups, productGroups } from "./tiles.ts";
+import { gradientGroups, LANES, productGroups } from "./tiles.ts";
 import { type Model, region, type Start } from "./model.ts";
 import type { Tokens } from "./tokens.ts";
 import { encodeBackwardSteps, encodeForwardSteps } from "./steps.ts";
@@ -38,15 +39,16 @@ export function encodeForward(
   const oneHot = m.spec.input === "one_hot";
   if (m.looped) {
     // Loop iterations of a step and of setting H_0 (a loop of n counts n + 1,
-    // a barrier among more than 8 invocations 1).
+    // a barrier among more than 8 invocations 1). A rows invocation has its
+    // step written out: one iteration (and the embedded inputs' loop's).
     const { lanes, cv, rb } = k.tile.loop;
     const blocks = HV / (lanes * cv);
-    const span = steps(
+    const span = m.rows ? steps(1 + (oneHot ? 0 : EV + 1), 3) : steps(
       3 + blocks * (HV + 2 + (oneHot ? 0 : EV + 1)),
       rb * (Math.ceil(HV / lanes) + 2) + 3,
     );
     for (let t0 = 0; t0 < L; t0 += span) {
-      rec.dispatch(k.forwardLoop, {
+      rec.dispatch(m.rows ? k.forwardRows! : k.forwardLoop, {
         sizes: {
           t0,
           t1: Math.min(L, t0 + span),
@@ -64,7 +66,7 @@ export function encodeForward(
         W_embed: oneHot ? null : region(m, b.params, "W_embed"),
         b_h: region(m, b.params, "b_h"),
         hs: b.hs,
-      }, [1, Math.ceil(B / rb)]);
+      }, [1, Math.ceil(B / (m.rows ? LANES : rb))]);
     }
   } else {
     encodeForwardSteps(rec, m, L, tok, start);
@@ -128,12 +130,15 @@ export function encodeGradients(
   if (m.looped) {
     const { lanes, cv, rb } = k.tile.loop;
     const blocks = HV / (lanes * cv), products = Math.ceil(EV / lanes);
-    const span = steps(
-      3 + blocks * (HV + VV + 3) + (embedded ? 1 + products * (HV + 2) : 0),
-      1,
-    );
+    const span = m.rows
+      // A step: one iteration, and its loops over dlogits and dE's columns.
+      ? steps(2 + VV + (embedded ? EV + 1 : 0), 1)
+      : steps(
+        3 + blocks * (HV + VV + 3) + (embedded ? 1 + products * (HV + 2) : 0),
+        1,
+      );
     for (let t1 = L; t1 > 0; t1 -= span) {
-      rec.dispatch(k.backwardLoop, {
+      rec.dispatch(m.rows ? k.backwardRows! : k.backwardLoop, {
         sizes: {
           t0: Math.max(0, t1 - span),
           t1,
@@ -152,7 +157,7 @@ export function encodeGradients(
         da: b.da,
         W_xh: embedded ? region(m, b.params, "W_xh") : null,
         dEx: embedded ? b.dEx : null,
-      }, [1, Math.ceil(B / rb)]);
+      }, [1, Math.ceil(B / (m.rows ? LANES : rb))]);
     }
   } else {
     encodeBackwardSteps(rec, m, L);

@@ -102,22 +102,40 @@ export function isSoftware(adapter: GPUAdapter): boolean {
 }
 
 /**
+ * How the fused engine runs the recurrences: in one dispatch each that
+ * loops over the steps, a workgroup's rows together ("looped") or one row
+ * per invocation with its state and weights in registers ("rows"); or one
+ * dispatch per step ("steps"). All three give the same numbers.
+ */
+export type Recurrence = "rows" | "looped" | "steps";
+
+/** Most hidden units the "rows" kernels take: their weights are all in registers, and their code grows with H². */
+export const ROWS_MAX = 32;
+
+/**
  * Which kernels run the recurrences of a model of `num_hiddens` hidden
  * units on an adapter of `tiles`: the looped ones (a minibatch in about ten
- * dispatches), except on a CPU adapter from 129 hidden units on, where
- * the per-step kernels, whose many workgroups read the state as a uniform
- * slot, were measured faster (docs/performance.md). Both give the same
- * numbers.
+ * dispatches); on a CPU adapter, where every load is costly and registers
+ * are not, the rows kernels up to {@linkcode ROWS_MAX} hidden units, and
+ * from 129 on the per-step kernels, whose many workgroups read the state
+ * as a uniform slot. Each was measured the fastest there
+ * (docs/performance.md).
  *
  * @example
  * ```ts
- * loopsFor(32, "cpu"); // "looped"
+ * loopsFor(32, "cpu"); // "rows"
+ * loopsFor(128, "cpu"); // "looped"
  * loopsFor(512, "cpu"); // "steps"
  * ```
  */
 export function loopsFor(
   num_hiddens: number,
   tiles: "cpu" | "gpu",
-): "looped" | "steps" {
-  return tiles === "gpu" || num_hiddens <= 128 ? "looped" : "steps";
+): Recurrence {
+  if (tiles === "gpu") return "looped";
+  return num_hiddens <= ROWS_MAX
+    ? "rows"
+    : num_hiddens <= 128
+    ? "looped"
+    : "steps";
 }
