@@ -149,9 +149,17 @@ export function kernelsFor(s: KernelShape, tiles: Tiles) {
       { HV: s.Hp / 4, HK: s.Hp, LANES, ONE_HOT: s.oneHot, MAX_GROUP },
     ),
     backwardRows: s.Hp > ROWS_MAX ? null : kernel(
-      `backward_rows:${s.Hp}`,
+      `backward_rows:${s.Hp}:${s.Vp}`,
       backwardRows,
-      { HV: s.Hp / 4, HK: s.Hp, LANES, EMBED: !s.oneHot, MAX_GROUP },
+      {
+        HV: s.Hp / 4,
+        HK: s.Hp,
+        HALF: s.Hp / 8,
+        VK: s.Vp,
+        LANES,
+        EMBED: !s.oneHot,
+        MAX_GROUP,
+      },
     ),
     backwardLoop: kernel(
       `backward_loop:${tileName(tile.loop)}`,

@@ -131,8 +131,8 @@ export function encodeGradients(
     const { lanes, cv, rb } = k.tile.loop;
     const blocks = HV / (lanes * cv), products = Math.ceil(EV / lanes);
     const span = m.rows
-      // A step: one iteration, and its loops over dlogits and dE's columns.
-      ? steps(2 + VV + (embedded ? EV + 1 : 0), 1)
+      // A step: one iteration, and its loop over dE's columns.
+      ? steps(1 + (embedded ? EV + 1 : 0), 1)
       : steps(
         3 + blocks * (HV + VV + 3) + (embedded ? 1 + products * (HV + 2) : 0),
         1,
@@ -157,7 +157,7 @@ export function encodeGradients(
         da: b.da,
         W_xh: embedded ? region(m, b.params, "W_xh") : null,
         dEx: embedded ? b.dEx : null,
-      }, [1, Math.ceil(B / (m.rows ? LANES : rb))]);
+      }, [1, Math.ceil(B / (m.rows ? LANES / 2 : rb))]);
     }
   } else {
     encodeBackwardSteps(rec, m, L);
