@@ -1,9 +1,11 @@
 /**
  * Training throughput on the chapter's configuration (batch 32, 35 steps,
  * 512 hidden units, sequential, clip 1), measured the same way for each
- * engine, for the chapter's own PyTorch code, and for groups of cells
- * trained together: one warm-up epoch, then the median of the measured
- * epochs' tokens/s, evaluation excluded.
+ * engine and for groups of cells trained together: after a warm-up run, a
+ * run of 2 epochs and one of 2 + n, the n extra epochs' tokens over the
+ * difference in wall time, evaluation excluded (the loop may ask for an epoch before the last
+ * one's numbers are in, so one epoch's own seconds are not apart from the
+ * next one's); the chapter's own PyTorch code: the median of its epochs.
  *
  * @module
  */
@@ -19,14 +21,20 @@ import {
   resolveConfig,
   type TrainConfig,
 } from "../config/config.ts";
-import { rnnSpec, train_cells, train_ch8 } from "../train/train.ts";
+import {
+  rnnSpec,
+  train_cells,
+  train_ch8,
+  type TrainResult,
+} from "../train/train.ts";
 
 /** What one measurement gave. */
 export interface Throughput {
-  /** Median of the measured epochs. */
+  /** The measured epochs' tokens over their wall time. */
   tokens_per_sec: number;
+  /** Each measured epoch's own, as its record has it. */
   epochs_tokens_per_sec: number[];
-  /** The warm-up epoch's seconds beyond the median measured epoch's. */
+  /** The warm-up run's seconds beyond its epoch at that rate: compiling, starting up. */
   cold_compile_s: number;
   /** What it computed on. */
   adapter: string | null;
@@ -57,24 +65,23 @@ export async function measureEngine(
   num_hiddens?: number,
 ): Promise<Throughput> {
   const device = await describeDevice(choice);
-  // The chapter's config; evaluation only after the last epoch, outside the timing.
-  const config = resolveConfig({
-    ...choice,
-    ...(num_hiddens ? { num_hiddens } : {}),
-    num_epochs: 1 + epochs,
-    eval_every: 1000,
-    num_preds: 0,
+  const m = await steadyRate(epochs, async (num_epochs) => {
+    // The chapter's config; evaluation only after the last epoch.
+    const config = resolveConfig({
+      ...choice,
+      ...(num_hiddens ? { num_hiddens } : {}),
+      num_epochs,
+      eval_every: 1000,
+      num_preds: 0,
+    });
+    const result = await train_ch8(config, corpus);
+    if (result.status !== "done") {
+      throw new Error(result.error ?? result.status);
+    }
+    return [result];
   });
-  const result = await train_ch8(config, corpus);
-  if (result.status !== "done") throw new Error(result.error ?? result.status);
-  const [warmup, ...measured] = result.epochs;
-  const rates = measured.map((e) => e.tokens_per_sec);
-  const tps = median(rates);
-  const tokens = warmup.tokens_per_sec * warmup.seconds;
   return {
-    tokens_per_sec: tps,
-    epochs_tokens_per_sec: rates,
-    cold_compile_s: Math.max(0, warmup.seconds - tokens / tps),
+    ...m,
     adapter: device ? String(device.description || device.vendor) : null,
   };
 }
@@ -82,14 +89,14 @@ export async function measureEngine(
 /** What one grid-batched measurement gave: `cells` cells trained together. */
 export interface CellsThroughput {
   cells: number;
-  /** All cells' tokens per second together: median of the measured epochs. */
+  /** All cells' tokens per second together, over the measured epochs' wall time. */
   tokens_per_sec: number;
   epochs_tokens_per_sec: number[];
   /** Per cell: the aggregate over `cells`. */
   per_cell: number;
   /** Dispatches one minibatch records, for the whole group. */
   dispatches_per_minibatch: number;
-  /** The warm-up epoch's seconds beyond the median measured epoch's. */
+  /** The warm-up run's seconds beyond its epoch at that rate. */
   cold_compile_s: number;
   adapter: string | null;
 }
@@ -113,34 +120,33 @@ export async function measureCells(
 ): Promise<CellsThroughput> {
   const choice = { engine: "fused", backend: "webgpu" } as const;
   const device = await describeDevice(choice);
-  const configs = Array.from({ length: cells }, (_, seed) =>
-    resolveConfig({
-      ...choice,
-      num_hiddens,
-      seed,
-      num_epochs: 1 + epochs,
-      eval_every: 1000,
-      num_preds: 0,
-    }));
-  const results = await train_cells(
-    configs.map((config) => ({ config, corpus })),
-  );
-  const failed = results.find((r) => r.status !== "done");
-  if (failed) throw new Error(failed.error ?? failed.status);
-  // Every cell's epoch took the group's seconds: the tokens add up.
-  const epochRate = (e: number) =>
-    results.reduce((sum, r) => sum + r.epochs[e].tokens_per_sec, 0);
-  const rates = results[0].epochs.slice(1).map((_, e) => epochRate(e + 1));
-  const tps = median(rates);
-  const warmup = results[0].epochs[0];
-  const tokens = epochRate(0) * warmup.seconds;
+  const configs = (num_epochs: number) =>
+    Array.from({ length: cells }, (_, seed) =>
+      resolveConfig({
+        ...choice,
+        num_hiddens,
+        seed,
+        num_epochs,
+        eval_every: 1000,
+        num_preds: 0,
+      }));
+  const m = await steadyRate(epochs, async (num_epochs) => {
+    const results = await train_cells(
+      configs(num_epochs).map((config) => ({ config, corpus })),
+    );
+    const failed = results.find((r) => r.status !== "done");
+    if (failed) throw new Error(failed.error ?? failed.status);
+    return results;
+  });
   return {
     cells,
-    tokens_per_sec: tps,
-    epochs_tokens_per_sec: rates,
-    per_cell: tps / cells,
-    dispatches_per_minibatch: await groupDispatches(configs[0], corpus, cells),
-    cold_compile_s: Math.max(0, warmup.seconds - tokens / tps),
+    ...m,
+    per_cell: m.tokens_per_sec / cells,
+    dispatches_per_minibatch: await groupDispatches(
+      configs(1)[0],
+      corpus,
+      cells,
+    ),
     adapter: device ? String(device.description || device.vendor) : null,
   };
 }
@@ -187,5 +193,58 @@ export async function fusedShape(
   return {
     dispatches_per_minibatch: await groupDispatches(config, corpus, 1),
     kernels: (await describeBackend(config)).kernels ?? null,
+  };
+}
+
+/**
+ * Tokens per second of `train`'s runs together over `epochs` epochs: after
+ * a training of 1 epoch (compiling, warming up), one of 2 epochs and one
+ * of 2 + `epochs`, the extra epochs' tokens over the difference in wall
+ * time (starting up and the last read-back cancel out). Each measured
+ * epoch's own rate, summed over the runs, is as the last training
+ * recorded it.
+ */
+async function steadyRate(
+  epochs: number,
+  train: (num_epochs: number) => Promise<TrainResult[]>,
+): Promise<
+  {
+    tokens_per_sec: number;
+    epochs_tokens_per_sec: number[];
+    cold_compile_s: number;
+  }
+> {
+  const timed = async (n: number) => {
+    const t0 = performance.now();
+    const results = await train(n);
+    return { results, seconds: (performance.now() - t0) / 1000 };
+  };
+  const cold = await timed(1);
+  const short = await timed(2);
+  const long = await timed(2 + epochs);
+  // Every run's epoch took the group's seconds: the tokens add up.
+  const rate = (e: number) =>
+    long.results.reduce((sum, r) => sum + r.epochs[e].tokens_per_sec, 0);
+  const tokens = (e: number) =>
+    long.results.reduce(
+      (sum, r) => sum + r.epochs[e].tokens_per_sec * r.epochs[e].seconds,
+      0,
+    ) / long.results.length;
+  const perEpoch = Math.round(tokens(0)) * long.results.length;
+  // Epochs of a millisecond or so drown in the two runs' noise: never less
+  // than the measured epochs' own seconds.
+  const recorded = Array.from(
+    { length: epochs },
+    (_, e) => long.results[0].epochs[e + 2].seconds,
+  ).reduce((a, b) => a + b, 0);
+  const tps = epochs * perEpoch /
+    Math.max(long.seconds - short.seconds, recorded);
+  return {
+    tokens_per_sec: tps,
+    epochs_tokens_per_sec: Array.from(
+      { length: epochs },
+      (_, e) => rate(e + 2),
+    ),
+    cold_compile_s: Math.max(0, cold.seconds - perEpoch / tps),
   };
 }

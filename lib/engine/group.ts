@@ -250,8 +250,6 @@ export class SplitGroup implements EngineGroup {
     this.cells = parts.reduce((n, p) => n + p.cells, 0);
   }
 
-  readonly #clock = new EpochClock();
-
   /** In order where every part is. */
   get inOrder(): boolean {
     return this.parts.every((p) => p.inOrder);
@@ -270,12 +268,21 @@ export class SplitGroup implements EngineGroup {
     return (await Promise.all(asked)).flat();
   }
 
-  /** Every part's epoch; every cell's `seconds` is the whole epoch's. */
+  /**
+   * Every part's epoch; every cell's `seconds` is the whole epoch's: the
+   * parts' seconds summed (they share one device, one after another).
+   */
   async trainEpochs(epochs: CellEpoch[]): Promise<(EpochStats | null)[]> {
-    const seconds = this.#clock.start();
-    const stats = await this.#each(epochs, (p, e) => p.trainEpochs(e));
-    const s = seconds();
-    return stats.map((x) => x && { ...x, seconds: s });
+    let at = 0;
+    const parts = await Promise.all(this.parts.map((part) => {
+      const slice = epochs.slice(at, at += part.cells);
+      return part.trainEpochs(slice);
+    }));
+    const s = parts.reduce(
+      (sum, p) => sum + (p.find((x) => x !== null)?.seconds ?? 0),
+      0,
+    );
+    return parts.flat().map((x) => x && { ...x, seconds: s });
   }
 
   evaluate(cells: CellEval[]): Promise<number[]> {
@@ -306,8 +313,10 @@ export class SplitGroup implements EngineGroup {
 /**
  * An epoch's wall seconds where the next epoch may be asked for before the
  * last one's numbers are in: from when it was asked for, or from when the
- * epoch before it ended if that was later (epochs in flight together
- * share the device, so each counts the time since the one before).
+ * epoch before it ended if that was later. Epochs in flight together
+ * share the device, so each counts the time since the one before: their
+ * seconds add up to the wall time, though one may take over some of the
+ * next one's (Deno answers two read-backs in flight together).
  *
  * @example
  * ```ts
