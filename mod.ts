@@ -102,6 +102,8 @@ export {
   openGroup,
   type PickedEngine,
   pickEngine,
+  type Recurrence,
+  ROWS_MAX,
   tilesFor,
 } from "./lib/engine/mod.ts";
 export {

@@ -38,7 +38,13 @@ export { BlasRnn } from "./blas/blas.ts";
 export { type Cblas, openCblas, whyNoCblas } from "./blas/cblas.ts";
 export { openDevice } from "./fused/gpu.ts";
 export type { KernelTimes } from "./fused/recorder.ts";
-export { isSoftware, tilesFor } from "./fused/tiles.ts";
+export {
+  isSoftware,
+  loopsFor,
+  type Recurrence,
+  ROWS_MAX,
+  tilesFor,
+} from "./fused/tiles.ts";
 export { BLAS_VERSION, FUSED_VERSION } from "./version.ts";
 export {
   defaultBatch,
