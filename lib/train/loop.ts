@@ -167,7 +167,7 @@ export async function trainGroup(
   try {
     // A run restored at its last epoch has only its texts left.
     for (const [i, r] of runs.entries()) if (!r.training) await close(i);
-    for (asked = ask(0); asked && !hookError; asked = next ?? ask(0)) {
+    for (asked = ask(0); asked; asked = hookError ? null : next ?? ask(0)) {
       // The epoch after is asked for before this one's numbers are awaited,
       // so the device goes on while the host reads them.
       next = group.inOrder ? ask(1) : null;
