@@ -1,6 +1,6 @@
 // The backward recurrence of a small model over steps sizes.t1 − 1 down
-// to sizes.t0 of a minibatch of L = sizes.steps steps in one dispatch, one
-// row per invocation:
+// to sizes.t0 of a minibatch of L = sizes.steps steps in one dispatch, two
+// invocations per row:
 //
 //   dA_t = (dA_{t+1} W_hhᵀ + dlogits_t W_hqᵀ) ⊙ φ′(H_t)
 //   dE_t = dA_t W_xhᵀ                                   (EMBED)
@@ -12,7 +12,7 @@
 // columns, with its half of W_hhᵀ and W_hqᵀ in registers (both whole in
 // one invocation compile several times slower on llvmpipe), and the two
 // halves meet in workgroup memory, a barrier between steps. Every sum
-// runs as in the backward loop, so the numbers are its own.
+// runs as in the backward loop, so the numbers are the same.
 //
 // Constants: HV (H / 4), HK (H), HALF (HV / 2), VK (V, padded), LANES;
 // EMBED; MAX_GROUP.

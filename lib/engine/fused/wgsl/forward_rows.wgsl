@@ -10,7 +10,7 @@
 // once): no barrier, and no load of the state. That suits a CPU adapter,
 // where every load is costly and registers are not, for H up to ROWS_MAX.
 // Every sum runs as in the forward loop (k ascending, within a vec4 of k
-// over w, z, y, x innermost first), so the numbers are its own.
+// over w, z, y, x innermost first), so the numbers are the same.
 //
 // Constants: HV (H / 4), HK (H), LANES; ONE_HOT; MAX_GROUP.
 
