@@ -255,32 +255,34 @@ export class SplitGroup implements EngineGroup {
     return this.parts.every((p) => p.inOrder);
   }
 
-  /** Each part's slice of `items` through `f`, all asked for at once (in part order); the results in cell order. */
+  /** Each part's slice of `items` through `f`, all asked for at once (in part order): each part's results. */
+  #ask<I, O>(
+    items: I[],
+    f: (part: EngineGroup, slice: I[]) => Promise<O[]>,
+  ): Promise<O[][]> {
+    let at = 0;
+    return Promise.all(
+      this.parts.map((part) => f(part, items.slice(at, at += part.cells))),
+    );
+  }
+
+  /** {@linkcode SplitGroup.#ask}'s results in cell order. */
   async #each<I, O>(
     items: I[],
     f: (part: EngineGroup, slice: I[]) => Promise<O[]>,
   ): Promise<O[]> {
-    let at = 0;
-    const asked = this.parts.map((part) => {
-      const slice = items.slice(at, at += part.cells);
-      return f(part, slice);
-    });
-    return (await Promise.all(asked)).flat();
+    return (await this.#ask(items, f)).flat();
   }
 
   /**
    * Every part's epoch; every cell's `seconds` is the whole epoch's: the
-   * parts' seconds summed (they share one device, one after another).
+   * longest part's (the parts are asked for at once, and each counts from
+   * then or from the end of its epoch before).
    */
   async trainEpochs(epochs: CellEpoch[]): Promise<(EpochStats | null)[]> {
-    let at = 0;
-    const parts = await Promise.all(this.parts.map((part) => {
-      const slice = epochs.slice(at, at += part.cells);
-      return part.trainEpochs(slice);
-    }));
-    const s = parts.reduce(
-      (sum, p) => sum + (p.find((x) => x !== null)?.seconds ?? 0),
-      0,
+    const parts = await this.#ask(epochs, (p, e) => p.trainEpochs(e));
+    const s = Math.max(
+      ...parts.map((p) => p.find((x) => x !== null)?.seconds ?? 0),
     );
     return parts.flat().map((x) => x && { ...x, seconds: s });
   }
