@@ -3,9 +3,10 @@
  * 512 hidden units, sequential, clip 1), measured the same way for each
  * engine and for groups of cells trained together: after a warm-up run, a
  * run of 2 epochs and one of 2 + n, the n extra epochs' tokens over the
- * difference in wall time, evaluation excluded (the loop may ask for an epoch before the last
- * one's numbers are in, so one epoch's own seconds are not apart from the
- * next one's); the chapter's own PyTorch code: the median of its epochs.
+ * difference in wall time, evaluation excluded (the loop may ask for an
+ * epoch before the last one's numbers are in, so one epoch's own seconds
+ * are not apart from the next one's); the chapter's own PyTorch code: the
+ * median of its epochs.
  *
  * @module
  */
@@ -225,12 +226,11 @@ async function steadyRate(
   // Every run's epoch took the group's seconds: the tokens add up.
   const rate = (e: number) =>
     long.results.reduce((sum, r) => sum + r.epochs[e].tokens_per_sec, 0);
-  const tokens = (e: number) =>
-    long.results.reduce(
-      (sum, r) => sum + r.epochs[e].tokens_per_sec * r.epochs[e].seconds,
-      0,
-    ) / long.results.length;
-  const perEpoch = Math.round(tokens(0)) * long.results.length;
+  const perEpoch = long.results.reduce(
+    (sum, r) =>
+      sum + Math.round(r.epochs[0].tokens_per_sec * r.epochs[0].seconds),
+    0,
+  );
   // Epochs of a millisecond or so drown in the two runs' noise: never less
   // than the measured epochs' own seconds.
   const recorded = Array.from(

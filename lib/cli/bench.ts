@@ -2,8 +2,8 @@
  * `deno task bench [--pytorch] [--json PATH]`: training throughput
  * (tokens/s) of each engine × backend on the chapter's configuration
  * (batch 32, 35 steps, 512 hidden units, vocab 28, sequential, clip 1),
- * warm-up excluded, median of several epochs, with the warm-up's extra
- * seconds as a cold-compile column (Mesa's shader cache is off for the
+ * warm-up excluded, several epochs over their wall time, with the
+ * warm-up's extra seconds as a cold-compile column (Mesa's shader cache is off for the
  * run, as on a fresh machine). With `--pytorch`, the chapter's PyTorch
  * code (`pytorch/rnn_scratch.py`) runs in the same run, and every row
  * gets its ratio to PyTorch's best; the fused row says how many

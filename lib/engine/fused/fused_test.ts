@@ -241,7 +241,7 @@ Deno.test("a group's dispatches per minibatch do not grow with its cells", () =>
 });
 
 /** Trains one cell with each kind of recurrence kernel, from the same values and data; every epoch's losses and norms, validation and parameters. */
-async function loopedAndSteps(
+async function eachKernel(
   shape: {
     B: number;
     T: number;
@@ -319,7 +319,7 @@ for (
       [{ ...MIXED[0], activation: "relu" }, false],
     ];
     for (const [c, detach] of cases) {
-      const { looped, steps, rows } = await loopedAndSteps(shape, c, detach);
+      const { looped, steps, rows } = await eachKernel(shape, c, detach);
       assertSameRun(looped!, steps!, `${JSON.stringify(c)} detach: ${detach}`);
       if (shape.H <= ROWS_MAX) {
         assertSameRun(rows!, steps!, `rows: ${JSON.stringify(c)} ${detach}`);
@@ -330,7 +330,7 @@ for (
 
 Deno.test("a recurrence longer than llvmpipe's 65,535 loop iterations a dispatch (detach: false over 385 steps) is split over dispatches without changing a number", async () => {
   for (const tiles of ["cpu", "gpu"] as const) {
-    const { looped, steps } = await loopedAndSteps(
+    const { looped, steps } = await eachKernel(
       { B: 2, T: 35, H: 512, input: "one_hot", tiles },
       MIXED[0],
       false,
