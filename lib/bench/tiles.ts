@@ -146,6 +146,7 @@ export async function timeTiles(
         b_h,
         hs,
         next,
+        W_tex: null,
       },
       productGroups(t, B, H),
     );
@@ -178,6 +179,8 @@ export async function timeTiles(
         D: da,
         G,
         G_b: null,
+        A_tex: null,
+        D_tex: null,
       },
       [HV / (8 * cv), H / rb],
     );

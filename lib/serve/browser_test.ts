@@ -241,100 +241,108 @@ Deno.test({
   }),
 });
 
-Deno.test({
-  name:
-    "serve in headless Chromium: a cell trained again in the page, on the browser's WebGPU with the fused engine's kernels, follows its stored curve",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  ...requires(["chromium", "book", "webgpu"], async () => {
-    const root = await Deno.makeTempDir({ prefix: "rnnlab-train-here-" });
-    const experiments = `${root}/experiments`;
-    const ac = new AbortController();
-    let page: Page | undefined;
-    const problems: string[] = [];
-    try {
-      // One small fused cell on a book the page may train on (a known one).
-      await Deno.mkdir(experiments);
-      const spec = {
-        name: "here",
-        ...TINY,
-        base: {
-          ...TINY.base,
-          corpus: "timemachine",
-          engine: "fused",
-          backend: "webgpu",
-          num_epochs: 4,
-          num_hiddens: 32,
-        },
-        grid: {},
-      };
-      await Deno.writeTextFile(
-        `${experiments}/here.ts`,
-        `export default ${JSON.stringify(spec)};\n`,
-      );
-      const ran = await runTask("exp", [
-        "here",
-        "--out",
-        `${root}/results/here`,
-      ], {
-        RNNLAB_EXPERIMENTS_DIR: experiments,
-        RNNLAB_OFFLINE: "1",
-        RNNLAB_DATA_DIR: TEST_DATA_DIR,
-      });
-      assert.equal(ran.code, 0, ran.stderr);
-      Deno.env.set("RNNLAB_DATA_DIR", TEST_DATA_DIR);
-      const port = await serveOn(`${root}/results`, experiments, ac.signal);
-      const browser = await chromium();
-      page = await openPage(browser, problems);
-      await page.goto(`http://127.0.0.1:${port}/#/exp/here`, {
-        waitUntil: "load",
-      });
-      await page.waitForSelector("#grouped");
-      await ungroup(page);
-      await page.waitForSelector("tr.cell td.status a");
-      await page.click("tr.cell td.status a");
-      await page.waitForSelector("#train-here");
-      await page.$eval(
-        "#here-epochs",
-        (e) => (e as unknown as { value: string }).value = "3",
-      );
-      await page.click("#train-here");
-      await page.waitForFunction(
-        `/trained|failed|no WebGPU|not here/.test(document.getElementById("here-status").textContent)`,
-        { timeout: 120_000 },
-      ).catch(() => {});
-      const said = await page.$eval("#here-status", (e) => e.textContent);
-      assert.match(said ?? "", /trained/, `${said}; ${problems.join("; ")}`);
-      await page.waitForFunction(
-        `document.querySelectorAll("tr.here-epoch").length === 3 &&
-          /3 epochs trained/.test(document.getElementById("here-status").textContent)`,
-        { timeout: 120_000 },
-      );
-      const rel = await page.$$eval(
-        "tr.here-epoch td.here-rel",
-        (tds) => tds.map((td) => Number(td.textContent)),
-      );
-      assert.equal(rel.length, 3);
-      // Another adapter (SwiftShader against llvmpipe) rounds differently,
-      // by a few units in float32's last place over three epochs.
-      console.log(`train here: relative differences ${rel.join(", ")}`);
-      assert.ok(rel.every((r) => r < 1e-6), `relative differences ${rel}`);
-      assert.ok(
-        (await page.$$("#here-chart svg .mark-line path")).length >= 1,
-        "both curves drawn",
-      );
-      if (SHOTS) {
-        const panel = await page.$("#detail");
-        await panel!.screenshot({ path: `${SHOTS}/serve-train-here.png` });
+// The rows kernels (up to 32 hidden units on a CPU adapter), and the looped
+// ones with their weights in textures.
+for (
+  const [num_hiddens, kernels] of [[32, "rows"], [64, "looped"]] as const
+) {
+  Deno.test({
+    name:
+      `serve in headless Chromium: a cell of ${num_hiddens} hidden units trained again in the page, on the browser's WebGPU with the fused engine's ${kernels} kernels, follows its stored curve`,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    ...requires(["chromium", "book", "webgpu"], async () => {
+      const root = await Deno.makeTempDir({ prefix: "rnnlab-train-here-" });
+      const experiments = `${root}/experiments`;
+      const ac = new AbortController();
+      let page: Page | undefined;
+      const problems: string[] = [];
+      try {
+        // One small fused cell on a book the page may train on (a known one).
+        await Deno.mkdir(experiments);
+        const spec = {
+          name: "here",
+          ...TINY,
+          base: {
+            ...TINY.base,
+            corpus: "timemachine",
+            engine: "fused",
+            backend: "webgpu",
+            num_epochs: 4,
+            num_hiddens,
+          },
+          grid: {},
+        };
+        await Deno.writeTextFile(
+          `${experiments}/here.ts`,
+          `export default ${JSON.stringify(spec)};\n`,
+        );
+        const ran = await runTask("exp", [
+          "here",
+          "--out",
+          `${root}/results/here`,
+        ], {
+          RNNLAB_EXPERIMENTS_DIR: experiments,
+          RNNLAB_OFFLINE: "1",
+          RNNLAB_DATA_DIR: TEST_DATA_DIR,
+        });
+        assert.equal(ran.code, 0, ran.stderr);
+        Deno.env.set("RNNLAB_DATA_DIR", TEST_DATA_DIR);
+        const port = await serveOn(`${root}/results`, experiments, ac.signal);
+        const browser = await chromium();
+        page = await openPage(browser, problems);
+        await page.goto(`http://127.0.0.1:${port}/#/exp/here`, {
+          waitUntil: "load",
+        });
+        await page.waitForSelector("#grouped");
+        await ungroup(page);
+        await page.waitForSelector("tr.cell td.status a");
+        await page.click("tr.cell td.status a");
+        await page.waitForSelector("#train-here");
+        await page.$eval(
+          "#here-epochs",
+          (e) => (e as unknown as { value: string }).value = "3",
+        );
+        await page.click("#train-here");
+        await page.waitForFunction(
+          `/trained|failed|no WebGPU|not here/.test(document.getElementById("here-status").textContent)`,
+          { timeout: 120_000 },
+        ).catch(() => {});
+        const said = await page.$eval("#here-status", (e) => e.textContent);
+        assert.match(said ?? "", /trained/, `${said}; ${problems.join("; ")}`);
+        // A software adapter: the CPU tiles, whose kernels are the ones named.
+        assert.match(said ?? "", /\(software\)/, said ?? "");
+        await page.waitForFunction(
+          `document.querySelectorAll("tr.here-epoch").length === 3 &&
+            /3 epochs trained/.test(document.getElementById("here-status").textContent)`,
+          { timeout: 120_000 },
+        );
+        const rel = await page.$$eval(
+          "tr.here-epoch td.here-rel",
+          (tds) => tds.map((td) => Number(td.textContent)),
+        );
+        assert.equal(rel.length, 3);
+        // Another adapter (SwiftShader against llvmpipe) rounds differently,
+        // by a few units in float32's last place over three epochs.
+        console.log(`train here: relative differences ${rel.join(", ")}`);
+        assert.ok(rel.every((r) => r < 1e-6), `relative differences ${rel}`);
+        assert.ok(
+          (await page.$$("#here-chart svg .mark-line path")).length >= 1,
+          "both curves drawn",
+        );
+        if (SHOTS && kernels === "rows") {
+          const panel = await page.$("#detail");
+          await panel!.screenshot({ path: `${SHOTS}/serve-train-here.png` });
+        }
+        assert.deepEqual(problems, [], problems.join("\n"));
+      } finally {
+        await page?.close();
+        ac.abort();
+        await Deno.remove(root, { recursive: true });
       }
-      assert.deepEqual(problems, [], problems.join("\n"));
-    } finally {
-      await page?.close();
-      ac.abort();
-      await Deno.remove(root, { recursive: true });
-    }
-  }),
-});
+    }),
+  });
+}
 
 /** The keys a diff page lists as differing. */
 const diffKeys = (page: Page) =>

@@ -420,6 +420,16 @@ export class FusedCells implements EngineGroup {
 
   /** Frees the buffers (the device and its pipelines stay). */
   destroy(): void {
+    const { weights, states } = this.#m.b;
+    for (
+      const t of [
+        ...Object.values(weights ?? {}),
+        ...Object.values(states ?? {}),
+      ]
+    ) {
+      this.#m.gpu.forget(t.view);
+      t.texture.destroy();
+    }
     for (const b of this.#buffers) {
       this.#m.gpu.forget(b);
       b.destroy();

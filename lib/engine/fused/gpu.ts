@@ -19,6 +19,7 @@
 import {
   type Binding,
   elementBytes,
+  isStored,
   type Kernel,
   packStruct,
   type StructValues,
@@ -34,11 +35,14 @@ export type Resource = GPUBuffer | {
 
 /**
  * What a dispatch binds to each of a kernel's bindings, by name: a buffer
- * (or a range of one), a uniform struct's values, or null for one this
- * variant of the kernel does not read (an unused one is bound to a
- * placeholder). The `cells` uniform is made here.
+ * (or a range of one), a texture's view, a uniform struct's values, or
+ * null for one this variant of the kernel does not read (an unused one is
+ * bound to a placeholder). The `cells` uniform is made here.
  */
-export type Resources = Record<string, Resource | StructValues | null>;
+export type Resources = Record<
+  string,
+  Resource | GPUTextureView | StructValues | null
+>;
 
 const isResource = (r: Resource | StructValues): r is Resource =>
   r instanceof GPUBuffer || "buffer" in r;
@@ -63,7 +67,9 @@ export class Gpu {
   readonly #strides = new WeakMap<GPUBuffer, number>();
   readonly #ids = new WeakMap<object, number>();
   /** Placeholders for unused bindings, by access (a dispatch may not bind one buffer both read-only and read-write). */
-  readonly #spare: Partial<Record<Binding["access"], GPUBuffer>> = {};
+  readonly #spare: Partial<
+    Record<Binding["access"], GPUBuffer | GPUTextureView>
+  > = {};
   #nextId = 1;
 
   private constructor(device: GPUDevice) {
@@ -97,7 +103,14 @@ export class Gpu {
       entries: k.bindings.map((b, binding) => ({
         binding,
         visibility: GPUShaderStage.COMPUTE,
-        buffer: { type: BUFFER_TYPE[b.access] },
+        ...(b.access === "texture"
+          ? {
+            texture: {
+              sampleType: "unfilterable-float",
+              viewDimension: "2d-array",
+            },
+          } as const
+          : { buffer: { type: BUFFER_TYPE[b.access] } }),
       })),
     });
     p = this.device.createComputePipeline({
@@ -119,13 +132,21 @@ export class Gpu {
   bind(k: Kernel, resources: Resources): GPUBindGroup {
     const pipeline = this.pipeline(k);
     const given = new Set(Object.keys(resources));
-    const bound = k.bindings.map((b): Resource => {
+    const bound = k.bindings.map((b): Resource | GPUTextureView => {
       if (b.name === "cells") return this.#cells(k, resources);
       if (!given.delete(b.name)) {
         throw new Error(`${k.label}: no resource for binding ${b.name}`);
       }
       const r = resources[b.name];
       if (r === null) return this.#placeholder(b);
+      if ((b.access === "texture") !== (r instanceof GPUTextureView)) {
+        throw new Error(
+          `${k.label}: binding ${b.name} takes a ${
+            b.access === "texture" ? "texture" : "buffer"
+          }`,
+        );
+      }
+      if (r instanceof GPUTextureView) return r;
       if (b.struct && !isResource(r)) {
         return this.#uniform(b.name, packStruct(b.struct, r));
       }
@@ -139,7 +160,7 @@ export class Gpu {
     }
     const key = `${this.#id(pipeline)}|${
       bound.map((r) =>
-        r instanceof GPUBuffer
+        r instanceof GPUBuffer || r instanceof GPUTextureView
           ? `${this.#id(r)}`
           : `${this.#id(r.buffer)}:${r.offset}:${r.size}`
       ).join("|")
@@ -163,9 +184,9 @@ export class Gpu {
     const words = new Uint32Array(
       Math.max(4, Math.ceil(k.bindings.length / 4) * 4),
     );
-    k.bindings.filter((b) => b.access !== "uniform").forEach((b, i) => {
+    k.bindings.filter(isStored).forEach((b, i) => {
       const r = resources[b.name];
-      const buffer = !r
+      const buffer = !r || r instanceof GPUTextureView
         ? null
         : r instanceof GPUBuffer
         ? r
@@ -179,8 +200,15 @@ export class Gpu {
     return this.#uniform("cells", new Uint8Array(words.buffer));
   }
 
-  /** A buffer for a binding a kernel's variant does not read. */
-  #placeholder(b: Binding): GPUBuffer {
+  /** A buffer or texture for a binding a kernel's variant does not read. */
+  #placeholder(b: Binding): GPUBuffer | GPUTextureView {
+    if (b.access === "texture") {
+      return this.#spare.texture ??= this.device.createTexture({
+        size: [1, 1, 1],
+        format: "rgba32float",
+        usage: GPUTextureUsage.TEXTURE_BINDING,
+      }).createView({ dimension: "2d-array" });
+    }
     const uniform = b.access === "uniform";
     return this.#spare[b.access] ??= this.device.createBuffer({
       size: uniform ? UNIFORM_BYTES : 16,
@@ -211,9 +239,9 @@ export class Gpu {
     return b;
   }
 
-  /** Drops the bind groups that use `buffer` (before it is destroyed). */
-  forget(buffer: GPUBuffer): void {
-    const id = this.#ids.get(buffer);
+  /** Drops the bind groups that use `resource` (before it is destroyed). */
+  forget(resource: GPUBuffer | GPUTextureView): void {
+    const id = this.#ids.get(resource);
     if (id === undefined) return;
     for (const key of [...this.#groups.keys()]) {
       if (key.split("|").slice(1).some((p) => p.split(":")[0] === `${id}`)) {

@@ -34,6 +34,18 @@ export { MAX_GROUP };
 export const PAD = 32;
 /** Invocations per workgroup of the elementwise kernels. */
 export const WIDE = 64;
+/** Texels a row of an operand texture (`texels.ts`, rgba32float): 1,024 bytes, a multiple of the 256 a copy's rows take. */
+export const TEXELS = 64;
+/** Rows a texture has on every WebGPU device (the least `maxTextureDimension2D`). */
+const TEXTURE_ROWS = 8192;
+
+/**
+ * Whether the recurrences (looped or per step) read W_hh, W_hhᵀ and W_hqᵀ
+ * from textures, a layer per cell: where the tiles say so, and W_hh
+ * (Hp × Hp) fits one.
+ */
+export const texturedWeights = (Hp: number, tiles: Tiles): boolean =>
+  tiles.textures && Hp * Hp / 4 / TEXELS <= TEXTURE_ROWS;
 /** Steps a weight-gradient sum covers at most, where a state fits a uniform slot (the engine's arithmetic for such shapes). */
 export const SLICES = 8;
 /**
@@ -79,7 +91,7 @@ export const SOURCES: Record<string, string> = {
 /** The forward step on tile `t`, its A a uniform slot or storage, its inputs one-hot or embedded. */
 export const forwardKernel = (
   t: Tile,
-  o: { uniformA: boolean; oneHot: boolean },
+  o: { uniformA: boolean; oneHot: boolean; textures?: boolean },
 ): Kernel =>
   kernel(`forward:${tileName(t)}`, forward, {
     ...tiled(t),
@@ -87,17 +99,32 @@ export const forwardKernel = (
     MAX_GROUP,
     SLOT,
     ONE_HOT: o.oneHot,
+    W_TEXTURE: o.textures ?? false,
+    TEXELS,
   });
 
 /**
  * A weight gradient on tile `t`, with the column sums of D (its bias's
- * gradient) or without; with `gather`, A's rows picked by token.
+ * gradient) or without; with `gather`, A's rows picked by token; A and D
+ * read from textures where `textures` says so.
  */
-export const outerKernel = (t: Tile, bias: boolean, gather = false): Kernel =>
+export const outerKernel = (
+  t: Tile,
+  bias: boolean,
+  gather = false,
+  textures = { A: false, D: false },
+): Kernel =>
   kernel(
     `outer:${bias ? "bias" : gather ? "gather" : "weight"}:${tileName(t)}`,
     outer,
-    { ...tiled(t), BIAS: bias, GATHER: gather },
+    {
+      ...tiled(t),
+      BIAS: bias,
+      GATHER: gather,
+      A_TEXTURE: textures.A,
+      D_TEXTURE: textures.D,
+      TEXELS,
+    },
   );
 
 /** What a group's shape decides of its kernels. */
@@ -120,7 +147,19 @@ export interface KernelShape {
   uniformA: boolean;
   /** One step's dlogits fit one too. */
   uniformD: boolean;
+  /** Steps a minibatch's recurrence covers: T, or more with `detach: false`. */
+  L: number;
 }
+
+/**
+ * Whether the states, dA and dlogits of a minibatch are read from
+ * textures by the products over all steps (the logits and the weight
+ * gradients): where the tiles say so and each fits one.
+ */
+export const texturedStates = (s: KernelShape, tiles: Tiles): boolean =>
+  tiles.textures &&
+  Math.max((s.L + 1) * s.B * s.Hp, s.T * s.B * s.Vp) / 4 / TEXELS <=
+    TEXTURE_ROWS;
 
 /** The kernels of a group: each compiled with its tile and the group's choices. */
 export function kernelsFor(s: KernelShape, tiles: Tiles) {
@@ -135,11 +174,15 @@ export function kernelsFor(s: KernelShape, tiles: Tiles) {
     dEx: tiles.wide(s.Ep),
   };
   const R = s.T * s.B;
+  const textures = texturedWeights(s.Hp, tiles);
+  const states = texturedStates(s, tiles);
   return {
     tile,
     forwardLoop: kernel(`forward_loop:${tileName(tile.loop)}`, forwardLoop, {
       ...tiled(tile.loop),
       ONE_HOT: s.oneHot,
+      W_TEXTURE: textures,
+      TEXELS,
       MAX_GROUP,
     }),
     // Written out for H up to ROWS_MAX only: their code grows with H².
@@ -164,12 +207,20 @@ export function kernelsFor(s: KernelShape, tiles: Tiles) {
     backwardLoop: kernel(
       `backward_loop:${tileName(tile.loop)}`,
       backwardLoop,
-      { ...tiled(tile.loop), EMBED: !s.oneHot, MAX_GROUP },
+      {
+        ...tiled(tile.loop),
+        EMBED: !s.oneHot,
+        W_TEXTURE: textures,
+        TEXELS,
+        MAX_GROUP,
+      },
     ),
-    forward: forwardKernel(tile.step, s),
+    forward: forwardKernel(tile.step, { ...s, textures }),
     backward: kernel(`backward:${tileName(tile.step)}`, backward, {
       ...tiled(tile.step),
       A_IN_UNIFORM: s.uniformA,
+      W_TEXTURE: textures,
+      TEXELS,
       MAX_GROUP,
       SLOT,
       D_IN_UNIFORM: s.uniformD,
@@ -177,15 +228,19 @@ export function kernelsFor(s: KernelShape, tiles: Tiles) {
     logits: kernel(`logits:${tileName(tile.logits)}`, product, {
       ...tiled(tile.logits),
       BIAS: true,
+      A_TEXTURE: states,
+      TEXELS,
     }),
     P: kernel(`P:${tileName(tile.P)}`, product, {
       ...tiled(tile.P),
       BIAS: false,
+      A_TEXTURE: false,
+      TEXELS,
     }),
     /** The weight gradients, each with its bias's beside it (dW_xh has none). */
-    dW_hh: outerKernel(tile.dW_hh, true),
-    dW_hq: outerKernel(tile.dW_hq, true),
-    dW_xh: outerKernel(tile.dW_xh, false, true),
+    dW_hh: outerKernel(tile.dW_hh, true, false, { A: states, D: states }),
+    dW_hq: outerKernel(tile.dW_hq, true, false, { A: states, D: states }),
+    dW_xh: outerKernel(tile.dW_xh, false, true, { A: false, D: states }),
     dEx: kernel(`dEx:${tileName(tile.dEx)}`, productT, tiled(tile.dEx)),
     copy: kernel("copy", copy, { WIDE }),
     state: kernel("state", state, { WIDE }),

@@ -8,11 +8,19 @@
  */
 import { MAX_GROUP } from "../group.ts";
 import type { GroupSpec } from "../group.ts";
-import { kernelsFor, type KernelShape, pad } from "./kernels.ts";
+import {
+  kernelsFor,
+  type KernelShape,
+  pad,
+  texturedStates,
+  texturedWeights,
+} from "./kernels.ts";
 import { Gpu, type Resource } from "./gpu.ts";
 import { ParamLayout, StepRows } from "./layout.ts";
 import { type Recurrence, TILES } from "./tiles.ts";
 import { packTokens, type Sequence, type Tokens } from "./tokens.ts";
+import type { Recorder } from "./recorder.ts";
+import { copyCells, makeTexels, type Texels } from "./texels.ts";
 import type { Kernels } from "./kernels.ts";
 import { COMMON, structBytes, UNIFORM_BYTES } from "./wgsl.ts";
 
@@ -43,6 +51,10 @@ export interface Buffers {
   dcur: [GPUBuffer, GPUBuffer];
   /** Each cell's lr, θ and activation (`Hyper`). */
   hyper: GPUBuffer;
+  /** W_hh, W_hhᵀ and W_hqᵀ as the recurrences read them where the tiles say so (else null): copied in before each ({@linkcode copyWeights}). */
+  weights: { W_hh: Texels; W_hh_T: Texels; W_hq_T: Texels } | null;
+  /** The states, dA and dlogits as the logits and the weight gradients read them where the tiles say so and they fit (else null): copied in once written ({@linkcode copyStates}). */
+  states: { hs: Texels; da: Texels; logits: Texels } | null;
 }
 
 /** What the passes need of a group of models of one shape. */
@@ -114,6 +126,7 @@ export function groupShape(
   return {
     B,
     T: spec.num_steps,
+    L: spec.max_steps,
     Hp,
     Vp,
     Ep: oneHot ? 0 : pad(spec.embed_size),
@@ -172,6 +185,38 @@ export function region(m: Model, of: GPUBuffer, name: string): Resource {
   return { buffer: of, offset, size: size + (m.C - 1) * m.layout.floats * 4 };
 }
 
+/**
+ * Copies the weights a recurrence reads as textures (where `m.b.weights`)
+ * into them: W_hh before the forward one, W_hhᵀ and W_hqᵀ before the
+ * backward one.
+ */
+export function copyWeights(
+  rec: Recorder,
+  m: Model,
+  pass: "forward" | "backward",
+): void {
+  const t = m.b.weights;
+  if (!t) return;
+  if (pass === "forward") {
+    const { offset } = m.layout.bytes("W_hh");
+    copyCells(rec, m.C, m.b.params, offset, m.layout.floats * 4, t.W_hh);
+  } else {
+    copyCells(rec, m.C, m.b.W_hh_T, 0, m.Hp * m.Hp * 4, t.W_hh_T);
+    copyCells(rec, m.C, m.b.W_hq_T, 0, m.Vp * m.Hp * 4, t.W_hq_T);
+  }
+}
+
+/** Copies `name` (the states, dA or dlogits, once written) into its texture, where `m.b.states`. */
+export function copyStates(
+  rec: Recorder,
+  m: Model,
+  name: "hs" | "da" | "logits",
+): void {
+  const t = m.b.states;
+  if (!t) return;
+  copyCells(rec, m.C, m.b[name], 0, t[name].vec4s * 16, t[name]);
+}
+
 const UNIFORM = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
 const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC |
   GPUBufferUsage.COPY_DST;
@@ -207,6 +252,7 @@ export function makeModel(
     buffers.push(b);
     return b;
   };
+  const texture = (floats: number) => makeTexels(device, C, floats);
   const slot = STORAGE | GPUBufferUsage.UNIFORM;
   const slack = uniformA ? UNIFORM_BYTES : 0;
   const b: Buffers = {
@@ -228,6 +274,20 @@ export function makeModel(
       size: MAX_GROUP * structBytes(COMMON.Hyper),
       usage: UNIFORM,
     }),
+    weights: kernels !== "rows" && texturedWeights(Hp, TILES[tiles])
+      ? {
+        W_hh: texture(Hp * Hp),
+        W_hh_T: texture(Hp * Hp),
+        W_hq_T: texture(Vp * Hp),
+      }
+      : null,
+    states: texturedStates(shape, TILES[tiles])
+      ? {
+        hs: texture((L + 1) * B * Hp),
+        da: texture(L * B * Hp),
+        logits: texture(T * B * Vp),
+      }
+      : null,
   };
   buffers.push(b.zeros, b.hyper);
   const model: Model = {

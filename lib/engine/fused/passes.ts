@@ -17,7 +17,13 @@ import { LOOP_LIMIT, SLICES, WIDE } from "./kernels.ts";
 import type { Resource } from "./gpu.ts";
 import type { Recorder } from "./recorder.ts";
 import { gradientGroups, LANES, productGroups } from "./tiles.ts";
-import { type Model, region, type Start } from "./model.ts";
+import {
+  copyStates,
+  copyWeights,
+  type Model,
+  region,
+  type Start,
+} from "./model.ts";
 import type { Tokens } from "./tokens.ts";
 import { encodeBackwardSteps, encodeForwardSteps } from "./steps.ts";
 
@@ -47,6 +53,7 @@ export function encodeForward(
       3 + blocks * (HV + 2 + (oneHot ? 0 : EV + 1)),
       rb * (Math.ceil(HV / lanes) + 2) + 3,
     );
+    copyWeights(rec, m, "forward");
     for (let t0 = 0; t0 < L; t0 += span) {
       rec.dispatch(m.rows ? k.forwardRows! : k.forwardLoop, {
         sizes: {
@@ -66,11 +73,13 @@ export function encodeForward(
         W_embed: oneHot ? null : region(m, b.params, "W_embed"),
         b_h: region(m, b.params, "b_h"),
         hs: b.hs,
+        ...(m.rows ? {} : { W_tex: b.weights?.W_hh.view ?? null }),
       }, [1, Math.ceil(B / (m.rows ? LANES : rb))]);
     }
   } else {
     encodeForwardSteps(rec, m, L, tok, start);
   }
+  copyStates(rec, m, "hs");
   // logits_t = H_t W_hq + b_q over the loss window, H_t in slot t + 1.
   rec.dispatch(
     k.logits,
@@ -86,6 +95,7 @@ export function encodeForward(
       W: region(m, b.params, "W_hq"),
       C: b.logits,
       bias: region(m, b.params, "b_q"),
+      A_tex: b.states?.hs.view ?? null,
     },
     productGroups(k.tile.logits, T * B, Vp),
     "logits",
@@ -122,6 +132,7 @@ export function encodeGradients(
   start: Start,
 ) {
   encodeForward(rec, m, L, tok, start);
+  copyStates(rec, m, "logits");
   const { B, T, Hp, Vp, b, k, states } = m;
   const HV = Hp / 4, VV = Vp / 4, EV = m.Ep / 4;
   const w = L - T; // first step of the loss window
@@ -137,6 +148,7 @@ export function encodeGradients(
         3 + blocks * (HV + VV + 3) + (embedded ? 1 + products * (HV + 2) : 0),
         1,
       );
+    copyWeights(rec, m, "backward");
     for (let t1 = L; t1 > 0; t1 -= span) {
       rec.dispatch(m.rows ? k.backwardRows! : k.backwardLoop, {
         sizes: {
@@ -157,19 +169,31 @@ export function encodeGradients(
         da: b.da,
         W_xh: embedded ? region(m, b.params, "W_xh") : null,
         dEx: embedded ? b.dEx : null,
+        ...(m.rows ? {} : {
+          W_tex: b.weights?.W_hh_T.view ?? null,
+          W_q_tex: b.weights?.W_hq_T.view ?? null,
+        }),
       }, [1, Math.ceil(B / (m.rows ? LANES / 2 : rb))]);
     }
   } else {
     encodeBackwardSteps(rec, m, L);
   }
+  copyStates(rec, m, "da");
   // Weight gradients G = Σ_t Aᵀ D_t over steps first…L − 1, and the
   // biases' Σ_t D_t: dW_hh with A = H_{t−1} (state slot t) and D = dA_t,
   // dW_hq with A = H_t (slot t + 1) and D = dlogits_t over the loss window.
   // Where a state fits a uniform slot they are sums of SLICES steps' sums.
   for (
     const g of [
-      { name: "W_hh", bias: "b_h", first: 0, D: b.da, N: Hp },
-      { name: "W_hq", bias: "b_q", first: w, D: b.logits, N: Vp },
+      { name: "W_hh", bias: "b_h", first: 0, D: b.da, N: Hp, D_tex: "da" },
+      {
+        name: "W_hq",
+        bias: "b_q",
+        first: w,
+        D: b.logits,
+        N: Vp,
+        D_tex: "logits",
+      },
     ] as const
   ) {
     encodeOuter(rec, m, {
@@ -184,6 +208,8 @@ export function encodeGradients(
       D: g.D,
       G: region(m, b.grads, g.name),
       G_b: region(m, b.grads, g.bias),
+      A_tex: b.states?.hs.view ?? null,
+      D_tex: b.states?.[g.D_tex].view ?? null,
     }, `d${g.name}`);
   }
   if (embedded) {
@@ -194,6 +220,8 @@ export function encodeGradients(
       D: b.da,
       G: region(m, b.grads, "W_xh"),
       G_b: null,
+      A_tex: null,
+      D_tex: b.states?.da.view ?? null,
     }, "dW_xh");
     if (!m.looped) {
       rec.dispatch(
@@ -239,6 +267,8 @@ function encodeOuter(
     D: GPUBuffer;
     G: Resource;
     G_b: Resource | null;
+    A_tex: GPUTextureView | null;
+    D_tex: GPUTextureView | null;
   },
   name: "dW_hh" | "dW_hq" | "dW_xh",
 ) {

@@ -66,6 +66,36 @@ export class Recorder {
     this.#encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
   }
 
+  /**
+   * Copies `vec4s` vec4s of `src` from byte `offset` into layer `layer` of
+   * an rgba32float texture, `texels` a row (a last row part full).
+   */
+  toTexture(
+    src: GPUBuffer,
+    offset: number,
+    texture: GPUTexture,
+    layer: number,
+    vec4s: number,
+    texels: number,
+  ): void {
+    this.#end();
+    const rows = Math.floor(vec4s / texels), rest = vec4s % texels;
+    if (rows) {
+      this.#encoder.copyBufferToTexture(
+        { buffer: src, offset, bytesPerRow: texels * 16, rowsPerImage: rows },
+        { texture, origin: [0, 0, layer] },
+        [texels, rows, 1],
+      );
+    }
+    if (rest) {
+      this.#encoder.copyBufferToTexture(
+        { buffer: src, offset: offset + rows * texels * 16 },
+        { texture, origin: [0, rows, layer] },
+        [rest, 1, 1],
+      );
+    }
+  }
+
   clear(buffer: GPUBuffer, offset: number, bytes: number): void {
     this.#end();
     this.#encoder.clearBuffer(buffer, offset, bytes);

@@ -9,7 +9,7 @@
  */
 import { WIDE } from "./kernels.ts";
 import type { Resource } from "./gpu.ts";
-import { type Model, region, type Start } from "./model.ts";
+import { copyWeights, type Model, region, type Start } from "./model.ts";
 import type { Tokens } from "./tokens.ts";
 import type { Recorder } from "./recorder.ts";
 import { productGroups } from "./tiles.ts";
@@ -57,6 +57,7 @@ export function encodeForwardSteps(
         W: region(m, b.params, "W_xh"),
         C: b.P,
         bias: null,
+        A_tex: null,
       },
       productGroups(k.tile.P, rows, Hp),
       "P",
@@ -67,6 +68,7 @@ export function encodeForwardSteps(
     Math.ceil(state / WIDE),
     1,
   ]);
+  copyWeights(rec, m, "forward");
   const groups = productGroups(k.tile.step, B, Hp);
   for (let t = 0; t < L; t++) {
     rec.dispatch(k.forward, {
@@ -80,6 +82,7 @@ export function encodeForwardSteps(
       b_h: region(m, b.params, "b_h"),
       hs: b.hs,
       next: b.hcur[(t + 1) % 2],
+      W_tex: b.weights?.W_hh.view ?? null,
     }, groups);
   }
 }
@@ -90,6 +93,7 @@ export function encodeBackwardSteps(rec: Recorder, m: Model, L: number) {
   const HV = Hp / 4, VV = Vp / 4;
   const w = L - T;
   rec.clear(b.dcur[(L - 1) % 2], 0, m.C * B * Hp * 4); // dA after the last step
+  copyWeights(rec, m, "backward");
   const groups = productGroups(k.tile.step, B, Hp);
   for (let t = L - 1; t >= 0; t--) {
     // The output layer's share: dlogits_t, zeros before the loss window.
@@ -106,6 +110,8 @@ export function encodeBackwardSteps(rec: Recorder, m: Model, L: number) {
       hs: b.hs,
       da: b.da,
       next: b.dcur[(t + 1) % 2],
+      W_tex: b.weights?.W_hh_T.view ?? null,
+      W_q_tex: b.weights?.W_hq_T.view ?? null,
     }, groups);
   }
 }

@@ -63,6 +63,13 @@ export interface Tiles {
   wide(N: number): Tile;
   /** Weight gradients (K rows of G). */
   outer(K: number, N: number): Tile;
+  /**
+   * The recurrences read their weights, and the products over all steps
+   * their operands, from textures: llvmpipe fetches a texel for all 8
+   * lanes at once, where it loads storage lane by lane and component by
+   * component.
+   */
+  textures: boolean;
 }
 
 /**
@@ -77,12 +84,14 @@ export const TILES: Record<"cpu" | "gpu", Tiles> = {
     loop: (B, N) => ({ rb: Math.min(B, 8), cv: widestCv(N, 4), lanes: LANES }),
     wide: (N) => ({ rb: 8, cv: widestCv(N, 2), lanes: LANES }),
     outer: (_K, N) => ({ rb: 16, cv: widestCv(N, 4), lanes: LANES }),
+    textures: true,
   },
   gpu: {
     step: (_B, N) => ({ rb: 2, cv: 1, lanes: widestLanes(N) }),
     loop: (_B, N) => ({ rb: 2, cv: 1, lanes: widestLanes(N) }),
     wide: (N) => ({ rb: 4, cv: 1, lanes: widestLanes(N) }),
     outer: (_K, N) => ({ rb: 4, cv: 1, lanes: widestLanes(N) }),
+    textures: false,
   },
 };
 

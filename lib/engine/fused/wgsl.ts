@@ -32,8 +32,8 @@
  */
 import common from "./wgsl/common.wgsl" with { type: "text" };
 
-/** How a kernel uses a binding. */
-export type Access = "uniform" | "read" | "read_write";
+/** How a kernel uses a binding: a buffer's, or a texture it reads texels of. */
+export type Access = "uniform" | "read" | "read_write" | "texture";
 
 /** A field of a WGSL struct: its name and scalar type. */
 export interface Field {
@@ -47,7 +47,7 @@ export interface Struct {
   fields: Field[];
 }
 
-/** One binding as the WGSL declares it, e.g. `var<storage, read> W: array<vec4f>`. */
+/** One binding as the WGSL declares it, e.g. `var<storage, read> W: array<vec4f>` or `var W_tex: texture_2d_array<f32>`. */
 export interface Binding {
   name: string;
   access: Access;
@@ -256,7 +256,8 @@ export const COMMON: Record<string, Struct> = structs(common);
  * The kernel of WGSL `source` with `constants` defined: the constants,
  * then `common.wgsl`, then the source, its markers expanded and its
  * resource variables bound in order. Every storage binding must have its
- * field in the kernel's `Cells` struct.
+ * field in the kernel's `Cells` struct; a texture binding
+ * (`var W_tex: texture_2d_array<f32>;`) holds one cell per layer.
  */
 export function kernel(
   label: string,
@@ -273,23 +274,24 @@ export function kernel(
   const declared = structs(code);
   const bindings: Binding[] = [];
   code = code.replace(
-    /^var<(uniform|storage, read|storage, read_write)> (\w+): ([^;]+);/gm,
-    (_, space: string, name: string, type: string) => {
+    /^var(?:<(uniform|storage, read|storage, read_write)>)? (\w+): ([^;]+);/gm,
+    (whole, space: string | undefined, name: string, type: string) => {
       const access: Access = space === "uniform"
         ? "uniform"
         : space === "storage, read"
         ? "read"
-        : "read_write";
+        : space === "storage, read_write"
+        ? "read_write"
+        : "texture";
+      if (access === "texture" && type !== "texture_2d_array<f32>") {
+        throw new Error(`${label}: ${name} is a ${type}, not a binding`);
+      }
       bindings.push({ name, access, type, struct: declared[type] });
-      return `@group(0) @binding(${
-        bindings.length - 1
-      }) var<${space}> ${name}: ${type};`;
+      return `@group(0) @binding(${bindings.length - 1}) ${whole}`;
     },
   );
   const cells = declared.Cells?.fields.map((f) => f.name) ?? [];
-  const stored = bindings.filter((b) => b.access !== "uniform").map((b) =>
-    b.name
-  );
+  const stored = bindings.filter((b) => isStored(b)).map((b) => b.name);
   if (cells.join() !== stored.join()) {
     throw new Error(
       `${label}: struct Cells must list the storage bindings in order (${stored}), not (${cells})`,
@@ -297,6 +299,10 @@ export function kernel(
   }
   return { label, code, bindings };
 }
+
+/** Whether a binding is a storage buffer (those have a per-cell stride, in `Cells`). */
+export const isStored = (b: Binding): boolean =>
+  b.access === "read" || b.access === "read_write";
 
 /** Bytes of one element of a storage array type (`array<vec4f>`: 16). */
 export function elementBytes(type: string): number {

@@ -55,7 +55,7 @@ Deno.test("unroll and registers write out a marked loop and split a marked array
   );
 });
 
-Deno.test("kernel: constants defined first, bindings numbered in the order the WGSL declares them, Cells checked against the storage bindings", () => {
+Deno.test("kernel: constants defined first, bindings numbered in the order the WGSL declares them (textures too), Cells checked against the storage bindings", () => {
   const k = kernel("copy", SOURCES.copy, { WIDE: 64 });
   assert.match(k.code, /^const WIDE = 64u;/);
   assert.deepEqual(
@@ -79,6 +79,29 @@ Deno.test("kernel: constants defined first, bindings numbered in the order the W
   assert.throws(
     () => kernel("copy", broken, { WIDE: 64 }),
     /struct Cells must list the storage bindings in order \(src,out\)/,
+  );
+  // A texture is a binding in its turn, with no entry in Cells (its layers are the cells).
+  const textured = SOURCES.copy.replace(
+    "var<storage, read_write> out",
+    "var W_tex: texture_2d_array<f32>;\nvar<storage, read_write> out",
+  );
+  const t = kernel("copy", textured, { WIDE: 64 });
+  assert.deepEqual(
+    t.bindings.map((b) => [b.name, b.access]).slice(1, 4),
+    [["src", "read"], ["W_tex", "texture"], ["out", "read_write"]],
+  );
+  assert.match(
+    t.code,
+    /@group\(0\) @binding\(2\) var W_tex: texture_2d_array<f32>;/,
+  );
+  assert.throws(
+    () =>
+      kernel(
+        "copy",
+        textured.replace("texture_2d_array<f32>", "texture_2d<f32>"),
+        { WIDE: 64 },
+      ),
+    /W_tex is a texture_2d<f32>, not a binding/,
   );
 });
 
@@ -128,6 +151,6 @@ Deno.test("deno task wgsl prints every kernel as compiled for a shape, and names
   assert.equal(bad.code, 2);
   assert.match(
     bad.stderr,
-    /^error: no kernel "nope" \(kernels: forward_loop, backward_loop, forward, /,
+    /^error: no kernel "nope" \(kernels: forward_loop, backward_loop, forward, /m,
   );
 });

@@ -8,9 +8,12 @@
 // whole). The output layer's share is a second segment of the same sum,
 // of width V/4: D is dlogits_t, a uniform slot (D_slot) or storage from
 // vec4 sizes.o, and zeros before the loss window. H_t is state slot t + 1
-// of `hs`; dA_t goes to `da` and to `next`.
+// of `hs`; dA_t goes to `da` and to `next`. W_hhᵀ and W_hqᵀ are read
+// from W and W_q, or where W_TEXTURE from W_tex and W_q_tex (as in the
+// backward loop).
 //
-// Constants: RB, CV, LANES (the tile); A_IN_UNIFORM; D_IN_UNIFORM; MAX_GROUP; SLOT.
+// Constants: RB, CV, LANES (the tile); A_IN_UNIFORM; D_IN_UNIFORM;
+// W_TEXTURE, TEXELS; MAX_GROUP; SLOT.
 
 struct Sizes {
   t: u32,      // the step
@@ -32,6 +35,8 @@ var<storage, read> D: array<vec4f>;
 var<storage, read> hs: array<vec4f>;
 var<storage, read_write> da: array<vec4f>;
 var<storage, read_write> next: array<vec4f>;
+var W_tex: texture_2d_array<f32>;   // W_hhᵀ (W_TEXTURE)
+var W_q_tex: texture_2d_array<f32>; // W_hqᵀ (W_TEXTURE)
 var<uniform> cells: Cells;
 
 @compute @workgroup_size(LANES)
@@ -55,7 +60,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u
     for (var c = 0u; c < CV; c++) {
       // unroll
       for (var m = 0u; m < 4u; m++) {
-        w[c][m] = W[W_ + (k * 4u + m) * NV + col0 + c * LANES];
+        let at = (k * 4u + m) * NV + col0 + c * LANES;
+        if (W_TEXTURE) {
+          w[c][m] = textureLoad(W_tex, vec2u(at % TEXELS, at / TEXELS), cell, 0);
+        } else {
+          w[c][m] = W[W_ + at];
+        }
       }
     }
     // unroll
@@ -77,7 +87,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u
     for (var c = 0u; c < CV; c++) {
       // unroll
       for (var m = 0u; m < 4u; m++) {
-        w[c][m] = W_q[W_q_ + (k * 4u + m) * NV + col0 + c * LANES];
+        let at = (k * 4u + m) * NV + col0 + c * LANES;
+        if (W_TEXTURE) {
+          w[c][m] = textureLoad(W_q_tex, vec2u(at % TEXELS, at / TEXELS), cell, 0);
+        } else {
+          w[c][m] = W_q[W_q_ + at];
+        }
       }
     }
     // unroll

@@ -8,11 +8,13 @@
 // before sizes.w), each dA_t into slot t − 1 of `da` (and dE_t into
 // `dEx`). As in the forward loop, a workgroup owns RB rows of one cell
 // and steps them back through time by itself. W is W_hhᵀ and W_q is
-// W_hqᵀ (kept beside the parameters by the update); D holds the loss
-// window's dlogits. Every sum runs as in the backward step kernel and the
-// transposed product kernel, so the numbers are theirs.
+// W_hqᵀ (kept beside the parameters by the update), or where W_TEXTURE
+// W_tex and W_q_tex, the same vec4s as textures (as in the forward loop);
+// D holds the loss window's dlogits. Every sum runs as in the backward
+// step kernel and the transposed product kernel, so the numbers are
+// theirs.
 //
-// Constants: RB, CV, LANES (the tile); EMBED; MAX_GROUP.
+// Constants: RB, CV, LANES (the tile); EMBED; W_TEXTURE, TEXELS; MAX_GROUP.
 
 struct Sizes {
   t0: u32,     // the lowest step here
@@ -35,6 +37,8 @@ var<storage, read> hs: array<vec4f>;
 var<storage, read_write> da: array<vec4f>;
 var<storage, read> W_xh: array<vec4f>;      // (EMBED)
 var<storage, read_write> dEx: array<vec4f>; // (EMBED)
+var W_tex: texture_2d_array<f32>;   // W_hhᵀ (W_TEXTURE)
+var W_q_tex: texture_2d_array<f32>; // W_hqᵀ (W_TEXTURE)
 var<uniform> cells: Cells;
 
 @compute @workgroup_size(LANES)
@@ -68,7 +72,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u
         for (var c = 0u; c < CV; c++) {
           // unroll
           for (var m = 0u; m < 4u; m++) {
-            w[c][m] = W[W_ + (k * 4u + m) * NV + col0 + c * LANES];
+            let at = (k * 4u + m) * NV + col0 + c * LANES;
+            if (W_TEXTURE) {
+              w[c][m] = textureLoad(W_tex, vec2u(at % TEXELS, at / TEXELS), cell, 0);
+            } else {
+              w[c][m] = W[W_ + at];
+            }
           }
         }
         // unroll
@@ -88,7 +97,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u
         for (var c = 0u; c < CV; c++) {
           // unroll
           for (var m = 0u; m < 4u; m++) {
-            w[c][m] = W_q[W_q_ + (k * 4u + m) * NV + col0 + c * LANES];
+            let at = (k * 4u + m) * NV + col0 + c * LANES;
+            if (W_TEXTURE) {
+              w[c][m] = textureLoad(W_q_tex, vec2u(at % TEXELS, at / TEXELS), cell, 0);
+            } else {
+              w[c][m] = W_q[W_q_ + at];
+            }
           }
         }
         // unroll

@@ -11,9 +11,11 @@
 //
 // Each workgroup computes RB rows × LANES·CV vec4 columns; each sum runs
 // over k ascending, within a vec4 of k over w, z, y, x innermost first
-// (the engine's numbers depend on that order).
+// (the engine's numbers depend on that order). W_hh is read from W, or
+// where W_TEXTURE from W_tex (as in the forward loop).
 //
-// Constants: RB, CV, LANES (the tile); A_IN_UNIFORM; ONE_HOT; MAX_GROUP; SLOT.
+// Constants: RB, CV, LANES (the tile); A_IN_UNIFORM; ONE_HOT; W_TEXTURE,
+// TEXELS; MAX_GROUP; SLOT.
 
 struct Sizes {
   t: u32,     // the step
@@ -33,6 +35,7 @@ var<storage, read> P: array<vec4f>;     // X W_xh of every step (embedded)
 var<storage, read> b_h: array<vec4f>;
 var<storage, read_write> hs: array<vec4f>;
 var<storage, read_write> next: array<vec4f>;
+var W_tex: texture_2d_array<f32>;       // W_hh (W_TEXTURE)
 var<uniform> cells: Cells;
 
 @compute @workgroup_size(LANES)
@@ -56,7 +59,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u
     for (var c = 0u; c < CV; c++) {
       // unroll
       for (var m = 0u; m < 4u; m++) {
-        w[c][m] = W[W_ + (k * 4u + m) * NV + col0 + c * LANES];
+        let at = (k * 4u + m) * NV + col0 + c * LANES;
+        if (W_TEXTURE) {
+          w[c][m] = textureLoad(W_tex, vec2u(at % TEXELS, at / TEXELS), cell, 0);
+        } else {
+          w[c][m] = W[W_ + at];
+        }
       }
     }
     // unroll

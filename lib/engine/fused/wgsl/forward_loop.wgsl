@@ -11,9 +11,12 @@
 // for one-hot inputs; for embedded ones it is E_x W_xh, E_x row x of
 // W_embed, summed as the product kernel sums it. Every sum runs as in the
 // step kernels (k ascending, within a vec4 of k over w, z, y, x innermost
-// first), so the numbers are theirs.
+// first), so the numbers are theirs. W_hh is read from W, or where
+// W_TEXTURE from W_tex: the same vec4s, TEXELS a row, a layer per cell (a
+// CPU adapter fetches a texel for all lanes at once, where it loads
+// storage lane by lane).
 //
-// Constants: RB, CV, LANES (the tile); ONE_HOT; MAX_GROUP.
+// Constants: RB, CV, LANES (the tile); ONE_HOT; W_TEXTURE, TEXELS; MAX_GROUP.
 
 struct Sizes {
   t0: u32,     // the first step here
@@ -35,6 +38,7 @@ var<storage, read> W_xh: array<vec4f>;
 var<storage, read> W_embed: array<vec4f>; // (embedded)
 var<storage, read> b_h: array<vec4f>;
 var<storage, read_write> hs: array<vec4f>;
+var W_tex: texture_2d_array<f32>;         // W_hh (W_TEXTURE)
 var<uniform> cells: Cells;
 
 @compute @workgroup_size(LANES)
@@ -74,7 +78,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u
         for (var c = 0u; c < CV; c++) {
           // unroll
           for (var m = 0u; m < 4u; m++) {
-            w[c][m] = W[W_ + (k * 4u + m) * NV + col0 + c * LANES];
+            let at = (k * 4u + m) * NV + col0 + c * LANES;
+            if (W_TEXTURE) {
+              w[c][m] = textureLoad(W_tex, vec2u(at % TEXELS, at / TEXELS), cell, 0);
+            } else {
+              w[c][m] = W[W_ + at];
+            }
           }
         }
         // unroll

@@ -11,9 +11,11 @@
 // slot; slice = rows is one sum), from G as it is where sizes.carry is 1
 // (a sum too long for one dispatch goes on in the next). Each workgroup owns RB rows of G (RB a
 // multiple of 4), each invocation CV vec4 columns; the first row of
-// workgroups also writes G_b. Each sum runs over r ascending.
+// workgroups also writes G_b. Each sum runs over r ascending. Where
+// A_TEXTURE (D_TEXTURE) A (D) is read from A_tex (D_tex): the same vec4s,
+// TEXELS a row, a layer per cell (as the recurrences read their weights).
 //
-// Constants: RB, CV, LANES (the tile); BIAS; GATHER.
+// Constants: RB, CV, LANES (the tile); BIAS; GATHER; A_TEXTURE, D_TEXTURE, TEXELS.
 
 struct Sizes {
   rows: u32,  // rows summed over
@@ -32,6 +34,8 @@ var<storage, read> x: array<u32>; // tokens (GATHER)
 var<storage, read> D: array<vec4f>;
 var<storage, read_write> G: array<vec4f>;
 var<storage, read_write> G_b: array<vec4f>; // (BIAS)
+var A_tex: texture_2d_array<f32>; // (A_TEXTURE)
+var D_tex: texture_2d_array<f32>; // (D_TEXTURE)
 var<uniform> cells: Cells;
 
 @compute @workgroup_size(LANES)
@@ -66,7 +70,14 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u
       // registers
       var d: array<vec4f, CV>;
       // unroll
-      for (var c = 0u; c < CV; c++) { d[c] = D[D_ + (sizes.o + r) * NV + col0 + c * LANES]; }
+      for (var c = 0u; c < CV; c++) {
+        let at = (sizes.o + r) * NV + col0 + c * LANES;
+        if (D_TEXTURE) {
+          d[c] = textureLoad(D_tex, vec2u(at % TEXELS, at / TEXELS), cell, 0);
+        } else {
+          d[c] = D[D_ + at];
+        }
+      }
       if (BIAS) {
         // unroll
         for (var c = 0u; c < CV; c++) { b[c] += d[c]; }
@@ -75,7 +86,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u
       if (GATHER) { ar = x[x_ + sizes.o + r]; }
       // unroll
       for (var q = 0u; q < RB / 4u; q++) {
-        let a = A[A_ + sizes.a + ar * K + k4 + q];
+        let at = sizes.a + ar * K + k4 + q;
+        var a: vec4f;
+        if (A_TEXTURE) {
+          a = textureLoad(A_tex, vec2u(at % TEXELS, at / TEXELS), cell, 0);
+        } else {
+          a = A[A_ + at];
+        }
         // unroll
         for (var m = 0u; m < 4u; m++) {
           // unroll

@@ -3,10 +3,11 @@
 //   C = A·W + bias   (BIAS: the logits H_t W_hq + b_q of the loss window)
 //   C = A·W          (the embedded inputs' projection P = E_x W_xh)
 //
-// A is read from storage from vec4 sizes.a; W is K·4 × N·4. Sums run as
-// in the step kernels (k ascending, w, z, y, x innermost first).
+// A is read from vec4 sizes.a of storage, or where A_TEXTURE of A_tex
+// (TEXELS a row, a layer per cell); W is K·4 × N·4. Sums run as in the
+// step kernels (k ascending, w, z, y, x innermost first).
 //
-// Constants: RB, CV, LANES (the tile); BIAS.
+// Constants: RB, CV, LANES (the tile); BIAS; A_TEXTURE, TEXELS.
 
 struct Sizes {
   rows: u32, // M
@@ -22,6 +23,7 @@ var<storage, read> A: array<vec4f>;
 var<storage, read> W: array<vec4f>;
 var<storage, read_write> C: array<vec4f>;
 var<storage, read> bias: array<vec4f>;
+var A_tex: texture_2d_array<f32>; // (A_TEXTURE)
 var<uniform> cells: Cells;
 
 @compute @workgroup_size(LANES)
@@ -47,7 +49,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u
     }
     // unroll
     for (var i = 0u; i < RB; i++) {
-      let a = A[A_ + sizes.a + min(r0 + i, M - 1u) * K + k];
+      let at = sizes.a + min(r0 + i, M - 1u) * K + k;
+      var a: vec4f;
+      if (A_TEXTURE) {
+        a = textureLoad(A_tex, vec2u(at % TEXELS, at / TEXELS), cell, 0);
+      } else {
+        a = A[A_ + at];
+      }
       // unroll
       for (var c = 0u; c < CV; c++) {
         acc[i][c] = fma(vec4f(a.x), w[c][0], fma(vec4f(a.y), w[c][1], fma(vec4f(a.z), w[c][2], fma(vec4f(a.w), w[c][3], acc[i][c]))));
