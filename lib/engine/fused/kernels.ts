@@ -40,9 +40,9 @@ export const TEXELS = 64;
 const TEXTURE_ROWS = 8192;
 
 /**
- * Whether the recurrences (looped or per step) read W_hh, W_hhᵀ and W_hqᵀ
- * from textures, a layer per cell: where the tiles say so, and W_hh
- * (Hp × Hp) fits one.
+ * Whether the recurrences (looped or per step) read W_hh, W_hhᵀ and W_hqᵀ,
+ * and the logits W_hq, from textures, a layer per cell: where the tiles
+ * say so, and W_hh (Hp × Hp) fits one.
  */
 export const texturedWeights = (Hp: number, tiles: Tiles): boolean =>
   tiles.textures && Hp * Hp / 4 / TEXELS <= TEXTURE_ROWS;
@@ -229,12 +229,14 @@ export function kernelsFor(s: KernelShape, tiles: Tiles) {
       ...tiled(tile.logits),
       BIAS: true,
       A_TEXTURE: states,
+      W_TEXTURE: textures,
       TEXELS,
     }),
     P: kernel(`P:${tileName(tile.P)}`, product, {
       ...tiled(tile.P),
       BIAS: false,
       A_TEXTURE: false,
+      W_TEXTURE: false,
       TEXELS,
     }),
     /** The weight gradients, each with its bias's beside it (dW_xh has none). */
@@ -245,7 +247,11 @@ export function kernelsFor(s: KernelShape, tiles: Tiles) {
     copy: kernel("copy", copy, { WIDE }),
     state: kernel("state", state, { WIDE }),
     gather: kernel("gather", gather),
-    scatter: kernel("scatter", scatter),
+    // One-hot: dW_xh from dA (a texture where the states are); else dW_embed from dEx.
+    scatter: kernel("scatter", scatter, {
+      D_TEXTURE: states && s.oneHot,
+      TEXELS,
+    }),
     softmax: kernel(`softmax:${R}:${s.V}:${s.Vp}`, softmax, {
       R,
       V: s.V,

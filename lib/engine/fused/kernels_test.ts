@@ -47,6 +47,10 @@ Deno.test("textures: on CPU tiles the weights and the states are read from textu
   assert.equal(W_TEXTURE.exec(cpu.backward.code)?.[1], "true");
   assert.equal(A_TEXTURE.exec(cpu.dW_hh.code)?.[1], "true");
   assert.equal(A_TEXTURE.exec(cpu.logits.code)?.[1], "true");
+  assert.equal(W_TEXTURE.exec(cpu.logits.code)?.[1], "true");
+  assert.match(cpu.scatter.code, /^const D_TEXTURE = true;$/m);
+  const embedded = kernelsFor({ ...shape(128), oneHot: false }, TILES.cpu);
+  assert.match(embedded.scatter.code, /^const D_TEXTURE = false;$/m);
   assert.equal(A_TEXTURE.exec(cpu.P.code)?.[1], "false");
   const long = kernelsFor(shape(512, 128), TILES.cpu);
   assert.equal(W_TEXTURE.exec(long.forward.code)?.[1], "true");

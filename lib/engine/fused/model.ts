@@ -51,8 +51,10 @@ export interface Buffers {
   dcur: [GPUBuffer, GPUBuffer];
   /** Each cell's lr, θ and activation (`Hyper`). */
   hyper: GPUBuffer;
-  /** W_hh, W_hhᵀ and W_hqᵀ as the recurrences read them where the tiles say so (else null): copied in before each ({@linkcode copyWeights}). */
-  weights: { W_hh: Texels; W_hh_T: Texels; W_hq_T: Texels } | null;
+  /** W_hh, W_hhᵀ and W_hqᵀ as the recurrences (but the rows kernels) read them, and W_hq as the logits do, where the tiles say so (else null): copied in before each pass ({@linkcode copyWeights}). */
+  weights:
+    | { W_hh: Texels; W_hh_T: Texels; W_hq_T: Texels; W_hq: Texels }
+    | null;
   /** The states, dA and dlogits as the logits and the weight gradients read them where the tiles say so and they fit (else null): copied in once written ({@linkcode copyStates}). */
   states: { hs: Texels; da: Texels; logits: Texels } | null;
 }
@@ -186,9 +188,9 @@ export function region(m: Model, of: GPUBuffer, name: string): Resource {
 }
 
 /**
- * Copies the weights a recurrence reads as textures (where `m.b.weights`)
- * into them: W_hh before the forward one, W_hhᵀ and W_hqᵀ before the
- * backward one.
+ * Copies the weights read as textures (where `m.b.weights`) into them:
+ * W_hh and W_hq before the forward pass (the recurrence and the logits),
+ * W_hhᵀ and W_hqᵀ before the backward recurrence.
  */
 export function copyWeights(
   rec: Recorder,
@@ -198,8 +200,10 @@ export function copyWeights(
   const t = m.b.weights;
   if (!t) return;
   if (pass === "forward") {
-    const { offset } = m.layout.bytes("W_hh");
-    copyCells(rec, m.C, m.b.params, offset, m.layout.floats * 4, t.W_hh);
+    for (const name of ["W_hh", "W_hq"] as const) {
+      const { offset } = m.layout.bytes(name);
+      copyCells(rec, m.C, m.b.params, offset, m.layout.floats * 4, t[name]);
+    }
   } else {
     copyCells(rec, m.C, m.b.W_hh_T, 0, m.Hp * m.Hp * 4, t.W_hh_T);
     copyCells(rec, m.C, m.b.W_hq_T, 0, m.Vp * m.Hp * 4, t.W_hq_T);
@@ -274,11 +278,12 @@ export function makeModel(
       size: MAX_GROUP * structBytes(COMMON.Hyper),
       usage: UNIFORM,
     }),
-    weights: kernels !== "rows" && texturedWeights(Hp, TILES[tiles])
+    weights: texturedWeights(Hp, TILES[tiles])
       ? {
         W_hh: texture(Hp * Hp),
         W_hh_T: texture(Hp * Hp),
         W_hq_T: texture(Vp * Hp),
+        W_hq: texture(Hp * Vp),
       }
       : null,
     states: texturedStates(shape, TILES[tiles])

@@ -96,6 +96,7 @@ export function encodeForward(
       C: b.logits,
       bias: region(m, b.params, "b_q"),
       A_tex: b.states?.hs.view ?? null,
+      W_tex: b.weights?.W_hq.view ?? null,
     },
     productGroups(k.tile.logits, T * B, Vp),
     "logits",
@@ -247,6 +248,7 @@ export function encodeGradients(
       start: tok.start,
       D: embedded ? b.dEx : b.da,
       G: region(m, b.grads, embedded ? "W_embed" : "W_xh"),
+      D_tex: embedded ? null : b.states?.da.view ?? null,
     }, [NV / 8, m.spec.vocab_size]);
   }
 }

@@ -58,6 +58,7 @@ export function encodeForwardSteps(
         C: b.P,
         bias: null,
         A_tex: null,
+        W_tex: null,
       },
       productGroups(k.tile.P, rows, Hp),
       "P",

@@ -4,10 +4,11 @@
 //   C = A·W          (the embedded inputs' projection P = E_x W_xh)
 //
 // A is read from vec4 sizes.a of storage, or where A_TEXTURE of A_tex
-// (TEXELS a row, a layer per cell); W is K·4 × N·4. Sums run as in the
-// step kernels (k ascending, w, z, y, x innermost first).
+// (TEXELS a row, a layer per cell); W is K·4 × N·4, from storage or where
+// W_TEXTURE from W_tex. Sums run as in the step kernels (k ascending, w,
+// z, y, x innermost first).
 //
-// Constants: RB, CV, LANES (the tile); BIAS; A_TEXTURE, TEXELS.
+// Constants: RB, CV, LANES (the tile); BIAS; A_TEXTURE, W_TEXTURE, TEXELS.
 
 struct Sizes {
   rows: u32, // M
@@ -24,6 +25,7 @@ var<storage, read> W: array<vec4f>;
 var<storage, read_write> C: array<vec4f>;
 var<storage, read> bias: array<vec4f>;
 var A_tex: texture_2d_array<f32>; // (A_TEXTURE)
+var W_tex: texture_2d_array<f32>; // (W_TEXTURE)
 var<uniform> cells: Cells;
 
 @compute @workgroup_size(LANES)
@@ -44,7 +46,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u
     for (var c = 0u; c < CV; c++) {
       // unroll
       for (var m = 0u; m < 4u; m++) {
-        w[c][m] = W[W_ + (k * 4u + m) * NV + col0 + c * LANES];
+        let at = (k * 4u + m) * NV + col0 + c * LANES;
+        if (W_TEXTURE) {
+          w[c][m] = textureLoad(W_tex, vec2u(at % TEXELS, at / TEXELS), cell, 0);
+        } else {
+          w[c][m] = W[W_ + at];
+        }
       }
     }
     // unroll
