@@ -5,7 +5,9 @@
  * clipped SGD update. Each recurrence is one dispatch that loops over the
  * steps (`m.looped`: a workgroup's rows, or one row per invocation where
  * `m.rows`; more only where a loop would pass llvmpipe's
- * {@linkcode LOOP_LIMIT}) or one dispatch per step.
+ * {@linkcode LOOP_LIMIT}) or one dispatch per step. On a CPU adapter the
+ * weights, and the states, dA and dlogits once written, are copied into
+ * the textures the kernels read there (`copyWeights`, `copyStates`).
  * Each pass is a function of a group's sizes, kernels and buffers
  * ({@linkcode Model}); each dispatch covers every cell of the group and
  * names what it binds; `fused.ts` holds them and decides which passes an
