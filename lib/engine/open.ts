@@ -12,7 +12,7 @@ import {
   MAX_GROUP,
 } from "./group.ts";
 import { openDevice } from "./fused/gpu.ts";
-import { fusedGroup } from "./fused/fused.ts";
+import { fusedGroup } from "./fused/split.ts";
 import { tilesFor } from "./fused/tiles.ts";
 import { openCblas, whyNoCblas } from "./blas/cblas.ts";
 import { BlasCells } from "./blas/cells.ts";

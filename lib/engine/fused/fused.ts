@@ -16,9 +16,11 @@
  *
  * The kernels are in `wgsl/` (assembled by `kernels.ts`), their tiles in
  * `tiles.ts`, the packed parameters in `layout.ts`, the group's buffers in
- * `model.ts`, its tokens in `tokens.ts`, what a minibatch dispatches in
- * `passes.ts` (the per-step recurrences in `steps.ts`); this module
- * decides what an epoch runs.
+ * `model.ts` (and the textures a CPU adapter reads in `texels.ts`), its
+ * tokens in `tokens.ts`, what a minibatch dispatches in `passes.ts` (the
+ * per-step recurrences in `steps.ts`); this module decides what an epoch
+ * runs, and `split.ts` trains a group too large for the device's
+ * bindings in parts.
  *
  * @module
  */
@@ -35,7 +37,6 @@ import {
   type Gradients,
   type GroupSpec,
   replays,
-  SplitGroup,
 } from "../group.ts";
 import { MAX_GROUP } from "./kernels.ts";
 import {
@@ -44,7 +45,8 @@ import {
   encodeMinibatch,
   STATE,
 } from "./passes.ts";
-import { groupCapacity, makeModel, type Model, Scratch } from "./model.ts";
+import { makeModel, type Model, Scratch } from "./model.ts";
+import type { Texels } from "./texels.ts";
 import { type KernelTimes, Recorder } from "./recorder.ts";
 import { COMMON, packStruct } from "./wgsl.ts";
 import { loopsFor, type Recurrence, ROWS_MAX } from "./tiles.ts";
@@ -107,6 +109,7 @@ export class FusedCells implements EngineGroup {
   readonly #m: Model;
   readonly #relu: boolean[];
   readonly #buffers: GPUBuffer[];
+  readonly #textures: Texels[];
   /** Grown on demand: their sizes depend on the epoch. */
   readonly #scratch: Scratch;
 
@@ -132,7 +135,7 @@ export class FusedCells implements EngineGroup {
     if (C > 1 && this.spec.max_steps !== spec.num_steps) {
       throw new Error("detach: false trains one cell at a time");
     }
-    const { model, buffers } = makeModel(
+    const { model, buffers, textures } = makeModel(
       device,
       spec,
       C,
@@ -141,6 +144,7 @@ export class FusedCells implements EngineGroup {
     );
     this.#m = model;
     this.#buffers = buffers;
+    this.#textures = textures;
     this.#scratch = new Scratch(model);
     const n = model.layout.floats;
     const packed = new Float32Array(C * n);
@@ -420,13 +424,7 @@ export class FusedCells implements EngineGroup {
 
   /** Frees the buffers (the device and its pipelines stay). */
   destroy(): void {
-    const { weights, states } = this.#m.b;
-    for (
-      const t of [
-        ...Object.values(weights ?? {}),
-        ...Object.values(states ?? {}),
-      ]
-    ) {
+    for (const t of this.#textures) {
       this.#m.gpu.forget(t.view);
       t.texture.destroy();
     }
@@ -436,33 +434,4 @@ export class FusedCells implements EngineGroup {
     }
     this.#scratch.destroy();
   }
-}
-
-/**
- * The cells as one group on `device`, or as several trained one after
- * another where one would not fit its bindings ({@linkcode groupCapacity}):
- * a group's size is the machine's choice, never a WebGPU error.
- *
- * @example
- * ```ts
- * const group = fusedGroup(device, spec, cells); // 64 chapter cells: 56 + 8 on 128 MiB bindings
- * ```
- */
-export function fusedGroup(
-  device: GPUDevice,
-  spec: FusedSpec,
-  cells: CellInit[],
-): EngineGroup {
-  const n = groupCapacity(spec, device.limits);
-  if (cells.length <= n) return new FusedCells(device, spec, cells);
-  const parts: FusedCells[] = [];
-  try {
-    for (let i = 0; i < cells.length; i += n) {
-      parts.push(new FusedCells(device, spec, cells.slice(i, i + n)));
-    }
-  } catch (e) {
-    for (const p of parts) p.destroy();
-    throw e;
-  }
-  return new SplitGroup(parts);
 }

@@ -12,7 +12,8 @@ import {
   get_params,
   type InputMode,
 } from "../../model/params.ts";
-import { FusedCells, fusedGroup, groupCapacity } from "./fused.ts";
+import { FusedCells, groupCapacity } from "./fused.ts";
+import { fusedGroup } from "./split.ts";
 import { openDevice } from "./gpu.ts";
 import { type Recurrence, ROWS_MAX } from "./tiles.ts";
 import { type CellEpoch, type EpochOptions, SplitGroup } from "../group.ts";

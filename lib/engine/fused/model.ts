@@ -227,8 +227,8 @@ const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC |
 
 /**
  * The model of `C` cells of `spec` on `device`: its shape's kernels (on
- * `tiles`) and its buffers, each cell's part in turn, `floats` each
- * (widths padded with zeros). A buffer bound as a uniform slot is read as
+ * `tiles`) and its buffers (and textures), each cell's part in turn,
+ * `floats` each (widths padded with zeros). A buffer bound as a uniform slot is read as
  * UNIFORM_BYTES from any slot's start: it has room past its end.
  */
 export function makeModel(
@@ -237,7 +237,7 @@ export function makeModel(
   C: number,
   tiles: "cpu" | "gpu",
   kernels: Recurrence,
-): { model: Model; buffers: GPUBuffer[] } {
+): { model: Model; buffers: GPUBuffer[]; textures: Texels[] } {
   const looped = kernels !== "steps";
   const shape = groupShape(spec, C, device.limits);
   const { B, T, Hp, Vp, Ep, uniformA } = shape;
@@ -256,7 +256,12 @@ export function makeModel(
     buffers.push(b);
     return b;
   };
-  const texture = (floats: number) => makeTexels(device, C, floats);
+  const textures: Texels[] = [];
+  const texture = (floats: number) => {
+    const t = makeTexels(device, C, floats);
+    textures.push(t);
+    return t;
+  };
   const slot = STORAGE | GPUBufferUsage.UNIFORM;
   const slack = uniformA ? UNIFORM_BYTES : 0;
   const b: Buffers = {
@@ -315,7 +320,7 @@ export function makeModel(
     k: kernelsFor(shape, TILES[tiles]),
     b,
   };
-  return { model, buffers };
+  return { model, buffers, textures };
 }
 
 /**
