@@ -25,7 +25,7 @@ import softmax from "./wgsl/softmax.wgsl" with { type: "text" };
 import stats from "./wgsl/stats.wgsl" with { type: "text" };
 import update from "./wgsl/update.wgsl" with { type: "text" };
 import { MAX_GROUP } from "../group.ts";
-import { type Kernel, kernel, UNIFORM_BYTES } from "./wgsl.ts";
+import { type Kernel, kernel, TEXELS, UNIFORM_BYTES } from "./wgsl.ts";
 import { LANES, ROWS_MAX, type Tile, type Tiles } from "./tiles.ts";
 
 export { MAX_GROUP };
@@ -34,8 +34,6 @@ export { MAX_GROUP };
 export const PAD = 32;
 /** Invocations per workgroup of the elementwise kernels. */
 export const WIDE = 64;
-/** Texels a row of an operand texture (`texels.ts`, rgba32float): 1,024 bytes, a multiple of the 256 a copy's rows take. */
-export const TEXELS = 64;
 /** Rows a texture has on every WebGPU device (the least `maxTextureDimension2D`). */
 const TEXTURE_ROWS = 8192;
 
@@ -100,7 +98,6 @@ export const forwardKernel = (
     SLOT,
     ONE_HOT: o.oneHot,
     W_TEXTURE: o.textures ?? false,
-    TEXELS,
   });
 
 /**
@@ -123,7 +120,6 @@ export const outerKernel = (
       GATHER: gather,
       A_TEXTURE: textures.A,
       D_TEXTURE: textures.D,
-      TEXELS,
     },
   );
 
@@ -182,7 +178,6 @@ export function kernelsFor(s: KernelShape, tiles: Tiles) {
       ...tiled(tile.loop),
       ONE_HOT: s.oneHot,
       W_TEXTURE: textures,
-      TEXELS,
       MAX_GROUP,
     }),
     // Written out for H up to ROWS_MAX only: their code grows with H².
@@ -211,7 +206,6 @@ export function kernelsFor(s: KernelShape, tiles: Tiles) {
         ...tiled(tile.loop),
         EMBED: !s.oneHot,
         W_TEXTURE: textures,
-        TEXELS,
         MAX_GROUP,
       },
     ),
@@ -220,7 +214,6 @@ export function kernelsFor(s: KernelShape, tiles: Tiles) {
       ...tiled(tile.step),
       A_IN_UNIFORM: s.uniformA,
       W_TEXTURE: textures,
-      TEXELS,
       MAX_GROUP,
       SLOT,
       D_IN_UNIFORM: s.uniformD,
@@ -230,14 +223,12 @@ export function kernelsFor(s: KernelShape, tiles: Tiles) {
       BIAS: true,
       A_TEXTURE: states,
       W_TEXTURE: textures,
-      TEXELS,
     }),
     P: kernel(`P:${tileName(tile.P)}`, product, {
       ...tiled(tile.P),
       BIAS: false,
       A_TEXTURE: false,
       W_TEXTURE: false,
-      TEXELS,
     }),
     /** The weight gradients, each with its bias's beside it (dW_xh has none). */
     dW_hh: outerKernel(tile.dW_hh, true, false, { A: states, D: states }),
@@ -250,7 +241,6 @@ export function kernelsFor(s: KernelShape, tiles: Tiles) {
     // One-hot: dW_xh from dA (a texture where the states are); else dW_embed from dEx.
     scatter: kernel("scatter", scatter, {
       D_TEXTURE: states && s.oneHot,
-      TEXELS,
     }),
     softmax: kernel(`softmax:${R}:${s.V}:${s.Vp}`, softmax, {
       R,

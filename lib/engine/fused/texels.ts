@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { TEXELS } from "./kernels.ts";
+import { TEXELS } from "./wgsl.ts";
 import type { Recorder } from "./recorder.ts";
 
 /** Each cell's part of a buffer (`vec4s` of it) in a texture, a layer per cell. */

@@ -252,6 +252,11 @@ export function packStruct(
 /** The structs of `common.wgsl` (each cell's `Hyper`). */
 export const COMMON: Record<string, Struct> = structs(common);
 
+/** Vec4s a row of a buffer held as a texture, as `common.wgsl` states it (its `texel` reads them). */
+export const TEXELS: number = evaluate(
+  /^const TEXELS = (\w+);$/m.exec(common)![1],
+)!;
+
 /**
  * The kernel of WGSL `source` with `constants` defined: the constants,
  * then `common.wgsl`, then the source, its markers expanded and its

@@ -13,7 +13,7 @@
 // backward loop).
 //
 // Constants: RB, CV, LANES (the tile); A_IN_UNIFORM; D_IN_UNIFORM;
-// W_TEXTURE, TEXELS; MAX_GROUP; SLOT.
+// W_TEXTURE; MAX_GROUP; SLOT.
 
 struct Sizes {
   t: u32,      // the step
@@ -62,7 +62,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u
       for (var m = 0u; m < 4u; m++) {
         let at = (k * 4u + m) * NV + col0 + c * LANES;
         if (W_TEXTURE) {
-          w[c][m] = textureLoad(W_tex, vec2u(at % TEXELS, at / TEXELS), cell, 0);
+          w[c][m] = texel(W_tex, at, cell);
         } else {
           w[c][m] = W[W_ + at];
         }
@@ -89,7 +89,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u
       for (var m = 0u; m < 4u; m++) {
         let at = (k * 4u + m) * NV + col0 + c * LANES;
         if (W_TEXTURE) {
-          w[c][m] = textureLoad(W_q_tex, vec2u(at % TEXELS, at / TEXELS), cell, 0);
+          w[c][m] = texel(W_q_tex, at, cell);
         } else {
           w[c][m] = W_q[W_q_ + at];
         }

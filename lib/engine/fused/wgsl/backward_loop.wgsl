@@ -14,7 +14,7 @@
 // step kernel and the transposed product kernel, so the numbers are
 // theirs.
 //
-// Constants: RB, CV, LANES (the tile); EMBED; W_TEXTURE, TEXELS; MAX_GROUP.
+// Constants: RB, CV, LANES (the tile); EMBED; W_TEXTURE; MAX_GROUP.
 
 struct Sizes {
   t0: u32,     // the lowest step here
@@ -74,7 +74,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u
           for (var m = 0u; m < 4u; m++) {
             let at = (k * 4u + m) * NV + col0 + c * LANES;
             if (W_TEXTURE) {
-              w[c][m] = textureLoad(W_tex, vec2u(at % TEXELS, at / TEXELS), cell, 0);
+              w[c][m] = texel(W_tex, at, cell);
             } else {
               w[c][m] = W[W_ + at];
             }
@@ -99,7 +99,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u
           for (var m = 0u; m < 4u; m++) {
             let at = (k * 4u + m) * NV + col0 + c * LANES;
             if (W_TEXTURE) {
-              w[c][m] = textureLoad(W_q_tex, vec2u(at % TEXELS, at / TEXELS), cell, 0);
+              w[c][m] = texel(W_q_tex, at, cell);
             } else {
               w[c][m] = W_q[W_q_ + at];
             }

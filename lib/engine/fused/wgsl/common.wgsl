@@ -26,3 +26,13 @@ fn dphi(h: vec4f, relu: bool) -> vec4f {
   if (relu) { return select(vec4f(), vec4f(1.0), h > vec4f()); }
   return 1.0 - h * h;
 }
+
+// A buffer held as a texture (`texels.ts`, on a CPU adapter): each cell's
+// part in a layer of its own, TEXELS vec4s a row (1,024 bytes, a multiple
+// of the 256 a copy's rows take).
+const TEXELS = 64u;
+
+// Vec4 `at` of cell `cell`'s part: texel (at % TEXELS, at / TEXELS) of its layer.
+fn texel(t: texture_2d_array<f32>, at: u32, cell: u32) -> vec4f {
+  return textureLoad(t, vec2u(at % TEXELS, at / TEXELS), cell, 0);
+}

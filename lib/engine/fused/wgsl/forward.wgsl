@@ -14,8 +14,7 @@
 // (the engine's numbers depend on that order). W_hh is read from W, or
 // where W_TEXTURE from W_tex (as in the forward loop).
 //
-// Constants: RB, CV, LANES (the tile); A_IN_UNIFORM; ONE_HOT; W_TEXTURE,
-// TEXELS; MAX_GROUP; SLOT.
+// Constants: RB, CV, LANES (the tile); A_IN_UNIFORM; ONE_HOT; W_TEXTURE; MAX_GROUP; SLOT.
 
 struct Sizes {
   t: u32,     // the step
@@ -61,7 +60,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u
       for (var m = 0u; m < 4u; m++) {
         let at = (k * 4u + m) * NV + col0 + c * LANES;
         if (W_TEXTURE) {
-          w[c][m] = textureLoad(W_tex, vec2u(at % TEXELS, at / TEXELS), cell, 0);
+          w[c][m] = texel(W_tex, at, cell);
         } else {
           w[c][m] = W[W_ + at];
         }

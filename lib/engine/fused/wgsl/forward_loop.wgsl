@@ -16,7 +16,7 @@
 // CPU adapter fetches a texel for all lanes at once, where it loads
 // storage lane by lane).
 //
-// Constants: RB, CV, LANES (the tile); ONE_HOT; W_TEXTURE, TEXELS; MAX_GROUP.
+// Constants: RB, CV, LANES (the tile); ONE_HOT; W_TEXTURE; MAX_GROUP.
 
 struct Sizes {
   t0: u32,     // the first step here
@@ -80,7 +80,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u
           for (var m = 0u; m < 4u; m++) {
             let at = (k * 4u + m) * NV + col0 + c * LANES;
             if (W_TEXTURE) {
-              w[c][m] = textureLoad(W_tex, vec2u(at % TEXELS, at / TEXELS), cell, 0);
+              w[c][m] = texel(W_tex, at, cell);
             } else {
               w[c][m] = W[W_ + at];
             }

@@ -15,7 +15,7 @@
 // A_TEXTURE (D_TEXTURE) A (D) is read from A_tex (D_tex): the same vec4s,
 // TEXELS a row, a layer per cell (as the recurrences read their weights).
 //
-// Constants: RB, CV, LANES (the tile); BIAS; GATHER; A_TEXTURE, D_TEXTURE, TEXELS.
+// Constants: RB, CV, LANES (the tile); BIAS; GATHER; A_TEXTURE, D_TEXTURE.
 
 struct Sizes {
   rows: u32,  // rows summed over
@@ -73,7 +73,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u
       for (var c = 0u; c < CV; c++) {
         let at = (sizes.o + r) * NV + col0 + c * LANES;
         if (D_TEXTURE) {
-          d[c] = textureLoad(D_tex, vec2u(at % TEXELS, at / TEXELS), cell, 0);
+          d[c] = texel(D_tex, at, cell);
         } else {
           d[c] = D[D_ + at];
         }
@@ -89,7 +89,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u
         let at = sizes.a + ar * K + k4 + q;
         var a: vec4f;
         if (A_TEXTURE) {
-          a = textureLoad(A_tex, vec2u(at % TEXELS, at / TEXELS), cell, 0);
+          a = texel(A_tex, at, cell);
         } else {
           a = A[A_ + at];
         }

@@ -8,7 +8,7 @@
 // W_TEXTURE from W_tex. Sums run as in the step kernels (k ascending, w,
 // z, y, x innermost first).
 //
-// Constants: RB, CV, LANES (the tile); BIAS; A_TEXTURE, W_TEXTURE, TEXELS.
+// Constants: RB, CV, LANES (the tile); BIAS; A_TEXTURE, W_TEXTURE.
 
 struct Sizes {
   rows: u32, // M
@@ -48,7 +48,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u
       for (var m = 0u; m < 4u; m++) {
         let at = (k * 4u + m) * NV + col0 + c * LANES;
         if (W_TEXTURE) {
-          w[c][m] = textureLoad(W_tex, vec2u(at % TEXELS, at / TEXELS), cell, 0);
+          w[c][m] = texel(W_tex, at, cell);
         } else {
           w[c][m] = W[W_ + at];
         }
@@ -59,7 +59,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u
       let at = sizes.a + min(r0 + i, M - 1u) * K + k;
       var a: vec4f;
       if (A_TEXTURE) {
-        a = textureLoad(A_tex, vec2u(at % TEXELS, at / TEXELS), cell, 0);
+        a = texel(A_tex, at, cell);
       } else {
         a = A[A_ + at];
       }

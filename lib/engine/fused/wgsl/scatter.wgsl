@@ -5,7 +5,7 @@
 // read from storage, or where D_TEXTURE from D_tex (TEXELS a row, a layer
 // per cell). Workgroups: (N/8, rows of G).
 //
-// Constants: D_TEXTURE, TEXELS.
+// Constants: D_TEXTURE.
 
 struct Sizes {
   N: u32,     // vec4s of a row
@@ -36,7 +36,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u
   for (var i = first; i < min(start[start_ + v + 1u], first + sizes.take); i++) {
     let at = order[order_ + i] * NV + col;
     if (D_TEXTURE) {
-      acc += textureLoad(D_tex, vec2u(at % TEXELS, at / TEXELS), cell, 0);
+      acc += texel(D_tex, at, cell);
     } else {
       acc += D[D_ + at];
     }
