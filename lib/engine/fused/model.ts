@@ -190,7 +190,8 @@ export function region(m: Model, of: GPUBuffer, name: string): Resource {
 /**
  * Copies the weights read as textures (where `m.b.weights`) into them:
  * W_hh and W_hq before the forward pass (the recurrence and the logits),
- * W_hhᵀ and W_hqᵀ before the backward recurrence.
+ * W_hhᵀ and W_hqᵀ before the backward recurrence; of these the rows
+ * kernels read none.
  */
 export function copyWeights(
   rec: Recorder,
@@ -200,11 +201,13 @@ export function copyWeights(
   const t = m.b.weights;
   if (!t) return;
   if (pass === "forward") {
-    for (const name of ["W_hh", "W_hq"] as const) {
+    // The rows kernels hold W_hh in registers: only the logits read a texture.
+    const names = m.rows ? ["W_hq"] as const : ["W_hh", "W_hq"] as const;
+    for (const name of names) {
       const { offset } = m.layout.bytes(name);
       copyCells(rec, m.C, m.b.params, offset, m.layout.floats * 4, t[name]);
     }
-  } else {
+  } else if (!m.rows) {
     copyCells(rec, m.C, m.b.W_hh_T, 0, m.Hp * m.Hp * 4, t.W_hh_T);
     copyCells(rec, m.C, m.b.W_hq_T, 0, m.Vp * m.Hp * 4, t.W_hq_T);
   }
